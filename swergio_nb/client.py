@@ -1,0 +1,578 @@
+"""The asyncio client: a component that joins rooms, runs handlers on incoming messages and sends their replies.
+
+A handler is a function (plain or ``async``) registered with a :class:`Trigger` (which message types, from which
+rooms) and a reply spec (reply type, reply rooms, or a component). Registering it makes the client join the
+trigger's and the reply's rooms by itself, as in swergio. What the handler returns becomes the reply:
+
+* ``None``: no reply;
+* a dict (or a list of dicts): each is completed and sent. ``ID`` is filled if missing, ``TYPE`` from the reply
+  type if missing, ``ROOT_ID`` and ``MODEL_STATUS`` are carried over from the incoming message, and one copy goes
+  to each reply room (the copies share the ``ID``: it is one logical message) and/or to the reply component.
+
+Each handler has its own worker task and queue, so one handler sees its messages in arrival order, a handler may
+``await`` (even ``await client.request(...)``) without stopping the client from receiving, and a handler that raises
+is logged with its traceback (and passed to :attr:`Client.error_listeners`) while the client keeps serving.
+``in_thread=True`` runs a CPU-heavy handler in a worker thread so the event loop stays free.
+
+Example::
+
+    async with Client("model", hub.url) as client:
+        @client.on(Trigger("DATA/FORWARD", "input"), reply_type="DATA/FORWARD", reply_rooms="output")
+        def double(msg):
+            return {"DATA": msg["DATA"] * 2}
+        await client.run()
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
+
+from . import codec
+from .exceptions import HubError, InvalidMessage, NotConnected
+from .hub import DEFAULT_MAX_SIZE
+from .messages import new_id, validate
+
+__all__ = ["Client", "Trigger", "Handler", "SENDER", "ClientStats"]
+
+logger = logging.getLogger("swergio_nb.client")
+
+#: Use as ``reply_to=SENDER`` to answer the component that sent the triggering message.
+SENDER = "<sender>"
+
+
+def _as_tuple(value: str | Iterable[str] | None) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return (str(value),)
+    return tuple(str(v) for v in value)
+
+
+@dataclass(frozen=True, slots=True, init=False)
+class Trigger:
+    """Which incoming messages fire a handler.
+
+    Args:
+        types: one message type or several (``"DATA/FORWARD"`` or ``MessageType.DATA_FORWARD``).
+        rooms: the rooms to listen to (joined automatically); None accepts messages from any room this client is in.
+        direct: also fire on messages addressed to this component by name (``TO``) without a ``TO_ROOM``.
+    """
+
+    types: tuple[str, ...]
+    rooms: tuple[str, ...] | None
+    direct: bool
+
+    def __init__(self, types: str | Iterable[str], rooms: str | Iterable[str] | None = None, direct: bool = True):
+        object.__setattr__(self, "types", _as_tuple(types))
+        object.__setattr__(self, "rooms", _as_tuple(rooms))
+        object.__setattr__(self, "direct", direct)
+
+    def matches(self, msg: dict[str, Any], name: str) -> bool:
+        """True if ``msg`` (received by the component called ``name``) fires this trigger."""
+        if msg.get("TYPE") not in self.types:
+            return False
+        room = msg.get("TO_ROOM")
+        if room is not None and (self.rooms is None or room in self.rooms):
+            return True
+        return self.direct and msg.get("TO") == name
+
+
+@dataclass(eq=False)
+class Handler:
+    """A registered handler (returned by :meth:`Client.add_handler`); counters are updated as it runs."""
+
+    fn: Callable[..., Any]
+    trigger: Trigger
+    reply_type: str | None = None
+    reply_rooms: tuple[str, ...] | None = None
+    reply_to: str | None = None
+    in_thread: bool = False
+    context_keys: tuple[str, ...] = ()
+    calls: int = 0  #: messages handled
+    errors: int = 0  #: calls that raised
+    queue: asyncio.Queue | None = field(default=None, repr=False)
+    task: asyncio.Task | None = field(default=None, repr=False)
+
+    @property
+    def name(self) -> str:
+        return getattr(self.fn, "__qualname__", repr(self.fn))
+
+    def rooms(self) -> set[str]:
+        """Rooms this handler needs to be a member of."""
+        return set(self.trigger.rooms or ()) | set(self.reply_rooms or ())
+
+
+@dataclass(slots=True)
+class ClientStats:
+    """Counters of a client."""
+
+    sent: int = 0  #: frames sent
+    received: int = 0  #: frames received
+    undecodable: int = 0  #: frames received that were not valid messages
+    hub_errors: int = 0  #: LOG/ERROR answers from the hub that no request was waiting for
+
+
+@dataclass(slots=True, eq=False)
+class _Waiter:
+    future: asyncio.Future
+    room: str | None
+    type: str | None
+
+    def matches(self, msg: dict[str, Any], name: str) -> bool:
+        if self.type is not None and msg.get("TYPE") != self.type:
+            return False
+        if self.room is not None:
+            return msg.get("TO_ROOM") == self.room
+        return msg.get("TO") == name
+
+
+class Client:
+    """A swergio component connected to a hub.
+
+    Args:
+        name: the component's name, unique on the hub; other components address it with ``TO``.
+        url: the hub's URL, e.g. ``ws://127.0.0.1:8765``.
+        max_size: largest frame accepted from the hub, in bytes; None disables the limit.
+        queue_size: messages waiting per handler before the client stops reading (backpressure to the hub).
+        timeout: default seconds to wait for the hub to acknowledge a command.
+        ping_interval: seconds between keepalive pings; None disables them.
+        ping_timeout: seconds to wait for a pong; None waits forever.
+        **context: values handed to handlers by parameter name, as swergio did (a handler ``def h(msg, memory)``
+            receives ``context["memory"]``). ``client`` is always available.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        url: str,
+        *,
+        max_size: int | None = DEFAULT_MAX_SIZE,
+        queue_size: int = 1024,
+        timeout: float = 10.0,
+        ping_interval: float | None = 20.0,
+        ping_timeout: float | None = 20.0,
+        **context: Any,
+    ) -> None:
+        self.name = name
+        self.url = url
+        self.max_size = max_size
+        self.queue_size = queue_size
+        self.timeout = timeout
+        self.ping_interval = ping_interval
+        self.ping_timeout = ping_timeout
+        self.context: dict[str, Any] = {"client": self, **context}
+        self.handlers: list[Handler] = []
+        self.stats = ClientStats()
+        #: Called as ``listener(handler, message, exception)`` when a handler raises.
+        self.error_listeners: list[Callable[[Handler, dict, BaseException], Any]] = []
+        self._ws: ClientConnection | None = None
+        self._reader: asyncio.Task | None = None
+        self._joined: set[str] = set()
+        self._acks: dict[str, asyncio.Future] = {}
+        self._waiters: dict[str, list[_Waiter]] = {}
+        self._pending_joins: set[asyncio.Task] = set()
+        self._closed: asyncio.Future | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------------------------------
+
+    @property
+    def connected(self) -> bool:
+        """True while the connection to the hub is open."""
+        return self._ws is not None and self._closed is not None and not self._closed.done()
+
+    @property
+    def rooms_joined(self) -> frozenset[str]:
+        """Rooms the hub has confirmed this client is in."""
+        return frozenset(self._joined)
+
+    async def connect(self) -> Client:
+        """Open the connection, register the name, join every room the handlers need, start the handlers.
+
+        Returns:
+            self.
+
+        Raises:
+            OSError: the hub cannot be reached.
+            HubError: the hub refused the registration (e.g. ``name-taken``).
+        """
+        if self.connected:
+            return self
+        loop = asyncio.get_running_loop()
+        self._ws = await connect(
+            self.url,
+            max_size=self.max_size,
+            compression=None,
+            ping_interval=self.ping_interval,
+            ping_timeout=self.ping_timeout,
+            proxy=None,
+        )
+        self._closed = loop.create_future()
+        self._joined.clear()
+        self._reader = asyncio.create_task(self._read(self._ws), name=f"swergio-client-{self.name}")
+        try:
+            await self._command({"TYPE": "COMMAND/REGISTER", "NAME": self.name})
+            for handler in self.handlers:
+                self._start(handler)
+            await self._join_all(set().union(*(h.rooms() for h in self.handlers)))
+        except BaseException:
+            await self.close()
+            raise
+        return self
+
+    async def close(self) -> None:
+        """Close the connection and stop the handlers' workers. Safe to call twice."""
+        ws, self._ws = self._ws, None
+        tasks = [t for t in [self._reader, *(h.task for h in self.handlers), *self._pending_joins] if t is not None]
+        for handler in self.handlers:
+            handler.task, handler.queue = None, None
+        self._reader = None
+        current = asyncio.current_task()
+        for task in tasks:
+            if task is not current:
+                task.cancel()
+        if ws is not None:
+            await ws.close()
+        await asyncio.gather(*(t for t in tasks if t is not current), return_exceptions=True)
+        self._fail_pending(NotConnected("the client was closed"))
+        if self._closed is not None and not self._closed.done():
+            self._closed.set_result(None)
+
+    async def run(self) -> None:
+        """Serve (run handlers) until the connection closes; connects first if needed."""
+        await self.connect()
+        assert self._closed is not None
+        await asyncio.shield(self._closed)
+
+    async def __aenter__(self) -> Client:
+        return await self.connect()
+
+    async def __aexit__(self, *exc_info: Any) -> None:
+        await self.close()
+
+    # -- handlers ----------------------------------------------------------------------------------------------
+
+    def add_handler(
+        self,
+        fn: Callable[..., Any],
+        trigger: Trigger,
+        *,
+        reply_type: str | None = None,
+        reply_rooms: str | Iterable[str] | None = None,
+        reply_to: str | None = None,
+        in_thread: bool = False,
+    ) -> Handler:
+        """Register ``fn`` to run on every message matching ``trigger``.
+
+        Args:
+            fn: ``fn(msg, **context)``; plain function or coroutine function. It receives the message dict and any
+                parameters named like entries of :attr:`context`. Its return value becomes the reply (see module
+                docstring).
+            trigger: which messages fire it.
+            reply_type: ``TYPE`` given to replies that do not set one.
+            reply_rooms: room or rooms each reply is sent to (one copy each).
+            reply_to: component each reply is sent to, or :data:`SENDER` for the triggering message's sender.
+            in_thread: run ``fn`` in a worker thread (for CPU-heavy plain functions).
+
+        Returns:
+            The :class:`Handler`. If the client is already connected, its rooms are joined in the background;
+            the next :meth:`send` or :meth:`request` waits for those joins.
+        """
+        params = inspect.signature(fn).parameters
+        keys = tuple(k for k in params if k in self.context and k != next(iter(params), None))
+        handler = Handler(
+            fn=fn,
+            trigger=trigger,
+            reply_type=None if reply_type is None else str(reply_type),
+            reply_rooms=_as_tuple(reply_rooms),
+            reply_to=reply_to,
+            in_thread=in_thread,
+            context_keys=keys,
+        )
+        self.handlers.append(handler)
+        if self.connected:
+            self._start(handler)
+            missing = handler.rooms() - self._joined
+            if missing:
+                task = asyncio.create_task(self._join_all(missing))
+                self._pending_joins.add(task)
+                task.add_done_callback(self._pending_joins.discard)
+        return handler
+
+    def on(self, trigger: Trigger, **reply_spec: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        """Decorator form of :meth:`add_handler`: ``@client.on(Trigger(...), reply_rooms="output")``."""
+
+        def register(fn: Callable[..., Any]) -> Callable[..., Any]:
+            self.add_handler(fn, trigger, **reply_spec)
+            return fn
+
+        return register
+
+    def add_eventHandler(  # noqa: N802 - swergio's name, kept so its users feel at home
+        self,
+        handleFunction: Callable[..., Any],  # noqa: N803
+        responseType: Any = None,  # noqa: N803
+        responseRooms: str | list[str] | None = None,  # noqa: N803
+        responseComponent: str | None = None,  # noqa: N803
+        trigger: Trigger | None = None,
+    ) -> Handler:
+        """swergio 0.0.2's spelling of :meth:`add_handler`."""
+        if trigger is None:
+            raise ValueError("a handler needs a trigger")
+        return self.add_handler(
+            handleFunction,
+            trigger,
+            reply_type=None if responseType is None else str(responseType),
+            reply_rooms=responseRooms,
+            reply_to=responseComponent,
+        )
+
+    def remove_handler(self, handler: Handler) -> None:
+        """Unregister ``handler`` and stop its worker (rooms stay joined)."""
+        self.handlers.remove(handler)
+        if handler.task is not None:
+            handler.task.cancel()
+        handler.task, handler.queue = None, None
+
+    # -- sending -----------------------------------------------------------------------------------------------
+
+    async def send(self, msg: dict[str, Any]) -> dict[str, Any]:
+        """Send a message; fills ``ID`` (and ``ROOT_ID`` = ``ID``) when missing.
+
+        Args:
+            msg: the envelope; DATA may hold numpy arrays or torch tensors (sent as a binary frame).
+
+        Returns:
+            The message as sent (a shallow copy of ``msg`` with the filled fields).
+
+        Raises:
+            InvalidMessage: the message breaks the protocol (nothing is sent).
+            NotConnected: no live connection.
+        """
+        msg = self._complete(msg)
+        if self._pending_joins:
+            await asyncio.gather(*list(self._pending_joins))
+        await self._send_frame(codec.encode(msg))
+        return msg
+
+    async def request(
+        self,
+        msg: dict[str, Any],
+        *,
+        reply_room: str | None = None,
+        reply_type: str | None = None,
+        timeout: float | None = 30.0,
+    ) -> dict[str, Any]:
+        """Send ``msg`` and wait for the reply in its chain (same ``ROOT_ID``).
+
+        The reply is the first message with that ``ROOT_ID`` that arrives in ``reply_room`` (joined first if
+        needed), or, without ``reply_room``, that is addressed to this component by name; ``reply_type`` narrows
+        it further. The reply is consumed: handlers do not see it.
+
+        Args:
+            msg: the envelope to send.
+            reply_room: room the reply will arrive in.
+            reply_type: ``TYPE`` the reply must have.
+            timeout: seconds to wait; None waits forever.
+
+        Returns:
+            The reply message (arrays in DATA as numpy arrays).
+
+        Raises:
+            TimeoutError: no reply within ``timeout``.
+            HubError: the hub refused ``msg``.
+            NotConnected: the connection closed while waiting.
+        """
+        msg = self._complete(msg)
+        if reply_room is not None:
+            await self.join_room(reply_room)
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        waiter = _Waiter(future, reply_room, None if reply_type is None else str(reply_type))
+        root, mid = msg["ROOT_ID"], msg["ID"]
+        self._waiters.setdefault(root, []).append(waiter)
+        self._acks[mid] = future
+        try:
+            await self.send(msg)
+            return await asyncio.wait_for(future, timeout)
+        finally:
+            self._acks.pop(mid, None)
+            waiters = self._waiters.get(root)
+            if waiters is not None:
+                if waiter in waiters:
+                    waiters.remove(waiter)
+                if not waiters:
+                    del self._waiters[root]
+
+    async def join_room(self, room: str) -> None:
+        """Join ``room`` (no-op if already in it); returns once the hub confirmed.
+
+        Raises:
+            HubError: the hub refused.
+        """
+        if room not in self._joined:
+            await self._command({"TYPE": "COMMAND/JOINROOM", "ROOM": room})
+
+    async def leave_room(self, room: str) -> None:
+        """Leave ``room``; returns once the hub confirmed."""
+        await self._command({"TYPE": "COMMAND/LEAVEROOM", "ROOM": room})
+
+    async def room_table(self) -> dict[str, list[str]]:
+        """Every room on the hub with the names of its members."""
+        ack = await self._command({"TYPE": "COMMAND/ROOMS"})
+        return ack["TABLE"]
+
+    # -- internals ---------------------------------------------------------------------------------------------
+
+    def _complete(self, msg: dict[str, Any]) -> dict[str, Any]:
+        msg = dict(msg)
+        if "ID" not in msg:
+            msg["ID"] = new_id()
+        if "TYPE" in msg:
+            msg["TYPE"] = str(msg["TYPE"])
+        msg.setdefault("ROOT_ID", msg["ID"])
+        msg.pop("SENT_BY", None)
+        return validate(msg)
+
+    async def _send_frame(self, frame: str | bytes) -> None:
+        ws = self._ws
+        if ws is None:
+            raise NotConnected(f"client {self.name!r} is not connected")
+        try:
+            await ws.send(frame)
+        except ConnectionClosed as exc:
+            raise NotConnected(f"client {self.name!r} lost its connection: {exc}") from exc
+        self.stats.sent += 1
+
+    async def _command(self, msg: dict[str, Any]) -> dict[str, Any]:
+        msg = self._complete(msg)
+        future = asyncio.get_running_loop().create_future()
+        self._acks[msg["ID"]] = future
+        try:
+            await self._send_frame(codec.encode(msg))
+            ack = await asyncio.wait_for(future, self.timeout)
+        finally:
+            self._acks.pop(msg["ID"], None)
+        self._joined = set(ack.get("ROOMS", self._joined))
+        return ack
+
+    async def _join_all(self, rooms: Iterable[str]) -> None:
+        for room in sorted(rooms):
+            await self.join_room(room)
+
+    def _start(self, handler: Handler) -> None:
+        if handler.task is None:
+            handler.queue = asyncio.Queue(self.queue_size)
+            handler.task = asyncio.create_task(self._work(handler), name=f"swergio-handler-{handler.name}")
+
+    async def _read(self, ws: ClientConnection) -> None:
+        try:
+            async for frame in ws:
+                self.stats.received += 1
+                try:
+                    msg = codec.decode(frame)
+                    validate(msg)
+                except InvalidMessage as exc:
+                    self.stats.undecodable += 1
+                    logger.warning("%s: dropped an undecodable frame: %s", self.name, exc)
+                    continue
+                await self._dispatch(msg)
+        except ConnectionClosed:
+            pass
+        finally:
+            if self._ws is ws:
+                self._fail_pending(NotConnected(f"client {self.name!r}: the hub closed the connection"))
+                if self._closed is not None and not self._closed.done():
+                    self._closed.set_result(None)
+
+    async def _dispatch(self, msg: dict[str, Any]) -> None:
+        mtype = msg["TYPE"]
+        if mtype == "COMMAND/ACK" or mtype == "LOG/ERROR":
+            future = self._acks.get(msg.get("REPLY_TO", ""))
+            if future is not None and not future.done():
+                if mtype == "COMMAND/ACK":
+                    future.set_result(msg)
+                else:
+                    future.set_exception(HubError(msg))
+                return
+            if mtype == "COMMAND/ACK":
+                return
+            self.stats.hub_errors += 1
+            logger.warning("%s: the hub answered %s: %s", self.name, msg.get("ERROR"), msg.get("DETAIL"))
+        waiters = self._waiters.get(msg.get("ROOT_ID", ""))
+        if waiters:
+            for waiter in waiters:
+                if not waiter.future.done() and waiter.matches(msg, self.name):
+                    waiter.future.set_result(msg)
+                    return
+        for handler in self.handlers:
+            if handler.queue is not None and handler.trigger.matches(msg, self.name):
+                await handler.queue.put(msg)
+
+    async def _work(self, handler: Handler) -> None:
+        queue = handler.queue
+        assert queue is not None
+        while True:
+            msg = await queue.get()
+            handler.calls += 1
+            try:
+                kwargs = {k: self.context[k] for k in handler.context_keys}
+                if handler.in_thread:
+                    result = await asyncio.to_thread(handler.fn, msg, **kwargs)
+                else:
+                    result = handler.fn(msg, **kwargs)
+                    if inspect.isawaitable(result):
+                        result = await result
+                for reply in self._replies(handler, msg, result):
+                    await self.send(reply)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                handler.errors += 1
+                logger.exception("%s: handler %s raised on %s %s", self.name, handler.name, msg["TYPE"], msg["ID"])
+                for listener in list(self.error_listeners):
+                    try:
+                        listener(handler, msg, exc)
+                    except Exception:
+                        logger.exception("%s: error listener raised", self.name)
+
+    @staticmethod
+    def _replies(handler: Handler, incoming: dict[str, Any], result: Any) -> list[dict[str, Any]]:
+        if result is None:
+            return []
+        items = result if isinstance(result, list) else [result]
+        replies: list[dict[str, Any]] = []
+        for item in items:
+            if not isinstance(item, dict):
+                raise TypeError(f"handler {handler.name} returned {type(item).__name__}; expected dict, list or None")
+            reply = dict(item)
+            reply.setdefault("ID", new_id())
+            if handler.reply_type is not None:
+                reply.setdefault("TYPE", handler.reply_type)
+            reply.setdefault("ROOT_ID", incoming.get("ROOT_ID", incoming["ID"]))
+            if "MODEL_STATUS" in incoming:
+                reply.setdefault("MODEL_STATUS", incoming["MODEL_STATUS"])
+            target = incoming.get("SENT_BY") if handler.reply_to == SENDER else handler.reply_to
+            if target is not None:
+                reply.setdefault("TO", target)
+            if handler.reply_rooms and "TO_ROOM" not in reply:
+                replies.extend({**reply, "TO_ROOM": room} for room in handler.reply_rooms)
+            else:
+                replies.append(reply)
+        return replies
+
+    def _fail_pending(self, exc: BaseException) -> None:
+        for future in list(self._acks.values()):
+            if not future.done():
+                future.set_exception(exc)
+        for waiters in list(self._waiters.values()):
+            for waiter in waiters:
+                if not waiter.future.done():
+                    waiter.future.set_exception(exc)

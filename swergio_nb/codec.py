@@ -1,0 +1,184 @@
+"""Encoding of envelopes into WebSocket frames, and back (sans-I/O).
+
+Two frame kinds:
+
+* **text frames** carry the envelope as JSON (UTF-8). Used whenever the envelope holds only JSON values.
+* **binary frames** carry the envelope as a msgpack map. Used as soon as the envelope holds a numpy array or a
+  torch tensor (anywhere, at any depth) or ``bytes``. Arrays are a msgpack extension (type code
+  :data:`NDARRAY_EXT`) whose payload is the msgpack array ``[dtype, shape, data]``: ``dtype`` the numpy dtype
+  string with explicit byte order (``"<f4"``), ``shape`` a list of ints, ``data`` the raw C-order bytes. Nothing is
+  ever pickled; only boolean, integer, unsigned, float and complex dtypes are accepted.
+
+So a tensor of 1,000,000 float32 travels as 4,000,000 bytes plus a few dozen bytes of header, never as a JSON list.
+Torch tensors are detached and moved to the CPU; they decode as numpy arrays (``torch.from_numpy`` takes them back
+without a copy).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+import msgpack
+import numpy as np
+
+from .exceptions import InvalidMessage
+
+__all__ = ["NDARRAY_EXT", "encode", "encode_binary", "decode", "pack_array", "unpack_array", "to_numpy"]
+
+#: msgpack extension type code of an ndarray.
+NDARRAY_EXT = 1
+_ALLOWED_KINDS = frozenset("biufc")
+
+
+class _NeedsBinary(Exception):
+    pass
+
+
+def to_numpy(obj: Any) -> np.ndarray | None:
+    """Return ``obj`` as a numpy array if it is an ndarray or a torch tensor, else None (torch is never imported)."""
+    if isinstance(obj, np.ndarray):
+        return obj
+    if type(obj).__module__.startswith("torch") and hasattr(obj, "detach"):
+        return obj.detach().cpu().numpy()
+    return None
+
+
+def _json_default(obj: Any) -> Any:
+    if isinstance(obj, np.generic):
+        return obj.item()
+    raise _NeedsBinary
+
+
+def pack_array(array: np.ndarray) -> msgpack.ExtType:
+    """An ndarray as the msgpack extension ``[dtype, shape, raw bytes]``.
+
+    Raises:
+        InvalidMessage: for dtypes other than bool/int/uint/float/complex (e.g. object arrays).
+    """
+    if array.dtype.kind not in _ALLOWED_KINDS:
+        raise InvalidMessage(f"arrays of dtype {array.dtype} cannot be sent (numeric and bool only)", "bad-array")
+    if not array.flags.c_contiguous:
+        array = array.copy(order="C")  # (np.ascontiguousarray would turn a 0-d array into 1-d)
+    payload = msgpack.packb([array.dtype.str, list(array.shape), array.data], use_bin_type=True)
+    return msgpack.ExtType(NDARRAY_EXT, payload)
+
+
+def _parse_array(payload: bytes) -> tuple[np.dtype, list[int], bytes]:
+    try:
+        dtype_str, shape, data = msgpack.unpackb(payload, raw=False)
+        dtype = np.dtype(dtype_str)
+    except Exception as exc:  # msgpack and numpy raise many kinds on garbage
+        raise InvalidMessage(f"ndarray extension is not [dtype, shape, bytes]: {exc}", "bad-array") from None
+    if dtype.kind not in _ALLOWED_KINDS:
+        raise InvalidMessage(f"ndarray extension with forbidden dtype {dtype}", "bad-array")
+    if not isinstance(shape, list) or not all(type(n) is int and n >= 0 for n in shape):
+        raise InvalidMessage(f"ndarray extension shape must be a list of non-negative ints, got {shape!r}", "bad-array")
+    if not isinstance(data, bytes):
+        raise InvalidMessage("ndarray extension data must be bytes", "bad-array")
+    expected = math.prod(shape) * dtype.itemsize
+    if len(data) != expected:
+        raise InvalidMessage(
+            f"ndarray extension shape {tuple(shape)} of {dtype} needs {expected} bytes, got {len(data)}", "bad-array"
+        )
+    return dtype, shape, data
+
+
+def unpack_array(payload: bytes) -> np.ndarray:
+    """Inverse of :func:`pack_array`: a writable array with exactly the sent dtype and shape.
+
+    Raises:
+        InvalidMessage: if the payload is not ``[dtype, shape, bytes]``, names a forbidden dtype, or its byte
+            count does not match the shape (a lying shape).
+    """
+    dtype, shape, data = _parse_array(payload)
+    return np.frombuffer(bytearray(data), dtype=dtype).reshape(tuple(shape))
+
+
+def _msgpack_default(obj: Any) -> Any:
+    array = to_numpy(obj)
+    if array is not None:
+        return pack_array(array)
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, (tuple, set, frozenset)):
+        return list(obj)
+    raise TypeError(f"cannot encode {type(obj).__name__} in a message")
+
+
+def _ext_hook(code: int, payload: bytes) -> Any:
+    if code == NDARRAY_EXT:
+        return unpack_array(payload)
+    raise InvalidMessage(f"unknown msgpack extension type {code}", "bad-frame")
+
+
+def _check_ext_hook(code: int, payload: bytes) -> Any:
+    if code == NDARRAY_EXT:
+        _parse_array(payload)
+        return msgpack.ExtType(code, payload)
+    raise InvalidMessage(f"unknown msgpack extension type {code}", "bad-frame")
+
+
+def encode(msg: dict[str, Any]) -> str | bytes:
+    """Encode an envelope: JSON text if it holds only JSON values, otherwise a msgpack binary frame.
+
+    Args:
+        msg: the envelope. Values may be JSON types, numpy scalars and arrays, torch tensors, bytes.
+
+    Returns:
+        ``str`` for a text frame, ``bytes`` for a binary frame.
+
+    Raises:
+        InvalidMessage: if a value cannot be encoded (e.g. an object array, an arbitrary Python object).
+    """
+    try:
+        return json.dumps(msg, separators=(",", ":"), default=_json_default, allow_nan=True)
+    except _NeedsBinary:
+        pass
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise InvalidMessage(f"message cannot be encoded: {exc}", "unencodable") from None
+    return encode_binary(msg)
+
+
+def encode_binary(msg: Any) -> bytes:
+    """Encode ``msg`` as a msgpack binary frame (arrays as the ndarray extension).
+
+    Raises:
+        InvalidMessage: if a value cannot be encoded.
+    """
+    try:
+        return msgpack.packb(msg, default=_msgpack_default, use_bin_type=True)
+    except InvalidMessage:
+        raise
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise InvalidMessage(f"message cannot be encoded: {exc}", "unencodable") from None
+
+
+def decode(frame: str | bytes, *, arrays: bool = True) -> Any:
+    """Decode one frame into a Python value (normally an envelope dict; :func:`messages.validate` checks it).
+
+    Args:
+        frame: a text frame (``str``, JSON) or a binary frame (``bytes``, msgpack).
+        arrays: if False, ndarray extensions are checked (dtype, shape against byte count) but stay opaque
+            ``msgpack.ExtType`` values; the hub routes binary frames this way without materialising arrays.
+
+    Raises:
+        InvalidMessage: naming what was wrong (``bad-json``, ``bad-msgpack``, ``bad-array``, ``too-deep``).
+    """
+    if isinstance(frame, str):
+        try:
+            return json.loads(frame)
+        except RecursionError:
+            raise InvalidMessage("JSON nested too deeply", "too-deep") from None
+        except ValueError as exc:
+            raise InvalidMessage(f"frame is not valid JSON: {exc}", "bad-json") from None
+    try:
+        hook = _ext_hook if arrays else _check_ext_hook
+        return msgpack.unpackb(frame, raw=False, ext_hook=hook, strict_map_key=False)
+    except InvalidMessage:
+        raise
+    except RecursionError:
+        raise InvalidMessage("msgpack nested too deeply", "too-deep") from None
+    except Exception as exc:  # msgpack raises ExtraData, FormatError, StackError, UnicodeDecodeError, ValueError...
+        raise InvalidMessage(f"frame is not valid msgpack: {type(exc).__name__}: {exc}", "bad-msgpack") from None

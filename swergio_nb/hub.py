@@ -1,0 +1,201 @@
+"""The hub: a thin websockets (asyncio) server around the sans-I/O :class:`~swergio_nb.router.Router`.
+
+Each connection gets a reader (frames into the router) and a writer task draining a bounded send queue, so one slow
+reader never stalls the others. Backpressure policy when a connection's queue is full:
+
+* a logging-room copy (``LOG/MESSAGES``) for it is dropped and counted (``log_dropped``);
+* any other frame closes that connection with code 1013 (try again later) and reason
+  ``"slow consumer: send queue full (N frames)"``, counted in ``slow_consumers``. Everyone else goes on.
+
+Usage::
+
+    async with Hub(port=0) as hub:      # port 0 picks a free port
+        print(hub.url)                  # ws://127.0.0.1:PORT
+        ...
+
+or from a shell: ``swergio-nb hub --host 127.0.0.1 --port 8765``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.exceptions import ConnectionClosed
+
+from .router import Close, Event, Router, Send
+
+__all__ = ["Hub", "HubStats", "DEFAULT_MAX_SIZE", "DEFAULT_QUEUE_SIZE"]
+
+logger = logging.getLogger("swergio_nb.hub")
+
+#: Largest frame accepted, in bytes (64 MiB: a 16-million float32 tensor). None disables the limit.
+DEFAULT_MAX_SIZE = 64 * 2**20
+#: Frames waiting to be written to one connection before the backpressure policy applies.
+DEFAULT_QUEUE_SIZE = 4096
+
+
+@dataclass(slots=True)
+class HubStats:
+    """Transport counters of a hub (the routing counters are in ``hub.router.stats``)."""
+
+    connections: int = 0  #: connections accepted since start
+    slow_consumers: int = 0  #: connections closed because their send queue was full
+    log_dropped: int = 0  #: logging-room copies dropped because the watcher's queue was full
+
+
+@dataclass(slots=True, eq=False)
+class _Peer:
+    ws: ServerConnection
+    queue: asyncio.Queue
+    writer: asyncio.Task | None = None
+    closing: bool = False
+    tasks: set = field(default_factory=set)
+
+
+class Hub:
+    """A swergio hub serving WebSocket connections.
+
+    Args:
+        host: interface to bind; ``127.0.0.1`` (loopback) by default.
+        port: TCP port; 0 picks a free one (read it back from :attr:`port` or :attr:`url`).
+        max_size: largest frame accepted, in bytes; None disables the limit. Larger frames close the connection
+            with code 1009 (message too big), as websockets does.
+        queue_size: frames waiting per connection before the backpressure policy applies (see module docstring).
+        ping_interval: seconds between keepalive pings; None disables them.
+        ping_timeout: seconds to wait for a pong before closing with 1011; None waits forever.
+        router: the router to use (a fresh :class:`Router` by default).
+    """
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 8765,
+        *,
+        max_size: int | None = DEFAULT_MAX_SIZE,
+        queue_size: int = DEFAULT_QUEUE_SIZE,
+        ping_interval: float | None = 20.0,
+        ping_timeout: float | None = 20.0,
+        router: Router | None = None,
+    ) -> None:
+        self.host = host
+        self.port = port
+        self.max_size = max_size
+        self.queue_size = queue_size
+        self.ping_interval = ping_interval
+        self.ping_timeout = ping_timeout
+        self.router = router if router is not None else Router()
+        self.stats = HubStats()
+        self._server: Server | None = None
+        self._peers: dict[int, _Peer] = {}
+
+    @property
+    def url(self) -> str:
+        """``ws://host:port`` of the running hub."""
+        return f"ws://{self.host}:{self.port}"
+
+    @property
+    def running(self) -> bool:
+        """True between :meth:`start` and :meth:`close`."""
+        return self._server is not None
+
+    async def start(self) -> Hub:
+        """Bind and start accepting connections; returns self.
+
+        Raises:
+            OSError: if the address cannot be bound (e.g. the port is in use).
+        """
+        if self._server is not None:
+            return self
+        self._server = await serve(
+            self._serve,
+            self.host,
+            self.port,
+            max_size=self.max_size,
+            compression=None,
+            ping_interval=self.ping_interval,
+            ping_timeout=self.ping_timeout,
+        )
+        self.port = self._server.sockets[0].getsockname()[1]
+        logger.info("hub listening on %s", self.url)
+        return self
+
+    async def close(self) -> None:
+        """Close every connection (code 1001) and stop listening. Safe to call twice."""
+        server, self._server = self._server, None
+        if server is None:
+            return
+        server.close(close_connections=True)
+        await server.wait_closed()
+
+    async def serve_forever(self) -> None:
+        """Start if needed and serve until cancelled."""
+        await self.start()
+        assert self._server is not None
+        try:
+            await self._server.serve_forever()
+        finally:
+            await self.close()
+
+    async def __aenter__(self) -> Hub:
+        return await self.start()
+
+    async def __aexit__(self, *exc_info: Any) -> None:
+        await self.close()
+
+    # -- per connection ----------------------------------------------------------------------------------------
+
+    async def _serve(self, ws: ServerConnection) -> None:
+        conn = self.router.connect()
+        peer = _Peer(ws, asyncio.Queue(self.queue_size))
+        peer.writer = asyncio.create_task(self._write(peer), name=f"swergio-hub-writer-{conn}")
+        self._peers[conn] = peer
+        self.stats.connections += 1
+        try:
+            async for frame in ws:
+                self._carry_out(self.router.receive(conn, frame))
+        except ConnectionClosed:
+            pass
+        finally:
+            del self._peers[conn]
+            self._carry_out(self.router.disconnect(conn))
+            peer.writer.cancel()
+            await asyncio.gather(peer.writer, *peer.tasks, return_exceptions=True)
+
+    @staticmethod
+    async def _write(peer: _Peer) -> None:
+        queue, ws = peer.queue, peer.ws
+        with contextlib.suppress(ConnectionClosed):
+            while True:
+                await ws.send(await queue.get())
+
+    def _carry_out(self, events: list[Event]) -> None:
+        peers = self._peers
+        for event in events:
+            peer = peers.get(event.conn)
+            if peer is None or peer.closing:
+                continue
+            if type(event) is Send:
+                try:
+                    peer.queue.put_nowait(event.frame)
+                except asyncio.QueueFull:
+                    if event.droppable:
+                        self.stats.log_dropped += 1
+                    else:
+                        self.stats.slow_consumers += 1
+                        logger.warning("closing connection %d: slow consumer", event.conn)
+                        self._close(peer, 1013, f"slow consumer: send queue full ({self.queue_size} frames)")
+            elif type(event) is Close:
+                self._close(peer, event.code, event.reason)
+
+    def _close(self, peer: _Peer, code: int, reason: str) -> None:
+        peer.closing = True
+        if peer.writer is not None:
+            peer.writer.cancel()
+        task = asyncio.create_task(peer.ws.close(code, reason))
+        peer.tasks.add(task)
+        task.add_done_callback(peer.tasks.discard)

@@ -1,0 +1,87 @@
+from __future__ import annotations
+
+import json
+
+import msgpack
+import numpy as np
+import pytest
+import torch
+
+from swergio_nb import InvalidMessage
+from swergio_nb.codec import NDARRAY_EXT, decode, encode
+
+
+def test_plain_values_travel_as_json_text():
+    msg = {"ID": "a", "TYPE": "DATA/FORWARD", "TO_ROOM": "input", "DATA": [[1.0, 2.0]], "N": np.float32(0.5)}
+    frame = encode(msg)
+    assert isinstance(frame, str)
+    assert json.loads(frame)["N"] == 0.5
+    assert decode(frame) == {**msg, "N": 0.5}
+
+
+@pytest.mark.parametrize("dtype", ["<f4", "<f8", "<i8", "<u1", "|b1", "<c16", ">f4", "<f2"])
+@pytest.mark.parametrize("shape", [(), (0,), (3,), (2, 3, 4)])
+def test_arrays_round_trip_dtype_and_shape_exactly(dtype, shape):
+    rng = np.random.default_rng(0)
+    array = np.asarray(rng.standard_normal(shape) * 10).astype(dtype)
+    frame = encode({"ID": "a", "TYPE": "DATA/FORWARD", "TO": "b", "DATA": {"x": [array]}})
+    assert isinstance(frame, bytes)
+    out = decode(frame)["DATA"]["x"][0]
+    assert out.dtype == np.dtype(dtype) and out.shape == shape
+    np.testing.assert_array_equal(out, array)
+    out[...] = 0  # arrays handed back are writable
+
+
+def test_torch_tensors_arrive_as_numpy_and_non_contiguous_arrays_are_fine():
+    tensor = torch.arange(12, dtype=torch.float32, requires_grad=True).reshape(3, 4)
+    sliced = np.arange(20.0).reshape(4, 5)[:, ::2]
+    msg = decode(encode({"ID": "a", "TYPE": "DATA/GRADIENT", "TO": "b", "DATA": tensor, "S": sliced}))
+    assert isinstance(msg["DATA"], np.ndarray) and msg["DATA"].dtype == np.float32
+    np.testing.assert_array_equal(msg["DATA"], tensor.detach().numpy())
+    np.testing.assert_array_equal(msg["S"], sliced)
+
+
+def test_a_million_floats_is_raw_bytes_not_a_json_list():
+    array = np.ones(1_000_000, dtype=np.float32)
+    frame = encode({"ID": "a", "TYPE": "DATA/FORWARD", "TO": "b", "DATA": array})
+    assert 4_000_000 <= len(frame) < 4_000_200
+
+
+def test_object_arrays_and_arbitrary_objects_are_refused():
+    with pytest.raises(InvalidMessage, match="dtype object"):
+        encode({"ID": "a", "TYPE": "DATA/FORWARD", "TO": "b", "DATA": np.array([None, 1], dtype=object)})
+    with pytest.raises(InvalidMessage, match="cannot be encoded"):
+        encode({"ID": "a", "TYPE": "DATA/FORWARD", "TO": "b", "DATA": object()})
+
+
+def _ext(dtype, shape, data):
+    return msgpack.ExtType(NDARRAY_EXT, msgpack.packb([dtype, shape, data], use_bin_type=True))
+
+
+@pytest.mark.parametrize(
+    ("ext", "words"),
+    [
+        (_ext("<f4", [3], b"\0" * 8), "needs 12 bytes, got 8"),
+        (_ext("|O", [1], b"\0" * 8), "forbidden dtype"),
+        (_ext("<f4", [-1], b""), "non-negative"),
+        (_ext("nonsense", [1], b"\0"), "not [dtype, shape, bytes]"),
+        (msgpack.ExtType(NDARRAY_EXT, b"\xc1"), "not [dtype, shape, bytes]"),
+        (msgpack.ExtType(7, b""), "unknown msgpack extension type 7"),
+    ],
+)
+@pytest.mark.parametrize("arrays", [True, False])
+def test_lying_array_frames_are_rejected_with_a_reason(ext, words, arrays):
+    frame = msgpack.packb({"ID": "a", "TYPE": "DATA/FORWARD", "TO": "b", "DATA": ext}, use_bin_type=True)
+    with pytest.raises(InvalidMessage) as info:
+        decode(frame, arrays=arrays)
+    assert words in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("frame", "code"),
+    [("{not json", "bad-json"), ("[" * 100_000 + "]" * 100_000, "too-deep"), (b"\xc1\xc1", "bad-msgpack")],
+)
+def test_garbage_frames_are_rejected_with_a_code(frame, code):
+    with pytest.raises(InvalidMessage) as info:
+        decode(frame)
+    assert info.value.code == code

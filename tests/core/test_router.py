@@ -1,0 +1,180 @@
+"""Every protocol rule of the router, driven with no sockets at all."""
+
+from __future__ import annotations
+
+import json
+
+import msgpack
+import numpy as np
+import pytest
+
+from swergio_nb import Router
+from swergio_nb.codec import decode, encode
+from swergio_nb.router import Close, Send
+
+
+def frame(**fields):
+    fields.setdefault("ID", f"id-{len(fields)}-{sorted(fields)}"[:60])
+    return encode(fields)
+
+
+def deliveries(events):
+    """{conn: [decoded message, ...]} of the Send events."""
+    out: dict[int, list] = {}
+    for event in events:
+        assert isinstance(event, Send)
+        out.setdefault(event.conn, []).append(decode(event.frame))
+    return out
+
+
+@pytest.fixture
+def router():
+    return Router()
+
+
+def join(router, name, *rooms):
+    conn = router.connect()
+    (ack,) = deliveries(router.receive(conn, frame(ID=f"reg-{name}", TYPE="COMMAND/REGISTER", NAME=name)))[conn]
+    assert ack["TYPE"] == "COMMAND/ACK" and ack["REPLY_TO"] == f"reg-{name}" and ack["NAME"] == name
+    for room in rooms:
+        (ack,) = deliveries(router.receive(conn, frame(ID=f"j-{room}", TYPE="COMMAND/JOINROOM", ROOM=room)))[conn]
+        assert room in ack["ROOMS"]
+    return conn
+
+
+def test_room_message_reaches_every_member_but_the_sender(router):
+    a, b, c = join(router, "a", "input"), join(router, "b", "input"), join(router, "c", "input")
+    outsider = join(router, "d", "other")
+    out = deliveries(router.receive(a, frame(ID="m1", TYPE="DATA/FORWARD", TO_ROOM="input", DATA=[1.5])))
+    assert sorted(out) == [b, c] and outsider not in out
+    assert out[b][0] == {"ID": "m1", "TYPE": "DATA/FORWARD", "TO_ROOM": "input", "DATA": [1.5], "SENT_BY": "a"}
+    assert router.stats.routed == 1 and router.stats.delivered == 2
+
+
+def test_all_recipients_share_one_encoded_frame(router):
+    a = join(router, "a")
+    for name in "bcd":
+        join(router, name, "r")
+    events = router.receive(a, frame(ID="m", TYPE="DATA/TEXT", TO_ROOM="r", DATA="hi"))
+    assert len({id(e.frame) for e in events}) == 1
+
+
+def test_sent_by_is_stamped_and_cannot_be_forged(router):
+    a, b = join(router, "alice"), join(router, "bob", "r")
+    for encoder in (json.dumps, lambda m: msgpack.packb(m)):
+        forged = encoder({"ID": "f", "TYPE": "DATA/TEXT", "TO_ROOM": "r", "SENT_BY": "bob", "DATA": "x"})
+        (msg,) = deliveries(router.receive(a, forged))[b]
+        assert msg["SENT_BY"] == "alice"
+    # a duplicate key is no way round it either
+    dup = '{"ID":"g","TYPE":"DATA/TEXT","TO_ROOM":"r","SENT_BY":"bob","SENT_BY":"carol"}'
+    assert deliveries(router.receive(a, dup))[b][0]["SENT_BY"] == "alice"
+
+
+def test_direct_message_with_to_and_no_duplicate_when_also_in_room(router):
+    a, b, c = join(router, "a"), join(router, "b", "r"), join(router, "c", "r")
+    out = deliveries(router.receive(a, frame(ID="d", TYPE="DATA/TEXT", TO="b", DATA="psst")))
+    assert list(out) == [b]
+    out = deliveries(router.receive(a, frame(ID="e", TYPE="DATA/TEXT", TO="b", TO_ROOM="r", DATA="both")))
+    assert sorted(out) == [b, c] and len(out[b]) == 1
+
+
+def test_unknown_or_empty_rooms_and_names_are_dropped_and_counted(router):
+    a = join(router, "a")
+    b = join(router, "b", "gone")
+    router.receive(b, frame(ID="l", TYPE="COMMAND/LEAVEROOM", ROOM="gone"))
+    assert "gone" not in router.rooms
+    assert router.receive(a, frame(ID="1", TYPE="DATA/FORWARD", TO_ROOM="nowhere", DATA=1)) == []
+    assert router.receive(a, frame(ID="2", TYPE="DATA/FORWARD", TO_ROOM="gone", DATA=1)) == []
+    assert router.receive(a, frame(ID="3", TYPE="DATA/FORWARD", TO="nobody", DATA=1)) == []
+    assert router.stats.dropped == 3 and router.stats.errors == 0
+
+
+def test_forward_and_gradient_are_copied_to_the_logging_room(router):
+    a, b = join(router, "a"), join(router, "b", "input")
+    watcher = join(router, "watcher", "_logging")
+    for mtype in ("DATA/FORWARD", "DATA/GRADIENT", "DATA/TEXT"):
+        events = router.receive(a, frame(ID=mtype, TYPE=mtype, TO_ROOM="input", DATA=[1, 2]))
+        copies = [e for e in events if e.conn == watcher]
+        if mtype == "DATA/TEXT":
+            assert copies == []
+            continue
+        (copy,) = copies
+        assert copy.droppable
+        log = decode(copy.frame)
+        assert log["TYPE"] == "LOG/MESSAGES" and log["SENDER"] == "a" and log["ROOM"] == "input"
+        assert log["MESSAGE"] == {"ID": mtype, "TYPE": mtype, "TO_ROOM": "input", "DATA": [1, 2], "SENT_BY": "a"}
+    assert router.stats.logged == 2
+    # binary frames are logged too, arrays intact
+    arr = np.arange(6, dtype=np.float32).reshape(2, 3)
+    events = router.receive(a, encode({"ID": "bin", "TYPE": "DATA/FORWARD", "TO_ROOM": "input", "DATA": arr}))
+    by_conn = {e.conn: decode(e.frame) for e in events}
+    np.testing.assert_array_equal(by_conn[b]["DATA"], arr)
+    np.testing.assert_array_equal(by_conn[watcher]["MESSAGE"]["DATA"], arr)
+    assert by_conn[watcher]["MESSAGE"]["SENT_BY"] == "a"
+
+
+def test_enable_logging_joins_the_logging_room(router):
+    a = join(router, "a")
+    w = join(router, "w")
+    router.receive(w, frame(ID="el", TYPE="COMMAND/ENABLELOGGING"))
+    join(router, "b", "x")
+    assert [e.conn for e in router.receive(a, frame(ID="f", TYPE="DATA/FORWARD", TO_ROOM="x"))].count(w) == 1
+    router.receive(w, frame(ID="dl", TYPE="COMMAND/DISABLELOGGING"))
+    assert w not in [e.conn for e in router.receive(a, frame(ID="g", TYPE="DATA/FORWARD", TO_ROOM="x"))]
+
+
+BAD_FRAMES = [
+    ("{oops", "bad-json"),
+    ('"just a string"', "not-an-object"),
+    ('{"TYPE":"DATA/FORWARD","TO_ROOM":"r"}', "missing-field"),
+    ('{"ID":"x","TYPE":"DATA/WHAT","TO_ROOM":"r"}', "unknown-type"),
+    ('{"ID":"x","TYPE":"DATA/FORWARD"}', "no-address"),
+    (b"\xc1", "bad-msgpack"),
+    (msgpack.packb({"ID": "x", "TYPE": "DATA/FORWARD", "TO": "b", "DATA": msgpack.ExtType(1, b"\x93")}), "bad-array"),
+]
+
+
+@pytest.mark.parametrize(("bad", "code"), BAD_FRAMES)
+def test_bad_input_is_answered_to_its_sender_only_and_the_connection_stays(router, bad, code):
+    a, b = join(router, "a"), join(router, "b", "r")
+    events = router.receive(a, bad)
+    assert [e.conn for e in events] == [a] and not any(isinstance(e, Close) for e in events)
+    err = decode(events[0].frame)
+    assert err["TYPE"] == "LOG/ERROR" and err["ERROR"] == code and err["DETAIL"] and err["TO"] == "a"
+    if code in ("unknown-type", "no-address"):
+        assert err["REPLY_TO"] == "x"
+    # the connection goes on
+    assert list(deliveries(router.receive(a, frame(ID="ok", TYPE="DATA/TEXT", TO_ROOM="r", DATA=1)))) == [b]
+    assert router.stats.errors_by_code == {code: 1}
+
+
+def test_registration_rules(router):
+    conn = router.connect()
+    (err,) = deliveries(router.receive(conn, frame(ID="x", TYPE="DATA/TEXT", TO_ROOM="r")))[conn]
+    assert err["ERROR"] == "not-registered"
+    join(router, "model")
+    other = router.connect()
+    (err,) = deliveries(router.receive(other, frame(ID="y", TYPE="COMMAND/REGISTER", NAME="model")))[other]
+    assert err["ERROR"] == "name-taken" and "model" in err["DETAIL"]
+    (err,) = deliveries(router.receive(other, frame(ID="z", TYPE="COMMAND/REGISTER", NAME="_hub")))[other]
+    assert err["ERROR"] == "bad-name"
+
+
+def test_disconnect_frees_the_name_and_memberships(router):
+    a = join(router, "a", "r1", "r2")
+    assert router.disconnect(a) == []
+    assert router.room_table() == {} and router.conn_of("a") is None
+    join(router, "a", "r1")  # the name can be taken again
+    assert router.room_table() == {"r1": ["a"]}
+
+
+def test_disconnect_command_closes_the_connection(router):
+    a = join(router, "a")
+    assert router.receive(a, frame(ID="bye", TYPE="COMMAND/DISCONNECT")) == [Close(a, 1000, "disconnect requested")]
+
+
+def test_rooms_command_lists_rooms_and_members(router):
+    a = join(router, "a", "input")
+    join(router, "b", "input", "output")
+    (ack,) = deliveries(router.receive(a, frame(ID="q", TYPE="COMMAND/ROOMS")))[a]
+    assert ack["TABLE"] == {"input": ["a", "b"], "output": ["b"]}
