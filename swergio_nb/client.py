@@ -477,8 +477,7 @@ class Client:
             async for frame in ws:
                 self.stats.received += 1
                 try:
-                    msg = codec.decode(frame)
-                    validate(msg)
+                    msg = validate(codec.decode(frame), require_address=False)
                 except InvalidMessage as exc:
                     self.stats.undecodable += 1
                     logger.warning("%s: dropped an undecodable frame: %s", self.name, exc)

@@ -50,6 +50,7 @@ class HubStats:
 
 @dataclass(slots=True, eq=False)
 class _Peer:
+    conn: int
     ws: ServerConnection
     queue: asyncio.Queue
     writer: asyncio.Task | None = None
@@ -151,12 +152,14 @@ class Hub:
 
     async def _serve(self, ws: ServerConnection) -> None:
         conn = self.router.connect()
-        peer = _Peer(ws, asyncio.Queue(self.queue_size))
+        peer = _Peer(conn, ws, asyncio.Queue(self.queue_size))
         peer.writer = asyncio.create_task(self._write(peer), name=f"swergio-hub-writer-{conn}")
         self._peers[conn] = peer
         self.stats.connections += 1
         try:
             async for frame in ws:
+                if peer.closing:
+                    break
                 self._carry_out(self.router.receive(conn, frame))
         except ConnectionClosed:
             pass
@@ -194,6 +197,7 @@ class Hub:
 
     def _close(self, peer: _Peer, code: int, reason: str) -> None:
         peer.closing = True
+        self.router.disconnect(peer.conn)  # route nothing more to it while the close handshake runs
         if peer.writer is not None:
             peer.writer.cancel()
         task = asyncio.create_task(peer.ws.close(code, reason))

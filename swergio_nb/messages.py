@@ -160,7 +160,7 @@ def _describe(value: Any) -> str:
     return f"{type(value).__name__} {text[:40]}{'...' if len(text) > 40 else ''}"
 
 
-def validate(msg: Any) -> dict[str, Any]:
+def validate(msg: Any, *, require_address: bool = True) -> dict[str, Any]:
     """Check that ``msg`` is a well-formed envelope and return it unchanged.
 
     Rules: an object (dict) with string keys; ``ID`` a non-empty string; ``TYPE`` a known :class:`MessageType`
@@ -170,6 +170,8 @@ def validate(msg: Any) -> dict[str, Any]:
 
     Args:
         msg: the decoded envelope.
+        require_address: apply the address rule (the hub does; a client receiving the hub's own answers, which
+            may be addressed to a connection that has no name yet, does not).
 
     Returns:
         ``msg`` itself.
@@ -201,6 +203,6 @@ def validate(msg: Any) -> dict[str, Any]:
             _name(msg, "NAME")
         elif mtype in ("COMMAND/JOINROOM", "COMMAND/LEAVEROOM"):
             _name(msg, "ROOM")
-    elif "TO_ROOM" not in msg and "TO" not in msg:
+    elif require_address and "TO_ROOM" not in msg and "TO" not in msg:
         raise InvalidMessage(f"{mtype} message {msg['ID']} addresses nobody: give TO_ROOM or TO", "no-address")
     return msg

@@ -1,0 +1,235 @@
+"""Feedback helpers for torch: forward/backward components connected by DATA/FORWARD and DATA/GRADIENT messages.
+
+The backward path across processes is reverse-mode differentiation split at message boundaries. A component that
+computes ``y = f(x)`` on a ``DATA/FORWARD`` message keeps ``(x, y)`` under the ``ID`` of the message it sends on.
+When a ``DATA/GRADIENT`` message comes back for that ID (``REPLY_TO``, or swergio's convention of reusing ``ID``)
+carrying ``v = dL/dy``, it computes the vector-Jacobian product ``dL/dx = v^T (dy/dx)`` with torch autograd (and, for a
+module, the parameter gradients, then an optimizer step) and sends ``dL/dx`` upstream as a ``DATA/GRADIENT`` with
+``REPLY_TO`` = the ID of the forward message it came from. Chained through rooms this is exactly backpropagation
+through the composed function (the chain rule), each component only knowing its own piece.
+
+Pending entries are bounded by count and by age (:class:`PendingMemory`): an entry whose gradient never comes is
+dropped and counted, never leaked. ``MODEL_STATUS`` = 2 (VALIDATE) runs forward without keeping anything.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from .messages import ModelStatus, new_id
+
+if TYPE_CHECKING:
+    from .client import Client, Handler
+
+__all__ = ["PendingMemory", "PendingStats", "FunctionComponent", "ModuleComponent", "loss_and_gradient", "as_tensor"]
+
+
+@dataclass(slots=True)
+class PendingStats:
+    """Counters of a :class:`PendingMemory`."""
+
+    stored: int = 0  #: entries put
+    matched: int = 0  #: entries popped by their key
+    missing: int = 0  #: pops for keys never stored, already used, or already dropped
+    expired: int = 0  #: entries dropped because they were older than max_age
+    evicted: int = 0  #: entries dropped because max_entries was reached (oldest first)
+
+
+class PendingMemory:
+    """A bounded map from message id to what a backward pass needs.
+
+    Args:
+        max_entries: most entries kept; putting one more drops the oldest (counted in ``stats.evicted``).
+        max_age: seconds an entry is kept; older entries are dropped on the next put or pop (``stats.expired``).
+            None keeps entries until evicted.
+        clock: monotonic time source in seconds (injectable for tests).
+    """
+
+    def __init__(
+        self, max_entries: int = 1024, max_age: float | None = 300.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        if max_entries < 1:
+            raise ValueError("max_entries must be at least 1")
+        self.max_entries = max_entries
+        self.max_age = max_age
+        self.clock = clock
+        self.stats = PendingStats()
+        self._entries: OrderedDict[Hashable, tuple[float, Any]] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __contains__(self, key: Hashable) -> bool:
+        return key in self._entries
+
+    def put(self, key: Hashable, value: Any) -> None:
+        """Keep ``value`` under ``key`` (replacing an older entry with that key)."""
+        self._expire()
+        self._entries.pop(key, None)
+        while len(self._entries) >= self.max_entries:
+            self._entries.popitem(last=False)
+            self.stats.evicted += 1
+        self._entries[key] = (self.clock(), value)
+        self.stats.stored += 1
+
+    def pop(self, key: Hashable) -> Any | None:
+        """Remove and return the value under ``key``; None (counted as missing) if there is none."""
+        self._expire()
+        entry = self._entries.pop(key, None)
+        if entry is None:
+            self.stats.missing += 1
+            return None
+        self.stats.matched += 1
+        return entry[1]
+
+    def _expire(self) -> None:
+        if self.max_age is None:
+            return
+        limit = self.clock() - self.max_age
+        entries = self._entries
+        while entries:
+            key, (stamp, _) = next(iter(entries.items()))
+            if stamp >= limit:
+                break
+            del entries[key]
+            self.stats.expired += 1
+
+
+def as_tensor(data: Any, dtype: torch.dtype) -> torch.Tensor:
+    """Message ``DATA`` (numpy array, nested lists, scalar or tensor) as a tensor of ``dtype`` (no copy if possible)."""
+    if isinstance(data, torch.Tensor):
+        return data.to(dtype)
+    return torch.as_tensor(np.asarray(data), dtype=dtype)
+
+
+def loss_and_gradient(
+    loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], prediction: Any, target: Any
+) -> tuple[float, np.ndarray]:
+    """The loss of a received prediction and its gradient with respect to that prediction (the trainer side).
+
+    Args:
+        loss_fn: ``loss_fn(prediction, target) -> scalar tensor``, e.g. ``torch.nn.functional.mse_loss``.
+        prediction: the ``DATA`` of the forward message, any shape; float64 is kept, other dtypes become float32.
+        target: what the prediction should have been, broadcastable to it.
+
+    Returns:
+        ``(loss, gradient)``: the loss as a float, and ``dloss/dprediction`` as a numpy array with the prediction's
+        shape and dtype, ready to be sent back as ``DATA/GRADIENT``.
+    """
+    pred = torch.as_tensor(np.asarray(prediction))
+    if pred.dtype != torch.float64:
+        pred = pred.to(torch.float32)
+    pred.requires_grad_(True)
+    loss = loss_fn(pred, as_tensor(target, pred.dtype))
+    (grad,) = torch.autograd.grad(loss, pred)
+    return float(loss.detach()), grad.numpy()
+
+
+class FunctionComponent:
+    """A differentiable function with no parameters (a simulator, a fixed transform) as a feedback component.
+
+    Args:
+        fn: ``fn(x) -> y`` on tensors, differentiable with torch autograd; ``x`` is the forward message's ``DATA``
+            as a tensor of ``dtype``.
+        dtype: tensor dtype of ``x`` (torch.float32 or torch.float64).
+        pending: memory of forward passes awaiting their gradient (a fresh :class:`PendingMemory` by default).
+    """
+
+    def __init__(
+        self, fn: Callable[[torch.Tensor], torch.Tensor], *, dtype: torch.dtype = torch.float32,
+        pending: PendingMemory | None = None,
+    ) -> None:
+        self.fn = fn
+        self.dtype = dtype
+        self.pending = pending if pending is not None else PendingMemory()
+
+    def forward(self, msg: dict[str, Any]) -> dict[str, Any]:
+        """Handle a ``DATA/FORWARD`` message: returns the reply ``{"ID", "DATA"}`` (DATA a tensor ``y``).
+
+        In TRAIN mode (the default) ``(x, y)`` is kept under the reply's ``ID`` for :meth:`backward`.
+        """
+        x = as_tensor(msg["DATA"], self.dtype)
+        if msg.get("MODEL_STATUS", ModelStatus.TRAIN) == ModelStatus.VALIDATE:
+            with torch.no_grad():
+                return {"DATA": self.fn(x)}
+        x.requires_grad_(True)
+        y = self.fn(x)
+        reply_id = new_id()
+        self.pending.put(reply_id, (x, y, msg["ID"]))
+        return {"ID": reply_id, "DATA": y.detach()}
+
+    def backward(self, msg: dict[str, Any]) -> dict[str, Any] | None:
+        """Handle a ``DATA/GRADIENT`` message: returns the upstream gradient ``{"DATA": dL/dx, "REPLY_TO": id}``.
+
+        Returns None (and counts ``pending.stats.missing``) if no forward pass is pending under the message's
+        ``REPLY_TO`` (or ``ID``).
+
+        Raises:
+            ValueError: the gradient's element count does not match the forward output's.
+        """
+        entry = self.pending.pop(msg.get("REPLY_TO", msg["ID"]))
+        if entry is None:
+            return None
+        x, y, forward_id = entry
+        grad = as_tensor(msg["DATA"], y.dtype)
+        if grad.numel() != y.numel():
+            raise ValueError(f"gradient has {grad.numel()} elements, the forward output {tuple(y.shape)} has {y.numel()}")
+        grad_x = self._vjp(x, y, grad.reshape(y.shape))
+        return {"DATA": grad_x, "REPLY_TO": forward_id}
+
+    def _vjp(self, x: torch.Tensor, y: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+        (grad_x,) = torch.autograd.grad(y, x, v)
+        return grad_x
+
+    def attach(
+        self, client: Client, *, input_room: str, output_room: str, in_thread: bool = False
+    ) -> tuple[Handler, Handler]:
+        """Register on ``client``: FORWARD in ``input_room`` -> FORWARD to ``output_room``; GRADIENT in
+        ``output_room`` -> GRADIENT to ``input_room``. Returns the two handlers."""
+        from .client import Trigger
+
+        fwd = client.add_handler(
+            self.forward, Trigger("DATA/FORWARD", input_room), reply_type="DATA/FORWARD",
+            reply_rooms=output_room, in_thread=in_thread,
+        )
+        bwd = client.add_handler(
+            self.backward, Trigger("DATA/GRADIENT", output_room), reply_type="DATA/GRADIENT",
+            reply_rooms=input_room, in_thread=in_thread,
+        )
+        return fwd, bwd
+
+
+class ModuleComponent(FunctionComponent):
+    """An ``nn.Module`` with its optimizer as a feedback component: each gradient message is one optimizer step.
+
+    Args:
+        module: the model; its forward takes the ``DATA`` tensor.
+        optimizer: steps ``module``'s parameters; its gradients are zeroed before each backward pass.
+        dtype: tensor dtype of the input.
+        pending: memory of forward passes awaiting their gradient.
+    """
+
+    def __init__(
+        self, module: nn.Module, optimizer: torch.optim.Optimizer, *, dtype: torch.dtype = torch.float32,
+        pending: PendingMemory | None = None,
+    ) -> None:
+        super().__init__(module, dtype=dtype, pending=pending)
+        self.module = module
+        self.optimizer = optimizer
+        self.steps = 0
+
+    def _vjp(self, x: torch.Tensor, y: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+        self.optimizer.zero_grad(set_to_none=True)
+        y.backward(v)
+        self.optimizer.step()
+        self.steps += 1
+        assert x.grad is not None
+        return x.grad

@@ -1,0 +1,231 @@
+"""Hub and clients over real loopback sockets (port 0)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import numpy as np
+import pytest
+from websockets.asyncio.client import connect
+
+from swergio_nb import SENDER, Client, Hub, HubError, InvalidMessage, NotConnected, Trigger
+from swergio_nb.codec import decode
+
+
+@pytest.fixture
+async def hub():
+    async with Hub(port=0) as running:
+        yield running
+
+
+async def test_hub_picks_a_free_port_and_tells_its_url(hub):
+    assert hub.port != 0 and hub.url == f"ws://127.0.0.1:{hub.port}"
+
+
+async def test_room_messages_reach_members_but_not_the_sender(hub):
+    inbox: dict[str, list] = {"b": [], "c": [], "d": []}
+    clients = []
+    for name, room in (("b", "input"), ("c", "input"), ("d", "other")):
+        client = Client(name, hub.url)
+        client.add_handler(lambda msg, name=name: inbox[name].append(msg), Trigger("DATA/TEXT", room))
+        clients.append(await client.connect())
+    async with Client("a", hub.url) as a:
+        a.add_handler(lambda msg: inbox.setdefault("a", []).append(msg), Trigger("DATA/TEXT", "input"))
+        await a.send({"TYPE": "DATA/TEXT", "TO_ROOM": "input", "DATA": "hello"})
+        await a.send({"TYPE": "DATA/TEXT", "TO": "d", "DATA": "direct"})
+        await _until(lambda: len(inbox["b"]) == len(inbox["c"]) == len(inbox["d"]) == 1)
+        assert inbox["b"][0]["DATA"] == "hello" and inbox["b"][0]["SENT_BY"] == "a"
+        assert inbox["d"][0]["DATA"] == "direct" and inbox["d"][0]["TO"] == "d"
+        assert "a" not in inbox
+    for client in clients:
+        await client.close()
+
+
+async def test_reply_chain_keeps_root_id_and_model_status(hub):
+    model = Client("model", hub.url)
+
+    @model.on(Trigger("DATA/FORWARD", "input"), reply_type="DATA/FORWARD", reply_rooms="output")
+    async def double(msg):
+        await asyncio.sleep(0)
+        return {"DATA": msg["DATA"] * 2}
+
+    critic = Client("critic", hub.url)
+    critic.add_handler(
+        lambda msg: {"DATA": float(msg["DATA"].sum())}, Trigger("DATA/FORWARD", "output"),
+        reply_type="DATA/GRADIENT", reply_to=SENDER,
+    )
+    async with model, critic, Client("trainer", hub.url) as trainer:
+        x = np.arange(4, dtype=np.float32)
+        first = await trainer.request(
+            {"TYPE": "DATA/FORWARD", "TO_ROOM": "input", "DATA": x, "MODEL_STATUS": 1, "ROOT_ID": "chain-1"},
+            reply_room="output", reply_type="DATA/FORWARD",
+        )
+        np.testing.assert_array_equal(first["DATA"], x * 2)
+        assert first["DATA"].dtype == np.float32
+        assert first["ROOT_ID"] == "chain-1" and first["MODEL_STATUS"] == 1 and first["SENT_BY"] == "model"
+        assert first["ID"] != "chain-1"
+
+
+async def test_direct_reply_to_sender(hub):
+    echo = Client("echo", hub.url)
+    echo.add_handler(lambda msg: {"DATA": msg["DATA"][::-1]}, Trigger("DATA/TEXT", "ask"),
+                     reply_type="DATA/TEXT", reply_to=SENDER)
+    async with echo, Client("asker", hub.url) as asker:
+        reply = await asker.request({"TYPE": "DATA/TEXT", "TO_ROOM": "ask", "DATA": "abc"}, timeout=5)
+        assert reply["DATA"] == "cba" and reply["TO"] == "asker" and reply["SENT_BY"] == "echo"
+
+
+async def test_request_times_out_when_nobody_answers(hub):
+    async with Client("lonely", hub.url) as client:
+        with pytest.raises(TimeoutError):
+            await client.request({"TYPE": "DATA/TEXT", "TO_ROOM": "void", "DATA": 1}, reply_room="back", timeout=0.2)
+
+
+async def test_logging_room_sees_forward_and_gradient_copies(hub):
+    logs = []
+    watcher = Client("watcher", hub.url)
+    watcher.add_handler(logs.append, Trigger("LOG/MESSAGES", "_logging"))
+    sink = Client("sink", hub.url)
+    sink.add_handler(lambda msg: None, Trigger("DATA/FORWARD", "x"))
+    async with watcher, sink, Client("src", hub.url) as src:
+        await src.send({"TYPE": "DATA/FORWARD", "TO_ROOM": "x", "DATA": [1]})
+        await src.send({"TYPE": "DATA/GRADIENT", "TO_ROOM": "x", "DATA": [2]})
+        await src.send({"TYPE": "DATA/TEXT", "TO_ROOM": "x", "DATA": "not logged"})
+        await _until(lambda: len(logs) == 2)
+        assert [m["MESSAGE"]["TYPE"] for m in logs] == ["DATA/FORWARD", "DATA/GRADIENT"]
+        assert all(m["SENDER"] == "src" and m["ROOM"] == "x" for m in logs)
+
+
+async def test_bad_frames_are_answered_and_survived(hub):
+    got = []
+    async with Client("peer", hub.url) as peer:
+        peer.add_handler(got.append, Trigger("DATA/TEXT", "r"))
+        await peer.join_room("r")
+        async with connect(hub.url) as raw:
+            await raw.send('{"ID":"r1","TYPE":"COMMAND/REGISTER","NAME":"raw"}')
+            assert decode(await raw.recv())["TYPE"] == "COMMAND/ACK"
+            for bad, code in [("{nope", "bad-json"), ('{"ID":"q","TYPE":"X/Y","TO":"p"}', "unknown-type"),
+                              (b"\x92\x01\x02", "not-an-object"), ('{"ID":"q","TYPE":"DATA/TEXT"}', "no-address")]:
+                await raw.send(bad)
+                err = decode(await raw.recv())
+                assert err["TYPE"] == "LOG/ERROR" and err["ERROR"] == code, err
+            await raw.send('{"ID":"fine","TYPE":"DATA/TEXT","TO_ROOM":"r","DATA":"still here"}')
+            await _until(lambda: got)
+            assert got[0]["DATA"] == "still here" and got[0]["SENT_BY"] == "raw"
+    assert hub.router.stats.errors == 4
+
+
+async def test_hub_refusal_raises_in_the_sender(hub):
+    async with Client("twin", hub.url):
+        with pytest.raises(HubError, match="name-taken"):
+            await Client("twin", hub.url).connect()
+    async with Client("ok", hub.url) as client:
+        with pytest.raises(InvalidMessage, match="addresses nobody"):
+            await client.send({"TYPE": "DATA/TEXT", "DATA": 1})
+
+
+async def test_a_raising_handler_is_logged_and_the_client_keeps_serving(hub, caplog):
+    seen, errors = [], []
+
+    def fragile(msg):
+        if msg["DATA"] == "boom":
+            raise RuntimeError("handler exploded")
+        seen.append(msg["DATA"])
+
+    client = Client("fragile", hub.url)
+    handler = client.add_handler(fragile, Trigger("DATA/TEXT", "r"))
+    client.error_listeners.append(lambda h, m, e: errors.append((h, m["DATA"], e)))
+    async with client, Client("src", hub.url) as src:
+        for data in ("one", "boom", "two"):
+            await src.send({"TYPE": "DATA/TEXT", "TO_ROOM": "r", "DATA": data})
+        await _until(lambda: len(seen) == 2)
+    assert seen == ["one", "two"] and handler.errors == 1 and handler.calls == 3
+    assert errors[0][1] == "boom" and isinstance(errors[0][2], RuntimeError)
+    assert "handler exploded" in caplog.text
+
+
+async def test_context_values_and_thread_handlers(hub):
+    memory: dict = {}
+    main_thread = []
+
+    def remember(msg, memory):
+        import threading
+
+        main_thread.append(threading.current_thread() is threading.main_thread())
+        memory[msg["ID"]] = msg["DATA"]
+
+    client = Client("ctx", hub.url, memory=memory)
+    client.add_handler(remember, Trigger("DATA/TEXT", "r"), in_thread=True)
+    async with client, Client("src", hub.url) as src:
+        sent = await src.send({"TYPE": "DATA/TEXT", "TO_ROOM": "r", "DATA": 7})
+        await _until(lambda: memory)
+    assert memory == {sent["ID"]: 7} and main_thread == [False]
+
+
+async def test_handlers_added_after_connect_join_their_rooms_before_the_next_send(hub):
+    async with Client("late", hub.url) as late, Client("src", hub.url) as src:
+        got = []
+        late.add_handler(got.append, Trigger("DATA/TEXT", "new-room"))
+        await late.send({"TYPE": "DATA/TEXT", "TO": "src", "DATA": 0})  # waits for the join
+        assert "new-room" in late.rooms_joined
+        await src.send({"TYPE": "DATA/TEXT", "TO_ROOM": "new-room", "DATA": 1})
+        await _until(lambda: got)
+        table = await src.room_table()
+        assert table["new-room"] == ["late"]
+
+
+async def test_large_binary_array_round_trip(hub):
+    got = []
+    sink = Client("sink", hub.url)
+    sink.add_handler(got.append, Trigger("DATA/FORWARD", "big"))
+    async with sink, Client("src", hub.url) as src:
+        big = np.random.default_rng(1).standard_normal(1_000_000).astype(np.float32)
+        await src.send({"TYPE": "DATA/FORWARD", "TO_ROOM": "big", "DATA": big})
+        await _until(lambda: got)
+    np.testing.assert_array_equal(got[0]["DATA"], big)
+
+
+async def test_slow_consumer_is_disconnected_and_others_go_on():
+    async with Hub(port=0, queue_size=8) as small:
+        stalled = await connect(small.url, max_size=None)
+        await stalled.send('{"ID":"s","TYPE":"COMMAND/REGISTER","NAME":"stalled"}')
+        await stalled.send('{"ID":"j","TYPE":"COMMAND/JOINROOM","ROOM":"r"}')
+        got = []
+        fast = Client("fast", small.url)
+        fast.add_handler(got.append, Trigger("DATA/TEXT", "r"))
+        async with fast, Client("src", small.url) as src:
+            await _until(lambda: small.router.room_table().get("r") == ["fast", "stalled"])
+            # the stalled peer never reads: its TCP buffers and then its queue fill up
+            payload = "x" * 200_000
+            for i in range(200):
+                await src.send({"TYPE": "DATA/TEXT", "TO_ROOM": "r", "DATA": payload, "N": i})
+                if i % 8 == 0:
+                    await asyncio.sleep(0)
+            await _until(lambda: len(got) == 200, timeout=20)
+            assert small.stats.slow_consumers == 1
+            assert [m["N"] for m in got] == list(range(200))
+            assert small.router.room_table()["r"] == ["fast"]
+        stalled.transport.abort()
+
+
+async def test_closing_fails_pending_requests(hub):
+    client = await Client("c", hub.url).connect()
+    pending = asyncio.create_task(
+        client.request({"TYPE": "DATA/TEXT", "TO_ROOM": "x", "DATA": 1}, reply_room="y", timeout=10)
+    )
+    await asyncio.sleep(0.05)
+    await client.close()
+    with pytest.raises(NotConnected):
+        await pending
+    with pytest.raises(NotConnected):
+        await client.send({"TYPE": "DATA/TEXT", "TO_ROOM": "x"})
+
+
+async def _until(predicate, timeout: float = 5.0) -> None:
+    """Wait (bounded) until predicate() is true."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not predicate():
+        if loop.time() > deadline:
+            raise AssertionError("condition not reached in time")
+        await asyncio.sleep(0.005)
