@@ -1,0 +1,58 @@
+"""The ``swergio-nb`` command: ``swergio-nb hub`` serves a hub; ``swergio-nb demo trebuchet`` runs the main job."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+from collections.abc import Sequence
+
+from .hub import DEFAULT_MAX_SIZE, DEFAULT_QUEUE_SIZE, Hub
+
+__all__ = ["main"]
+
+
+async def _serve_hub(args: argparse.Namespace) -> None:
+    hub = Hub(args.host, args.port, max_size=args.max_size, queue_size=args.queue_size)
+    await hub.start()
+    print(f"swergio hub listening on {hub.url}", flush=True)
+    loop = asyncio.get_running_loop()
+    stop = loop.create_future()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, lambda: stop.done() or stop.set_result(None))
+    await stop
+    await hub.close()
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="swergio-nb", description="Rooms on a WebSocket hub with a backward path.")
+    parser.add_argument("--log-level", default="WARNING", help="logging level (default %(default)s)")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    hub = commands.add_parser("hub", help="serve a hub")
+    hub.add_argument("--host", default="127.0.0.1", help="interface to bind (default %(default)s)")
+    hub.add_argument("--port", type=int, default=8765, help="TCP port; 0 picks a free one (default %(default)s)")
+    hub.add_argument("--max-size", type=int, default=DEFAULT_MAX_SIZE, help="largest frame in bytes (default %(default)s)")
+    hub.add_argument("--queue-size", type=int, default=DEFAULT_QUEUE_SIZE,
+                     help="frames queued per connection before the slow-consumer policy applies (default %(default)s)")
+
+    demo = commands.add_parser("demo", help="run an example end to end")
+    examples = demo.add_subparsers(dest="example", required=True)
+    trebuchet = examples.add_parser("trebuchet", help="train the trebuchet control network through the hub")
+
+    from .examples.trebuchet.options import add_arguments
+
+    add_arguments(trebuchet)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    if args.command == "hub":
+        asyncio.run(_serve_hub(args))
+    elif args.example == "trebuchet":
+        from .examples.trebuchet.demo import run
+
+        run(args)
+
+
+if __name__ == "__main__":
+    main()

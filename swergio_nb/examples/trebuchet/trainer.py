@@ -1,0 +1,139 @@
+"""The trainer component: sends aiming tasks forward, turns the distances that come back into loss gradients.
+
+Run as a process: ``python -m swergio_nb.examples.trebuchet.trainer --hub ws://127.0.0.1:8765 --steps 300``.
+
+One training step (as in swergio's ``04_training.py``, but awaited instead of chained through handlers):
+
+1. ``DATA/FORWARD`` to ``input``: a float32 batch (B, 2) of [wind, target]; wind ~ Normal(0, 5) m/s, target
+   ~ Uniform(20, 100) m. ``MODEL_STATUS`` TRAIN.
+2. await the distances (B,) in ``output`` (same ``ROOT_ID``);
+3. ``DATA/GRADIENT`` to ``output``: dL/d distance for the mean squared miss L = mean((distance - target)^2), in m^2,
+   with ``REPLY_TO`` = the distances' message id;
+4. await the gradient that arrives back in ``input`` (the control network has then taken its optimizer step).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import numpy as np
+import torch
+
+from ...client import Client
+from ...feedback import loss_and_gradient
+from ...messages import ModelStatus
+from .._component import component_parser
+from .control import TARGET_RANGE, WIND_SD
+
+__all__ = ["Trainer", "sample_batch", "main"]
+
+
+def sample_batch(rng: np.random.Generator, n: int) -> np.ndarray:
+    """A float32 array (n, 2) of [wind in m/s ~ Normal(0, 5), target in m ~ Uniform(20, 100)]."""
+    wind = rng.standard_normal(n) * WIND_SD
+    target = rng.uniform(*TARGET_RANGE, n)
+    return np.stack([wind, target], axis=1).astype(np.float32)
+
+
+def mean_squared_miss(distance: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """L = mean((distance - target)^2) in m^2."""
+    return torch.mean((distance - target) ** 2)
+
+
+class Trainer:
+    """Drives training of the trebuchet pipeline through the hub.
+
+    Args:
+        client: a connected (or to-be-connected) client for the trainer.
+        batch_size: shots per training step.
+        seed: seeds the task sampler.
+        input_room: where tasks go.
+        output_room: where distances come back (and loss gradients go).
+        timeout: seconds to wait for each reply.
+    """
+
+    def __init__(
+        self, client: Client, *, batch_size: int = 100, seed: int = 0, input_room: str = "input",
+        output_room: str = "output", timeout: float = 60.0,
+    ) -> None:
+        self.client = client
+        self.batch_size = batch_size
+        self.rng = np.random.default_rng(seed)
+        self.input_room = input_room
+        self.output_room = output_room
+        self.timeout = timeout
+        self.losses: list[float] = []
+
+    async def step(self) -> float:
+        """One training step; returns the batch's mean squared miss in m^2 (before the update)."""
+        batch = sample_batch(self.rng, self.batch_size)
+        shots = await self.client.request(
+            {"TYPE": "DATA/FORWARD", "TO_ROOM": self.input_room, "DATA": batch, "MODEL_STATUS": ModelStatus.TRAIN},
+            reply_room=self.output_room, reply_type="DATA/FORWARD", timeout=self.timeout,
+        )
+        loss, grad = loss_and_gradient(mean_squared_miss, shots["DATA"], batch[:, 1].astype(np.float64))
+        await self.client.request(
+            {
+                "TYPE": "DATA/GRADIENT", "TO_ROOM": self.output_room, "DATA": grad, "REPLY_TO": shots["ID"],
+                "ROOT_ID": shots["ROOT_ID"], "MODEL_STATUS": ModelStatus.TRAIN, "LOSS": loss,
+            },
+            reply_room=self.input_room, reply_type="DATA/GRADIENT", timeout=self.timeout,
+        )
+        self.losses.append(loss)
+        return loss
+
+    async def train(self, steps: int, progress: Any = None) -> list[float]:
+        """Run ``steps`` training steps; ``progress`` (e.g. a tqdm bar) gets ``update(1)`` and the loss per step."""
+        for _ in range(steps):
+            loss = await self.step()
+            if progress is not None:
+                progress.update(1)
+                progress.set_postfix(rmse_m=f"{loss ** 0.5:.2f}", refresh=False)
+        return self.losses
+
+    async def shoot(self, tasks: np.ndarray) -> np.ndarray:
+        """Distances (n,) in m for tasks (n, 2) of [wind, target], through the pipeline in VALIDATE mode."""
+        reply = await self.client.request(
+            {"TYPE": "DATA/FORWARD", "TO_ROOM": self.input_room, "DATA": np.asarray(tasks, dtype=np.float32),
+             "MODEL_STATUS": ModelStatus.VALIDATE},
+            reply_room=self.output_room, reply_type="DATA/FORWARD", timeout=self.timeout,
+        )
+        return np.asarray(reply["DATA"], dtype=np.float64)
+
+    async def evaluate(self, n: int = 1000, seed: int = 12345) -> dict[str, Any]:
+        """Mean absolute miss (m) over ``n`` fresh random shots (fixed ``seed``), without training on them."""
+        tasks = sample_batch(np.random.default_rng(seed), n)
+        distances = await self.shoot(tasks)
+        miss = np.abs(distances - tasks[:, 1])
+        return {"mean_miss_m": float(miss.mean()), "median_miss_m": float(np.median(miss)), "tasks": tasks,
+                "distances": distances}
+
+    async def fetch_weights(self, component: str = "control") -> dict[str, np.ndarray]:
+        """The state dict of a component that answers ``COMMAND/SAVEMODELWEIGHTS`` (numpy arrays)."""
+        reply = await self.client.request(
+            {"TYPE": "COMMAND/SAVEMODELWEIGHTS", "TO": component}, reply_type="LOG/MODELWEIGHTS", timeout=self.timeout
+        )
+        return reply["WEIGHTS"]
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = component_parser("Trebuchet trainer component.", "trainer")
+    parser.add_argument("--steps", type=int, default=300, help="training steps (default %(default)s)")
+    parser.add_argument("--batch-size", type=int, default=100, help="shots per step (default %(default)s)")
+    args = parser.parse_args(argv)
+
+    async def run() -> None:
+        async with Client(args.name, args.hub) as client:
+            trainer = Trainer(client, batch_size=args.batch_size, seed=args.seed)
+            for i in range(args.steps):
+                loss = await trainer.step()
+                if i % 50 == 0 or i == args.steps - 1:
+                    print(f"step {i + 1}/{args.steps}  rmse {loss ** 0.5:.2f} m", flush=True)
+            print(f"mean miss over 1000 fresh shots: {(await trainer.evaluate())['mean_miss_m']:.2f} m")
+
+    asyncio.run(run())
+
+
+if __name__ == "__main__":
+    main()

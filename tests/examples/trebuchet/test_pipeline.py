@@ -1,0 +1,48 @@
+"""The trebuchet trained through a real hub: in-process components, OS processes, and the demo command."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from swergio_nb.examples.trebuchet.demo import train_reference, train_through_hub
+
+SMALL = dict(batch_size=32, seed=3, eval_shots=200)
+
+
+@pytest.fixture(scope="module")
+def reference():
+    return train_reference(40, **SMALL)
+
+
+async def test_training_through_the_hub_reduces_the_loss_and_equals_the_reference(reference):
+    result = await train_through_hub(40, **SMALL)
+    losses = np.array(result.losses)
+    assert len(losses) == 40 and result.extra["hub_errors"] == 0
+    assert losses[-5:].mean() < 0.5 * losses[:5].mean()
+    # the backward path across components is the chain rule: same numbers as one autograd graph
+    np.testing.assert_allclose(losses, reference.losses, rtol=1e-3)
+    assert result.mean_miss_m == pytest.approx(reference.mean_miss_m, rel=1e-2)
+
+
+async def test_components_run_as_their_own_processes(reference):
+    result = await train_through_hub(5, processes=True, **SMALL)
+    assert result.mode == "hub (processes)"
+    np.testing.assert_allclose(result.losses, reference.losses[:5], rtol=1e-3)
+    # the trained weights came back from the control process as binary arrays
+    assert sum(p.numel() for p in result.network.parameters()) == 2 * 16 + 16 + 16 * 64 + 64 + 64 * 16 + 16 + 16 * 2 + 2
+
+
+def test_demo_command_writes_plots_and_model(tmp_path):
+    out = subprocess.run(
+        [sys.executable, "-m", "swergio_nb.cli", "demo", "trebuchet", "--steps", "5", "--batch-size", "16",
+         "--eval-shots", "50", "--compare", "--no-progress", "--out", str(tmp_path)],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert out.returncode == 0, out.stderr
+    assert "wall-time ratio hub / reference" in out.stdout and "mean miss over 50 fresh shots" in out.stdout
+    for name in ("trebuchet_loss.png", "trebuchet_shots.png", "trebuchet_model.pt"):
+        assert (tmp_path / name).stat().st_size > 1000
