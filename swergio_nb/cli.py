@@ -33,9 +33,15 @@ def main(argv: Sequence[str] | None = None) -> None:
     hub = commands.add_parser("hub", help="serve a hub")
     hub.add_argument("--host", default="127.0.0.1", help="interface to bind (default %(default)s)")
     hub.add_argument("--port", type=int, default=8765, help="TCP port; 0 picks a free one (default %(default)s)")
-    hub.add_argument("--max-size", type=int, default=DEFAULT_MAX_SIZE, help="largest frame in bytes (default %(default)s)")
-    hub.add_argument("--queue-size", type=int, default=DEFAULT_QUEUE_SIZE,
-                     help="frames queued per connection before the slow-consumer policy applies (default %(default)s)")
+    hub.add_argument(
+        "--max-size", type=int, default=DEFAULT_MAX_SIZE, help="largest frame in bytes (default %(default)s)"
+    )
+    hub.add_argument(
+        "--queue-size",
+        type=int,
+        default=DEFAULT_QUEUE_SIZE,
+        help="frames queued per connection before the slow-consumer policy applies (default %(default)s)",
+    )
 
     demo = commands.add_parser("demo", help="run an example end to end")
     examples = demo.add_subparsers(dest="example", required=True)

@@ -144,7 +144,10 @@ class FunctionComponent:
     """
 
     def __init__(
-        self, fn: Callable[[torch.Tensor], torch.Tensor], *, dtype: torch.dtype = torch.float32,
+        self,
+        fn: Callable[[torch.Tensor], torch.Tensor],
+        *,
+        dtype: torch.dtype = torch.float32,
         pending: PendingMemory | None = None,
     ) -> None:
         self.fn = fn
@@ -181,7 +184,9 @@ class FunctionComponent:
         x, y, forward_id = entry
         grad = as_tensor(msg["DATA"], y.dtype)
         if grad.numel() != y.numel():
-            raise ValueError(f"gradient has {grad.numel()} elements, the forward output {tuple(y.shape)} has {y.numel()}")
+            raise ValueError(
+                f"gradient has {grad.numel()} elements, the forward output {tuple(y.shape)} has {y.numel()}"
+            )
         grad_x = self._vjp(x, y, grad.reshape(y.shape))
         return {"DATA": grad_x, "REPLY_TO": forward_id}
 
@@ -197,12 +202,18 @@ class FunctionComponent:
         from .client import Trigger
 
         fwd = client.add_handler(
-            self.forward, Trigger("DATA/FORWARD", input_room), reply_type="DATA/FORWARD",
-            reply_rooms=output_room, in_thread=in_thread,
+            self.forward,
+            Trigger("DATA/FORWARD", input_room),
+            reply_type="DATA/FORWARD",
+            reply_rooms=output_room,
+            in_thread=in_thread,
         )
         bwd = client.add_handler(
-            self.backward, Trigger("DATA/GRADIENT", output_room), reply_type="DATA/GRADIENT",
-            reply_rooms=input_room, in_thread=in_thread,
+            self.backward,
+            Trigger("DATA/GRADIENT", output_room),
+            reply_type="DATA/GRADIENT",
+            reply_rooms=input_room,
+            in_thread=in_thread,
         )
         return fwd, bwd
 
@@ -218,7 +229,11 @@ class ModuleComponent(FunctionComponent):
     """
 
     def __init__(
-        self, module: nn.Module, optimizer: torch.optim.Optimizer, *, dtype: torch.dtype = torch.float32,
+        self,
+        module: nn.Module,
+        optimizer: torch.optim.Optimizer,
+        *,
+        dtype: torch.dtype = torch.float32,
         pending: PendingMemory | None = None,
     ) -> None:
         super().__init__(module, dtype=dtype, pending=pending)

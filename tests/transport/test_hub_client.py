@@ -51,14 +51,17 @@ async def test_reply_chain_keeps_root_id_and_model_status(hub):
 
     critic = Client("critic", hub.url)
     critic.add_handler(
-        lambda msg: {"DATA": float(msg["DATA"].sum())}, Trigger("DATA/FORWARD", "output"),
-        reply_type="DATA/GRADIENT", reply_to=SENDER,
+        lambda msg: {"DATA": float(msg["DATA"].sum())},
+        Trigger("DATA/FORWARD", "output"),
+        reply_type="DATA/GRADIENT",
+        reply_to=SENDER,
     )
     async with model, critic, Client("trainer", hub.url) as trainer:
         x = np.arange(4, dtype=np.float32)
         first = await trainer.request(
             {"TYPE": "DATA/FORWARD", "TO_ROOM": "input", "DATA": x, "MODEL_STATUS": 1, "ROOT_ID": "chain-1"},
-            reply_room="output", reply_type="DATA/FORWARD",
+            reply_room="output",
+            reply_type="DATA/FORWARD",
         )
         np.testing.assert_array_equal(first["DATA"], x * 2)
         assert first["DATA"].dtype == np.float32
@@ -68,8 +71,9 @@ async def test_reply_chain_keeps_root_id_and_model_status(hub):
 
 async def test_direct_reply_to_sender(hub):
     echo = Client("echo", hub.url)
-    echo.add_handler(lambda msg: {"DATA": msg["DATA"][::-1]}, Trigger("DATA/TEXT", "ask"),
-                     reply_type="DATA/TEXT", reply_to=SENDER)
+    echo.add_handler(
+        lambda msg: {"DATA": msg["DATA"][::-1]}, Trigger("DATA/TEXT", "ask"), reply_type="DATA/TEXT", reply_to=SENDER
+    )
     async with echo, Client("asker", hub.url) as asker:
         reply = await asker.request({"TYPE": "DATA/TEXT", "TO_ROOM": "ask", "DATA": "abc"}, timeout=5)
         assert reply["DATA"] == "cba" and reply["TO"] == "asker" and reply["SENT_BY"] == "echo"
@@ -104,8 +108,12 @@ async def test_bad_frames_are_answered_and_survived(hub):
         async with connect(hub.url) as raw:
             await raw.send('{"ID":"r1","TYPE":"COMMAND/REGISTER","NAME":"raw"}')
             assert decode(await raw.recv())["TYPE"] == "COMMAND/ACK"
-            for bad, code in [("{nope", "bad-json"), ('{"ID":"q","TYPE":"X/Y","TO":"p"}', "unknown-type"),
-                              (b"\x92\x01\x02", "not-an-object"), ('{"ID":"q","TYPE":"DATA/TEXT"}', "no-address")]:
+            for bad, code in [
+                ("{nope", "bad-json"),
+                ('{"ID":"q","TYPE":"X/Y","TO":"p"}', "unknown-type"),
+                (b"\x92\x01\x02", "not-an-object"),
+                ('{"ID":"q","TYPE":"DATA/TEXT"}', "no-address"),
+            ]:
                 await raw.send(bad)
                 err = decode(await raw.recv())
                 assert err["TYPE"] == "LOG/ERROR" and err["ERROR"] == code, err

@@ -1,4 +1,4 @@
-"""The control network component: (wind, target) -> (release angle, counterweight), trained by gradients from downstream.
+"""The control network component: (wind, target) -> (release angle, counterweight), trained from downstream.
 
 Run as a process: ``python -m swergio_nb.examples.trebuchet.control --hub ws://127.0.0.1:8765``.
 
@@ -42,7 +42,12 @@ class ControlNetwork(nn.Module):
         super().__init__()
         self.weight_scale = weight_scale
         self.net = nn.Sequential(
-            nn.Linear(2, 16), nn.Sigmoid(), nn.Linear(16, 64), nn.Sigmoid(), nn.Linear(64, 16), nn.Sigmoid(),
+            nn.Linear(2, 16),
+            nn.Sigmoid(),
+            nn.Linear(16, 64),
+            nn.Sigmoid(),
+            nn.Linear(64, 16),
+            nn.Sigmoid(),
             nn.Linear(16, 2),
         )
 
@@ -64,8 +69,14 @@ class ControlNetwork(nn.Module):
 
 
 def build(
-    url: str, *, name: str = "control", seed: int = 0, lr: float = 1e-2, weight_scale: float = 1.0,
-    input_room: str = "input", output_room: str = "aim",
+    url: str,
+    *,
+    name: str = "control",
+    seed: int = 0,
+    lr: float = 1e-2,
+    weight_scale: float = 1.0,
+    input_room: str = "input",
+    output_room: str = "aim",
 ) -> Client:
     """The control component's client (connect it, or ``await client.run()``).
 

@@ -56,8 +56,14 @@ def _evaluate_locally(network: ControlNetwork, n: int, seed: int) -> tuple[float
 
 
 def train_reference(
-    steps: int, *, batch_size: int = 100, seed: int = 0, lr: float = 1e-2, weight_scale: float = 1.0,
-    eval_shots: int = 1000, progress: Any = None,
+    steps: int,
+    *,
+    batch_size: int = 100,
+    seed: int = 0,
+    lr: float = 1e-2,
+    weight_scale: float = 1.0,
+    eval_shots: int = 1000,
+    progress: Any = None,
 ) -> RunResult:
     """The same training with no hub: network -> simulator -> loss -> autograd -> Adam, in one process."""
     network = ControlNetwork.seeded(seed, weight_scale=weight_scale)
@@ -94,8 +100,16 @@ async def _wait_for_members(client: Client, expected: dict[str, set[str]], timeo
 
 
 async def train_through_hub(
-    steps: int, *, batch_size: int = 100, seed: int = 0, lr: float = 1e-2, weight_scale: float = 1.0,
-    processes: bool = False, eval_shots: int = 1000, progress: Any = None, start_timeout: float = 120.0,
+    steps: int,
+    *,
+    batch_size: int = 100,
+    seed: int = 0,
+    lr: float = 1e-2,
+    weight_scale: float = 1.0,
+    processes: bool = False,
+    eval_shots: int = 1000,
+    progress: Any = None,
+    start_timeout: float = 120.0,
 ) -> RunResult:
     """Train through an embedded hub with the three components; see the module docstring.
 
@@ -109,8 +123,18 @@ async def train_through_hub(
             if processes:
                 common = ["--hub", hub.url, "--seed", str(seed)]
                 procs = [
-                    subprocess.Popen([sys.executable, "-m", "swergio_nb.examples.trebuchet.control", *common,
-                                      "--lr", str(lr), "--weight-scale", str(weight_scale)]),
+                    subprocess.Popen(
+                        [
+                            sys.executable,
+                            "-m",
+                            "swergio_nb.examples.trebuchet.control",
+                            *common,
+                            "--lr",
+                            str(lr),
+                            "--weight-scale",
+                            str(weight_scale),
+                        ]
+                    ),
                     subprocess.Popen([sys.executable, "-m", "swergio_nb.examples.trebuchet.simulator", *common]),
                 ]
             else:
@@ -120,7 +144,8 @@ async def train_through_hub(
                 ]
             async with Client("trainer", hub.url) as client:
                 await _wait_for_members(
-                    client, {"input": {"control"}, "aim": {"control", "trebuchet"}, "output": {"trebuchet"}},
+                    client,
+                    {"input": {"control"}, "aim": {"control", "trebuchet"}, "output": {"trebuchet"}},
                     start_timeout,
                 )
                 trainer = Trainer(client, batch_size=batch_size, seed=seed)
@@ -143,8 +168,9 @@ async def train_through_hub(
                 except subprocess.TimeoutExpired:
                     proc.kill()
     mode = "hub (processes)" if processes else "hub (in-process)"
-    return RunResult(mode, steps, wall, trainer.losses, evaluation["mean_miss_m"], evaluation["median_miss_m"],
-                     network, extra)
+    return RunResult(
+        mode, steps, wall, trainer.losses, evaluation["mean_miss_m"], evaluation["median_miss_m"], network, extra
+    )
 
 
 def plot_losses(results: list[RunResult], path: Path) -> None:
@@ -184,8 +210,9 @@ def plot_shots(network: ControlNetwork, path: Path, seed: int = 7, n: int = 6) -
     fig, ax = plt.subplots(figsize=(8, 4), dpi=100)
     for i, xy in enumerate(paths):
         wind, target = tasks[i].tolist()
-        line, = ax.plot(xy[:, 0], xy[:, 1], lw=1.2,
-                        label=f"target {target:.0f} m, wind {wind:+.1f} m/s, hit {xy[-1, 0]:.1f} m")
+        (line,) = ax.plot(
+            xy[:, 0], xy[:, 1], lw=1.2, label=f"target {target:.0f} m, wind {wind:+.1f} m/s, hit {xy[-1, 0]:.1f} m"
+        )
         ax.plot([target], [0], marker="v", ms=9, color=line.get_color())
     ax.set_xlabel("distance (m)")
     ax.set_ylabel("height (m)")
@@ -202,8 +229,13 @@ def run(args: argparse.Namespace) -> list[RunResult]:
     """Run the demo as the options say; prints the report and writes the plots and the model."""
     from tqdm.auto import tqdm
 
-    common = dict(batch_size=args.batch_size, seed=args.seed, lr=args.lr, weight_scale=args.weight_scale,
-                  eval_shots=args.eval_shots)
+    common = dict(
+        batch_size=args.batch_size,
+        seed=args.seed,
+        lr=args.lr,
+        weight_scale=args.weight_scale,
+        eval_shots=args.eval_shots,
+    )
     results: list[RunResult] = []
 
     def bar(label: str) -> Any:
@@ -212,8 +244,9 @@ def run(args: argparse.Namespace) -> list[RunResult]:
     if not args.reference:
         mode = "processes" if args.processes else "hub"
         with contextlib.closing(bar(f"trebuchet via {mode}")) as progress:
-            results.append(asyncio.run(train_through_hub(args.steps, processes=args.processes, progress=progress,
-                                                          **common)))
+            results.append(
+                asyncio.run(train_through_hub(args.steps, processes=args.processes, progress=progress, **common))
+            )
     if args.reference or args.compare:
         with contextlib.closing(bar("trebuchet reference")) as progress:
             results.append(train_reference(args.steps, progress=progress, **common))
@@ -223,14 +256,20 @@ def run(args: argparse.Namespace) -> list[RunResult]:
     plot_shots(results[0].network, args.out / "trebuchet_shots.png")
     torch.save(results[0].network.state_dict(), args.out / "trebuchet_model.pt")
     for r in results:
-        print(f"{r.mode:>20}: {r.steps} steps x {args.batch_size} shots in {r.wall_s:6.1f} s "
-              f"({r.steps / r.wall_s:5.1f} steps/s); mean miss over {args.eval_shots} fresh shots "
-              f"{r.mean_miss_m:.2f} m (median {r.median_miss_m:.2f} m)")
+        print(
+            f"{r.mode:>20}: {r.steps} steps x {args.batch_size} shots in {r.wall_s:6.1f} s "
+            f"({r.steps / r.wall_s:5.1f} steps/s); mean miss over {args.eval_shots} fresh shots "
+            f"{r.mean_miss_m:.2f} m (median {r.median_miss_m:.2f} m)"
+        )
     if len(results) == 2:
-        print(f"wall-time ratio hub / reference: {results[0].wall_s / results[1].wall_s:.2f}x; "
-              f"miss difference {results[0].mean_miss_m - results[1].mean_miss_m:+.3f} m")
-    print(f"wrote {args.out / 'trebuchet_loss.png'}, {args.out / 'trebuchet_shots.png'}, "
-          f"{args.out / 'trebuchet_model.pt'}")
+        print(
+            f"wall-time ratio hub / reference: {results[0].wall_s / results[1].wall_s:.2f}x; "
+            f"miss difference {results[0].mean_miss_m - results[1].mean_miss_m:+.3f} m"
+        )
+    print(
+        f"wrote {args.out / 'trebuchet_loss.png'}, {args.out / 'trebuchet_shots.png'}, "
+        f"{args.out / 'trebuchet_model.pt'}"
+    )
     return results
 
 

@@ -10,12 +10,16 @@ __all__ = ["add_arguments"]
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The demo's command-line options."""
-    parser.add_argument("--steps", type=int, default=600, help="training steps of --batch-size shots (default %(default)s)")
+    parser.add_argument(
+        "--steps", type=int, default=600, help="training steps of --batch-size shots (default %(default)s)"
+    )
     parser.add_argument("--batch-size", type=int, default=100, help="shots per step (default %(default)s)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default %(default)s)")
     parser.add_argument("--lr", type=float, default=1e-2, help="Adam learning rate (default %(default)s)")
     parser.add_argument("--weight-scale", type=float, default=1.0, help="kg per unit of the network's weight output")
-    parser.add_argument("--eval-shots", type=int, default=1000, help="fresh shots to measure the miss (default %(default)s)")
+    parser.add_argument(
+        "--eval-shots", type=int, default=1000, help="fresh shots to measure the miss (default %(default)s)"
+    )
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--processes", action="store_true", help="run each component as its own OS process")
     mode.add_argument("--reference", action="store_true", help="train in one process with no hub (the reference)")

@@ -26,7 +26,11 @@ def simulate(x: torch.Tensor) -> torch.Tensor:
 
 
 def build(
-    url: str, *, name: str = "trebuchet", input_room: str = "aim", output_room: str = "output",
+    url: str,
+    *,
+    name: str = "trebuchet",
+    input_room: str = "aim",
+    output_room: str = "output",
     dtype: torch.dtype = torch.float64,
 ) -> Client:
     """The simulator component's client; ``client.context["component"]`` is its FunctionComponent.

@@ -54,8 +54,14 @@ class Trainer:
     """
 
     def __init__(
-        self, client: Client, *, batch_size: int = 100, seed: int = 0, input_room: str = "input",
-        output_room: str = "output", timeout: float = 60.0,
+        self,
+        client: Client,
+        *,
+        batch_size: int = 100,
+        seed: int = 0,
+        input_room: str = "input",
+        output_room: str = "output",
+        timeout: float = 60.0,
     ) -> None:
         self.client = client
         self.batch_size = batch_size
@@ -70,15 +76,24 @@ class Trainer:
         batch = sample_batch(self.rng, self.batch_size)
         shots = await self.client.request(
             {"TYPE": "DATA/FORWARD", "TO_ROOM": self.input_room, "DATA": batch, "MODEL_STATUS": ModelStatus.TRAIN},
-            reply_room=self.output_room, reply_type="DATA/FORWARD", timeout=self.timeout,
+            reply_room=self.output_room,
+            reply_type="DATA/FORWARD",
+            timeout=self.timeout,
         )
         loss, grad = loss_and_gradient(mean_squared_miss, shots["DATA"], batch[:, 1].astype(np.float64))
         await self.client.request(
             {
-                "TYPE": "DATA/GRADIENT", "TO_ROOM": self.output_room, "DATA": grad, "REPLY_TO": shots["ID"],
-                "ROOT_ID": shots["ROOT_ID"], "MODEL_STATUS": ModelStatus.TRAIN, "LOSS": loss,
+                "TYPE": "DATA/GRADIENT",
+                "TO_ROOM": self.output_room,
+                "DATA": grad,
+                "REPLY_TO": shots["ID"],
+                "ROOT_ID": shots["ROOT_ID"],
+                "MODEL_STATUS": ModelStatus.TRAIN,
+                "LOSS": loss,
             },
-            reply_room=self.input_room, reply_type="DATA/GRADIENT", timeout=self.timeout,
+            reply_room=self.input_room,
+            reply_type="DATA/GRADIENT",
+            timeout=self.timeout,
         )
         self.losses.append(loss)
         return loss
@@ -89,15 +104,21 @@ class Trainer:
             loss = await self.step()
             if progress is not None:
                 progress.update(1)
-                progress.set_postfix(rmse_m=f"{loss ** 0.5:.2f}", refresh=False)
+                progress.set_postfix(rmse_m=f"{loss**0.5:.2f}", refresh=False)
         return self.losses
 
     async def shoot(self, tasks: np.ndarray) -> np.ndarray:
         """Distances (n,) in m for tasks (n, 2) of [wind, target], through the pipeline in VALIDATE mode."""
         reply = await self.client.request(
-            {"TYPE": "DATA/FORWARD", "TO_ROOM": self.input_room, "DATA": np.asarray(tasks, dtype=np.float32),
-             "MODEL_STATUS": ModelStatus.VALIDATE},
-            reply_room=self.output_room, reply_type="DATA/FORWARD", timeout=self.timeout,
+            {
+                "TYPE": "DATA/FORWARD",
+                "TO_ROOM": self.input_room,
+                "DATA": np.asarray(tasks, dtype=np.float32),
+                "MODEL_STATUS": ModelStatus.VALIDATE,
+            },
+            reply_room=self.output_room,
+            reply_type="DATA/FORWARD",
+            timeout=self.timeout,
         )
         return np.asarray(reply["DATA"], dtype=np.float64)
 
@@ -106,8 +127,12 @@ class Trainer:
         tasks = sample_batch(np.random.default_rng(seed), n)
         distances = await self.shoot(tasks)
         miss = np.abs(distances - tasks[:, 1])
-        return {"mean_miss_m": float(miss.mean()), "median_miss_m": float(np.median(miss)), "tasks": tasks,
-                "distances": distances}
+        return {
+            "mean_miss_m": float(miss.mean()),
+            "median_miss_m": float(np.median(miss)),
+            "tasks": tasks,
+            "distances": distances,
+        }
 
     async def fetch_weights(self, component: str = "control") -> dict[str, np.ndarray]:
         """The state dict of a component that answers ``COMMAND/SAVEMODELWEIGHTS`` (numpy arrays)."""
@@ -129,7 +154,7 @@ def main(argv: list[str] | None = None) -> None:
             for i in range(args.steps):
                 loss = await trainer.step()
                 if i % 50 == 0 or i == args.steps - 1:
-                    print(f"step {i + 1}/{args.steps}  rmse {loss ** 0.5:.2f} m", flush=True)
+                    print(f"step {i + 1}/{args.steps}  rmse {loss**0.5:.2f} m", flush=True)
             print(f"mean miss over 1000 fresh shots: {(await trainer.evaluate())['mean_miss_m']:.2f} m")
 
     asyncio.run(run())

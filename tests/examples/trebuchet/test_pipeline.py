@@ -38,9 +38,26 @@ async def test_components_run_as_their_own_processes(reference):
 
 def test_demo_command_writes_plots_and_model(tmp_path):
     out = subprocess.run(
-        [sys.executable, "-m", "swergio_nb.cli", "demo", "trebuchet", "--steps", "5", "--batch-size", "16",
-         "--eval-shots", "50", "--compare", "--no-progress", "--out", str(tmp_path)],
-        capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "swergio_nb.cli",
+            "demo",
+            "trebuchet",
+            "--steps",
+            "5",
+            "--batch-size",
+            "16",
+            "--eval-shots",
+            "50",
+            "--compare",
+            "--no-progress",
+            "--out",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert out.returncode == 0, out.stderr
     assert "wall-time ratio hub / reference" in out.stdout and "mean miss over 50 fresh shots" in out.stdout
