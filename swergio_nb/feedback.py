@@ -226,6 +226,7 @@ class ModuleComponent(FunctionComponent):
         optimizer: steps ``module``'s parameters; its gradients are zeroed before each backward pass.
         dtype: tensor dtype of the input.
         pending: memory of forward passes awaiting their gradient.
+        scheduler: optional learning-rate scheduler, stepped after each optimizer step.
     """
 
     def __init__(
@@ -235,16 +236,20 @@ class ModuleComponent(FunctionComponent):
         *,
         dtype: torch.dtype = torch.float32,
         pending: PendingMemory | None = None,
+        scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
     ) -> None:
         super().__init__(module, dtype=dtype, pending=pending)
         self.module = module
         self.optimizer = optimizer
+        self.scheduler = scheduler
         self.steps = 0
 
     def _vjp(self, x: torch.Tensor, y: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
         self.optimizer.zero_grad(set_to_none=True)
         y.backward(v)
         self.optimizer.step()
+        if self.scheduler is not None:
+            self.scheduler.step()
         self.steps += 1
         assert x.grad is not None
         return x.grad

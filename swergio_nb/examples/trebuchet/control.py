@@ -3,13 +3,17 @@
 Run as a process: ``python -m swergio_nb.examples.trebuchet.control --hub ws://127.0.0.1:8765``.
 
 Listens to ``DATA/FORWARD`` in ``input`` (DATA: float32 array (B, 2) of [wind m/s, target m]) and sends
-``DATA/FORWARD`` to ``aim`` (DATA: float32 array (B, 3) of [wind m/s, release angle deg, counterweight kg]); the wind
-is passed through for the simulator. ``DATA/GRADIENT`` in ``aim`` (dL/d(B, 3)) is back-propagated through the network,
-one Adam step is taken, and dL/d(input) goes upstream to ``input``. ``COMMAND/SAVEMODELWEIGHTS`` sent to this
-component is answered with ``LOG/MODELWEIGHTS`` whose ``WEIGHTS`` is the state dict as numpy arrays.
+``DATA/FORWARD`` to ``aim`` (DATA: float32 array (B, 3) of [wind m/s, release angle deg, counterweight lb]); the wind
+is passed through for the simulator. The counterweight is in Trebuchet.jl's unit, pounds (see
+:mod:`~swergio_nb.examples.trebuchet.physics`). ``DATA/GRADIENT`` in ``aim`` (dL/d(B, 3)) is back-propagated
+through the network, one Adam step is taken (learning rate annealed by :func:`cosine_annealing`), and dL/d(input)
+goes upstream to ``input``. ``COMMAND/SAVEMODELWEIGHTS`` sent to this component is answered with
+``LOG/MODELWEIGHTS`` whose ``WEIGHTS`` is the state dict as numpy arrays.
 """
 
 from __future__ import annotations
+
+import math
 
 import torch
 from torch import nn
@@ -18,7 +22,7 @@ from ...client import SENDER, Client, Trigger
 from ...feedback import ModuleComponent
 from .._component import component_parser, serve_component
 
-__all__ = ["ControlNetwork", "build", "main", "WIND_SD", "TARGET_RANGE"]
+__all__ = ["ControlNetwork", "build", "cosine_annealing", "main", "WIND_SD", "TARGET_RANGE"]
 
 #: Standard deviation of the wind the trainer samples, m/s (swergio's trainer: ``randn() * 5``).
 WIND_SD = 5.0
@@ -30,12 +34,13 @@ class ControlNetwork(nn.Module):
     """The aiming network of the Flux model zoo's differentiable trebuchet: a 2-16-64-16-2 sigmoid MLP.
 
     Input: float tensor (B, 2) of [wind in m/s, target distance in m]. Output: (B, 3) of [wind in m/s (passed
-    through), release angle in degrees, counterweight in kg]. As in the model zoo (``aim``), the angle is
-    ``sigmoid(out1) * 90`` and the counterweight ``out2 * weight_scale + 200``; unlike it, the inputs are
+    through), release angle in degrees, counterweight in lb]. As in the model zoo (FluxML/model-zoo
+    ``games/differentiable-programming/trebuchet/DiffRL.jl``, ``aim``), the angle is ``sigmoid(out1) * 90`` and
+    the counterweight ``out2 * weight_scale + 200`` (lb, Trebuchet.jl's unit); unlike it, the inputs are
     standardised (wind / 5, (target - 60) / 40) so the sigmoid layers start in their sensitive range.
 
     Args:
-        weight_scale: kilograms per unit of the second output (1.0 in the model zoo).
+        weight_scale: pounds per unit of the second output (1.0 in the model zoo).
     """
 
     def __init__(self, weight_scale: float = 1.0) -> None:
@@ -68,12 +73,26 @@ class ControlNetwork(nn.Module):
         return torch.cat([wind, angle, weight], dim=1)
 
 
+def cosine_annealing(
+    optimizer: torch.optim.Optimizer, steps: int, final_fraction: float = 0.01
+) -> torch.optim.lr_scheduler.LambdaLR:
+    """Cosine learning-rate annealing (Loshchilov & Hutter, SGDR, ICLR 2017) from the optimizer's rate down to
+    ``final_fraction`` of it over ``steps`` optimizer steps, then constant (no restart)."""
+
+    def factor(step: int) -> float:
+        progress = min(step, steps) / max(steps, 1)
+        return final_fraction + (1 - final_fraction) * 0.5 * (1 + math.cos(math.pi * progress))
+
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+
 def build(
     url: str,
     *,
     name: str = "control",
     seed: int = 0,
     lr: float = 1e-2,
+    anneal_steps: int | None = None,
     weight_scale: float = 1.0,
     input_room: str = "input",
     output_room: str = "aim",
@@ -85,6 +104,7 @@ def build(
         name: component name.
         seed: seeds the network's initial weights.
         lr: Adam learning rate.
+        anneal_steps: if given, the rate anneals to lr / 100 over this many steps (:func:`cosine_annealing`).
         weight_scale: see :class:`ControlNetwork`.
         input_room: room of incoming [wind, target] batches.
         output_room: room the [wind, angle, weight] batches go to.
@@ -93,7 +113,9 @@ def build(
         The client; ``client.context["component"]`` is the :class:`~swergio_nb.feedback.ModuleComponent`.
     """
     network = ControlNetwork.seeded(seed, weight_scale=weight_scale)
-    component = ModuleComponent(network, torch.optim.Adam(network.parameters(), lr=lr))
+    optimizer = torch.optim.Adam(network.parameters(), lr=lr)
+    scheduler = None if anneal_steps is None else cosine_annealing(optimizer, anneal_steps)
+    component = ModuleComponent(network, optimizer, scheduler=scheduler)
     client = Client(name, url, component=component)
     component.attach(client, input_room=input_room, output_room=output_room)
 
@@ -110,10 +132,19 @@ def build(
 def main(argv: list[str] | None = None) -> None:
     parser = component_parser("Trebuchet control network component.", "control")
     parser.add_argument("--lr", type=float, default=1e-2, help="Adam learning rate (default %(default)s)")
-    parser.add_argument("--weight-scale", type=float, default=1.0, help="kg per unit of the weight output")
+    parser.add_argument("--anneal-steps", type=int, default=None, help="cosine-anneal the rate over this many steps")
+    parser.add_argument("--weight-scale", type=float, default=1.0, help="lb per unit of the weight output")
     args = parser.parse_args(argv)
     serve_component(
-        lambda: build(args.hub, name=args.name, seed=args.seed, lr=args.lr, weight_scale=args.weight_scale), args
+        lambda: build(
+            args.hub,
+            name=args.name,
+            seed=args.seed,
+            lr=args.lr,
+            anneal_steps=args.anneal_steps,
+            weight_scale=args.weight_scale,
+        ),
+        args,
     )
 
 

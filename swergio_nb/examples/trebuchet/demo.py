@@ -25,7 +25,7 @@ import torch
 from ...client import Client
 from ...hub import Hub
 from . import control, simulator
-from .control import ControlNetwork
+from .control import ControlNetwork, cosine_annealing
 from .options import add_arguments
 from .physics import shoot
 from .trainer import Trainer, mean_squared_miss, sample_batch
@@ -68,6 +68,7 @@ def train_reference(
     """The same training with no hub: network -> simulator -> loss -> autograd -> Adam, in one process."""
     network = ControlNetwork.seeded(seed, weight_scale=weight_scale)
     optimizer = torch.optim.Adam(network.parameters(), lr=lr)
+    scheduler = cosine_annealing(optimizer, steps)
     rng = np.random.default_rng(seed)
     losses = []
     start = time.perf_counter()
@@ -78,6 +79,7 @@ def train_reference(
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
+        scheduler.step()
         losses.append(loss.item())
         if progress is not None:
             progress.update(1)
@@ -131,6 +133,8 @@ async def train_through_hub(
                             *common,
                             "--lr",
                             str(lr),
+                            "--anneal-steps",
+                            str(steps),
                             "--weight-scale",
                             str(weight_scale),
                         ]
@@ -139,7 +143,9 @@ async def train_through_hub(
                 ]
             else:
                 clients = [
-                    await control.build(hub.url, seed=seed, lr=lr, weight_scale=weight_scale).connect(),
+                    await control.build(
+                        hub.url, seed=seed, lr=lr, anneal_steps=steps, weight_scale=weight_scale
+                    ).connect(),
                     await simulator.build(hub.url).connect(),
                 ]
             async with Client("trainer", hub.url) as client:

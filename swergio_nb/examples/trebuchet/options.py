@@ -11,12 +11,17 @@ __all__ = ["add_arguments"]
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The demo's command-line options."""
     parser.add_argument(
-        "--steps", type=int, default=600, help="training steps of --batch-size shots (default %(default)s)"
+        "--steps", type=int, default=2000, help="training steps of --batch-size shots (default %(default)s)"
     )
     parser.add_argument("--batch-size", type=int, default=100, help="shots per step (default %(default)s)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default %(default)s)")
-    parser.add_argument("--lr", type=float, default=1e-2, help="Adam learning rate (default %(default)s)")
-    parser.add_argument("--weight-scale", type=float, default=1.0, help="kg per unit of the network's weight output")
+    parser.add_argument(
+        "--lr",
+        type=float,
+        default=1e-2,
+        help="Adam learning rate, cosine-annealed to 1/100 over --steps (default %(default)s)",
+    )
+    parser.add_argument("--weight-scale", type=float, default=1.0, help="lb per unit of the network's weight output")
     parser.add_argument(
         "--eval-shots", type=int, default=1000, help="fresh shots to measure the miss (default %(default)s)"
     )

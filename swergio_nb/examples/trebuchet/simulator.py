@@ -2,7 +2,7 @@
 
 Run as a process: ``python -m swergio_nb.examples.trebuchet.simulator --hub ws://127.0.0.1:8765``.
 
-Listens to ``DATA/FORWARD`` in ``aim`` (DATA: array (B, 3) of [wind m/s, release angle deg, counterweight kg]) and
+Listens to ``DATA/FORWARD`` in ``aim`` (DATA: array (B, 3) of [wind m/s, release angle deg, counterweight lb]) and
 sends ``DATA/FORWARD`` to ``output`` (DATA: float64 array (B,) of distances in m, from
 :func:`~swergio_nb.examples.trebuchet.physics.shoot`). ``DATA/GRADIENT`` in ``output`` (dL/d distance, (B,)) is turned
 into dL/d[wind, angle, weight] (B, 3) by the simulator's vector-Jacobian product and sent upstream to ``aim``.
@@ -21,7 +21,7 @@ __all__ = ["simulate", "build", "main"]
 
 
 def simulate(x: torch.Tensor) -> torch.Tensor:
-    """Distances (B,) in metres for a batch x (B, 3) of [wind m/s, release angle deg, counterweight kg]."""
+    """Distances (B,) in metres for a batch x (B, 3) of [wind m/s, release angle deg, counterweight lb]."""
     return shoot(x[:, 0], x[:, 1], x[:, 2])
 
 

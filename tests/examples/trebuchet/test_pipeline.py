@@ -10,28 +10,29 @@ import pytest
 
 from swergio_nb.examples.trebuchet.demo import train_reference, train_through_hub
 
-SMALL = dict(batch_size=32, seed=3, eval_shots=200)
+SMALL = dict(batch_size=32, seed=3, eval_shots=200, lr=3e-2)
+STEPS = 100
 
 
 @pytest.fixture(scope="module")
 def reference():
-    return train_reference(40, **SMALL)
+    return train_reference(STEPS, **SMALL)
 
 
 async def test_training_through_the_hub_reduces_the_loss_and_equals_the_reference(reference):
-    result = await train_through_hub(40, **SMALL)
+    result = await train_through_hub(STEPS, **SMALL)
     losses = np.array(result.losses)
-    assert len(losses) == 40 and result.extra["hub_errors"] == 0
-    assert losses[-5:].mean() < 0.5 * losses[:5].mean()
+    assert len(losses) == STEPS and result.extra["hub_errors"] == 0
+    assert losses[-10:].mean() < 0.25 * losses[:10].mean()
     # the backward path across components is the chain rule: same numbers as one autograd graph
     np.testing.assert_allclose(losses, reference.losses, rtol=1e-3)
     assert result.mean_miss_m == pytest.approx(reference.mean_miss_m, rel=1e-2)
 
 
-async def test_components_run_as_their_own_processes(reference):
+async def test_components_run_as_their_own_processes():
     result = await train_through_hub(5, processes=True, **SMALL)
     assert result.mode == "hub (processes)"
-    np.testing.assert_allclose(result.losses, reference.losses[:5], rtol=1e-3)
+    np.testing.assert_allclose(result.losses, train_reference(5, **SMALL).losses, rtol=1e-3)
     # the trained weights came back from the control process as binary arrays
     assert sum(p.numel() for p in result.network.parameters()) == 2 * 16 + 16 + 16 * 64 + 64 + 64 * 16 + 16 + 16 * 2 + 2
 
