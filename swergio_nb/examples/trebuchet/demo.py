@@ -188,7 +188,10 @@ def plot_losses(results: list[RunResult], path: Path) -> None:
 
     fig, ax = plt.subplots(figsize=(7, 4), dpi=100)
     for result in results:
-        ax.plot(np.sqrt(result.losses), label=f"{result.mode}: mean miss {result.mean_miss_m:.2f} m", lw=1)
+        # wide first, thin after: identical curves (hub and reference on one seed) stay visible
+        width = 3.0 if result is results[0] else 0.8
+        label = f"{result.mode}: mean miss {result.mean_miss_m:.2f} m"
+        ax.plot(np.sqrt(result.losses), label=label, lw=width, alpha=0.55 if len(results) > 1 else 1.0)
     ax.set_yscale("log")
     ax.set_xlabel("training step (batch of shots)")
     ax.set_ylabel("RMS miss of the batch (m)")

@@ -226,16 +226,20 @@ class _Weight:
 _Aux = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 
 
+def _trig(y: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Sines and cosines of the arm phases' angles: sin/cos of Aq, Wq, Sq, then sin(Aq+Sq), cos(Aq+Sq), sin(Aq+Wq)."""
+    s_a, s_w, s_s = np.sin(y[:3])
+    c_a, c_w, c_s = np.cos(y[:3])
+    return (
+        s_a, s_w, s_s, c_a, c_w, c_s,
+        s_a * c_s + c_a * s_s, c_a * c_s - s_a * s_s, s_a * c_w + c_a * s_w,
+    )  # fmt: skip
+
+
 def _ground_rhs(y: np.ndarray, p: _Weight) -> tuple[np.ndarray, _Aux]:
     """Trebuchet.jl ``stage1!`` (projectile on the ground): dy/dt and (sin Aq, cos Aq, sin(Aq+Sq), cos(Aq+Sq))."""
-    s = np.sin(y[:3])
-    c = np.cos(y[:3])
-    s_a, s_w, s_s = s
-    c_a, c_w, c_s = c
+    s_a, s_w, s_s, c_a, c_w, c_s, s_as, c_as, s_aw = _trig(y)
     aw, ww, sw = y[3], y[4], y[5]
-    s_as = s_a * c_s + c_a * s_s
-    c_as = c_a * c_s - s_a * s_s
-    s_aw = s_a * c_w + c_a * s_w
     inv = 1.0 / s_as
     u = s_a * inv
     aw2 = aw * aw
@@ -263,14 +267,8 @@ def _ground_rhs(y: np.ndarray, p: _Weight) -> tuple[np.ndarray, _Aux]:
 
 def _hang_rhs(y: np.ndarray, p: _Weight) -> tuple[np.ndarray, _Aux]:
     """Trebuchet.jl ``stage2!`` (projectile on the sling): dy/dt and (sin Aq, cos Aq, sin(Aq+Sq), cos(Aq+Sq))."""
-    s = np.sin(y[:3])
-    c = np.cos(y[:3])
-    s_a, s_w, s_s = s
-    c_a, c_w, c_s = c
+    s_a, s_w, s_s, c_a, c_w, c_s, s_as, c_as, s_aw = _trig(y)
     aw, ww, sw = y[3], y[4], y[5]
-    s_as = s_a * c_s + c_a * s_s
-    c_as = c_a * c_s - s_a * s_s
-    s_aw = s_a * c_w + c_a * s_w
     aw2 = aw * aw
     t2 = 1.0 + p.b * c_w  # M12 / M22
     t3 = 1.0 + _LR * c_s  # M13 / M33
