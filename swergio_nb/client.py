@@ -180,6 +180,7 @@ class Client:
         self._waiters: dict[str, list[_Waiter]] = {}
         self._pending_joins: set[asyncio.Task] = set()
         self._closed: asyncio.Future | None = None
+        self._connecting: asyncio.Future | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------------------------
 
@@ -226,6 +227,29 @@ class Client:
             await self.close()
             raise
         return self
+
+    def connect_soon(self) -> asyncio.Future:
+        """Start connecting in the background (for synchronous code on the loop, e.g. a notebook magic).
+
+        :meth:`send`, :meth:`request`, :meth:`join_room`, :meth:`leave_room` and :meth:`room_table` wait for
+        this connection first, and raise what it raised if it failed.
+
+        Returns:
+            The future of :meth:`connect`.
+
+        Raises:
+            RuntimeError: if no event loop is running.
+        """
+        if self._connecting is None or (self._connecting.done() and not self.connected):
+            self._connecting = asyncio.ensure_future(self.connect())
+        return self._connecting
+
+    async def _ready(self) -> None:
+        connecting = self._connecting
+        if connecting is not None and not connecting.done():
+            await asyncio.shield(connecting)
+        elif connecting is not None and connecting.exception() is not None and not self.connected:
+            raise NotConnected(f"client {self.name!r} failed to connect: {connecting.exception()}")
 
     async def close(self) -> None:
         """Close the connection and stop the handlers' workers. Safe to call twice."""
@@ -357,6 +381,7 @@ class Client:
             NotConnected: no live connection.
         """
         msg = self._complete(msg)
+        await self._ready()
         if self._pending_joins:
             await asyncio.gather(*list(self._pending_joins))
         await self._send_frame(codec.encode(msg))
@@ -391,6 +416,7 @@ class Client:
             NotConnected: the connection closed while waiting.
         """
         msg = self._complete(msg)
+        await self._ready()
         if reply_room is not None:
             await self.join_room(reply_room)
         loop = asyncio.get_running_loop()
@@ -417,15 +443,17 @@ class Client:
         Raises:
             HubError: the hub refused.
         """
-        if room not in self._joined:
-            await self._command({"TYPE": "COMMAND/JOINROOM", "ROOM": room})
+        await self._ready()
+        await self._join(room)
 
     async def leave_room(self, room: str) -> None:
         """Leave ``room``; returns once the hub confirmed."""
+        await self._ready()
         await self._command({"TYPE": "COMMAND/LEAVEROOM", "ROOM": room})
 
     async def room_table(self) -> dict[str, list[str]]:
         """Every room on the hub with the names of its members."""
+        await self._ready()
         ack = await self._command({"TYPE": "COMMAND/ROOMS"})
         return ack["TABLE"]
 
@@ -463,9 +491,13 @@ class Client:
         self._joined = set(ack.get("ROOMS", self._joined))
         return ack
 
+    async def _join(self, room: str) -> None:
+        if room not in self._joined:
+            await self._command({"TYPE": "COMMAND/JOINROOM", "ROOM": room})
+
     async def _join_all(self, rooms: Iterable[str]) -> None:
         for room in sorted(rooms):
-            await self.join_room(room)
+            await self._join(room)
 
     def _start(self, handler: Handler) -> None:
         if handler.task is None:

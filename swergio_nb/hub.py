@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -92,6 +93,7 @@ class Hub:
         self.router = router if router is not None else Router()
         self.stats = HubStats()
         self._server: Server | None = None
+        self._starting: asyncio.Future | None = None
         self._peers: dict[int, _Peer] = {}
 
     @property
@@ -110,23 +112,45 @@ class Hub:
         Raises:
             OSError: if the address cannot be bound (e.g. the port is in use).
         """
-        if self._server is not None:
-            return self
+        await self.start_soon()
+        return self
+
+    def start_soon(self) -> asyncio.Future:
+        """Bind the listening socket now, so :attr:`port` and :attr:`url` are final, and start serving as soon as
+        the running event loop gets control (connections made meanwhile wait in the listen backlog).
+
+        For synchronous code running on the loop, such as an IPython magic in a notebook cell.
+
+        Returns:
+            A future that is done once the hub serves (await it to be sure).
+
+        Raises:
+            OSError: if the address cannot be bound.
+            RuntimeError: if no event loop is running.
+        """
+        if self._starting is None:
+            asyncio.get_running_loop()
+            sock = socket.create_server((self.host, self.port))
+            self.port = sock.getsockname()[1]
+            self._starting = asyncio.ensure_future(self._open(sock))
+        return self._starting
+
+    async def _open(self, sock: socket.socket) -> None:
         self._server = await serve(
             self._serve,
-            self.host,
-            self.port,
+            sock=sock,
             max_size=self.max_size,
             compression=None,
             ping_interval=self.ping_interval,
             ping_timeout=self.ping_timeout,
         )
-        self.port = self._server.sockets[0].getsockname()[1]
         logger.info("hub listening on %s", self.url)
-        return self
 
     async def close(self) -> None:
         """Close every connection (code 1001) and stop listening. Safe to call twice."""
+        starting, self._starting = self._starting, None
+        if starting is not None:
+            await asyncio.gather(starting, return_exceptions=True)
         server, self._server = self._server, None
         if server is None:
             return

@@ -237,3 +237,36 @@ async def _until(predicate, timeout: float = 5.0) -> None:
         if loop.time() > deadline:
             raise AssertionError("condition not reached in time")
         await asyncio.sleep(0.005)
+
+
+async def test_synchronous_code_on_the_loop_starts_a_hub_and_connects_in_the_background():
+    def like_a_magic():  # no await available, as in an IPython line magic
+        hub = Hub(port=0)
+        hub.start_soon()
+        listener, speaker = Client("listener", hub.url), Client("speaker", hub.url)
+        listener.connect_soon()
+        speaker.connect_soon()
+        return hub, listener, speaker
+
+    hub, listener, speaker = like_a_magic()
+    assert hub.port != 0 and not speaker.connected
+    got = []
+    listener.add_handler(got.append, Trigger("DATA/TEXT", "r"))
+    await listener.join_room("r")  # waits for the hub and the connection
+    await speaker.send({"TYPE": "DATA/TEXT", "TO_ROOM": "r", "DATA": "hi"})
+    await _until(lambda: got)
+    assert got[0]["SENT_BY"] == "speaker"
+    await listener.close()
+    await speaker.close()
+    await hub.close()
+
+
+async def test_a_background_connection_that_fails_is_reported_on_use():
+    async with Hub(port=0) as hub:
+        url = hub.url
+    client = Client("orphan", url)
+    client.connect_soon()
+    with pytest.raises(OSError):
+        await client.send({"TYPE": "DATA/TEXT", "TO_ROOM": "r"})
+    with pytest.raises(NotConnected, match="failed to connect"):
+        await client.send({"TYPE": "DATA/TEXT", "TO_ROOM": "r"})

@@ -15,6 +15,7 @@ One training step (as in swergio's ``04_training.py``, but awaited instead of ch
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -70,9 +71,37 @@ class Trainer:
         self.output_room = output_room
         self.timeout = timeout
         self.losses: list[float] = []
+        #: Called as ``listener(step, loss)`` after each training step (step counts from 1; loss in m^2).
+        self.loss_listeners: list[Callable[[int, float], Any]] = []
 
-    async def step(self) -> float:
-        """One training step; returns the batch's mean squared miss in m^2 (before the update)."""
+    async def step(self, n: int = 1, *, progress: bool | Any = False) -> float:
+        """Run ``n`` training steps; returns the last batch's mean squared miss in m^2 (before its update).
+
+        Args:
+            n: number of steps.
+            progress: True for a tqdm progress bar (``tqdm.auto``: a widget in a notebook), or a bar to update.
+
+        Each step's loss is appended to :attr:`losses` and passed to every ``listener(step, loss)`` in
+        :attr:`loss_listeners` (e.g. a :class:`~swergio_nb.widgets.MetricsWidget`'s push).
+        """
+        bar = progress
+        if progress is True:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=n, desc="training")
+        try:
+            loss = float("nan")
+            for _ in range(n):
+                loss = await self._one_step()
+                if bar:
+                    bar.update(1)
+                    bar.set_postfix(rmse_m=f"{loss**0.5:.2f}", refresh=False)
+            return loss
+        finally:
+            if progress is True:
+                bar.close()
+
+    async def _one_step(self) -> float:
         batch = sample_batch(self.rng, self.batch_size)
         shots = await self.client.request(
             {"TYPE": "DATA/FORWARD", "TO_ROOM": self.input_room, "DATA": batch, "MODEL_STATUS": ModelStatus.TRAIN},
@@ -96,15 +125,13 @@ class Trainer:
             timeout=self.timeout,
         )
         self.losses.append(loss)
+        for listener in self.loss_listeners:
+            listener(len(self.losses), loss)
         return loss
 
     async def train(self, steps: int, progress: Any = None) -> list[float]:
         """Run ``steps`` training steps; ``progress`` (e.g. a tqdm bar) gets ``update(1)`` and the loss per step."""
-        for _ in range(steps):
-            loss = await self.step()
-            if progress is not None:
-                progress.update(1)
-                progress.set_postfix(rmse_m=f"{loss**0.5:.2f}", refresh=False)
+        await self.step(steps, progress=progress if progress is not None else False)
         return self.losses
 
     async def shoot(self, tasks: np.ndarray) -> np.ndarray:
