@@ -7,9 +7,12 @@ rewards (``DATA/REWARD``) and labels flow back to the component that needs them.
 * :class:`Client` is a component: handlers fired by a :class:`Trigger`, replies, ``await client.request(...)``.
 * :func:`make_message`, :class:`MessageType`, :class:`ModelStatus` build envelopes in swergio's vocabulary.
 * :mod:`swergio_nb.feedback` wraps torch modules and functions as forward/backward components (needs torch).
+* ``%load_ext swergio_nb`` turns a notebook kernel into a control room (:mod:`swergio_nb.magics`).
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 from .client import SENDER, Client, Handler, Trigger
 from .exceptions import HubError, InvalidMessage, NotConnected, SwergioError
@@ -25,6 +28,9 @@ from .messages import (
     validate,
 )
 from .router import Router
+
+if TYPE_CHECKING:
+    from .kernel import KernelSession
 
 __version__ = "0.1.0"
 
@@ -48,4 +54,48 @@ __all__ = [
     "new_id",
     "validate",
     "__version__",
+    "load_ipython_extension",
+    "unload_ipython_extension",
+    "current_session",
 ]
+
+_SESSION_ATTR = "_swergio_session"
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """``%load_ext swergio_nb``: register ``%swergio`` and a :class:`~swergio_nb.kernel.KernelSession` on the shell.
+
+    Loading twice is harmless (the second load does nothing).
+    """
+    if getattr(ipython, _SESSION_ATTR, None) is not None:
+        return
+    from .kernel import KernelSession
+    from .magics import SwergioMagics
+
+    session = KernelSession()
+    setattr(ipython, _SESSION_ATTR, session)
+    ipython.register_magics(SwergioMagics(ipython, session))
+
+
+def unload_ipython_extension(ipython: Any) -> None:
+    """``%unload_ext swergio_nb``: stop component processes, clients, hub and tasks; unregister ``%swergio``."""
+    session = ipython.__dict__.pop(_SESSION_ATTR, None)
+    if session is not None:
+        session.close()
+    manager = ipython.magics_manager
+    manager.magics["line"].pop("swergio", None)
+    manager.registry.pop("SwergioMagics", None)
+
+
+def current_session() -> KernelSession:
+    """The :class:`~swergio_nb.kernel.KernelSession` of the running IPython shell.
+
+    Raises:
+        RuntimeError: not in IPython, or the extension is not loaded (``%load_ext swergio_nb``).
+    """
+    from IPython import get_ipython
+
+    session = getattr(get_ipython(), _SESSION_ATTR, None)
+    if session is None:
+        raise RuntimeError("swergio_nb is not loaded in this shell: %load_ext swergio_nb")
+    return session

@@ -101,6 +101,10 @@ class Hub:
         """``ws://host:port`` of the running hub."""
         return f"ws://{self.host}:{self.port}"
 
+    def __repr__(self) -> str:
+        state = "running" if self.running else "starting" if self._starting is not None else "stopped"
+        return f"<Hub {self.url} {state}, {len(self._peers)} connections>"
+
     @property
     def running(self) -> bool:
         """True between :meth:`start` and :meth:`close`."""

@@ -1,0 +1,283 @@
+"""The notebook kernel as a swergio control room: hub, clients, component processes and tasks of one IPython shell.
+
+A :class:`KernelSession` lives on the kernel's asyncio event loop (the loop cells run on: in ipykernel >= 7.4,
+``asyncio.get_running_loop()`` inside a cell). Everything it starts runs there: an in-kernel hub, kernel-side clients
+whose handlers fire while the kernel is idle and while a cell awaits, widget feeders. It keeps a reference to every
+task it starts and undoes everything in :meth:`KernelSession.close` (called by ``%unload_ext swergio_nb``).
+
+Magics are synchronous, so operations that need the network start in the background and hand back a
+:class:`Pending` that a later line (or cell) can ``await``::
+
+    up = %swergio up trebuchet.yaml
+    await up                      # the components are running and ready
+
+Handler errors of kernel-side clients are shown in the notebook in the error log widget (an ``ipywidgets.Output``
+displayed under the first ``%swergio connect``; ``%swergio errors`` shows it again) and kept in
+:attr:`KernelSession.errors`; they never end as "Task exception was never retrieved".
+
+Limits: a cell that blocks the loop (``time.sleep``, a long CPU loop) pauses every handler and the in-kernel hub
+until it returns; a connection to an *external* hub is closed by that hub (code 1011) if the cell blocks longer
+than its ping interval + ping timeout (20 s + 20 s by default).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import logging
+import traceback
+from collections.abc import Awaitable
+from typing import TYPE_CHECKING, Any
+
+from .client import Client, Handler
+from .hub import Hub
+
+if TYPE_CHECKING:
+    from .launcher import Launcher
+
+__all__ = ["KernelSession", "Pending", "HandlerError"]
+
+logger = logging.getLogger("swergio_nb.kernel")
+
+
+class Pending:
+    """A background operation started by synchronous code; ``await`` it to wait for its result.
+
+    Args:
+        future: the running task or future.
+        description: what it does, for the repr (``<swergio: starting 2 components: running>``).
+    """
+
+    def __init__(self, future: asyncio.Future, description: str) -> None:
+        self.future = future
+        self.description = description
+
+    def __await__(self):
+        return asyncio.shield(self.future).__await__()
+
+    def done(self) -> bool:
+        """True once the operation finished (successfully or not)."""
+        return self.future.done()
+
+    def result(self) -> Any:
+        """The result; raises what the operation raised, or ``asyncio.InvalidStateError`` while it runs."""
+        return self.future.result()
+
+    def __repr__(self) -> str:
+        if not self.future.done():
+            state = "running (await it to wait)"
+        elif self.future.cancelled():
+            state = "cancelled"
+        elif self.future.exception() is not None:
+            state = f"failed: {self.future.exception()!r}"
+        else:
+            state = "done"
+        return f"<swergio: {self.description}: {state}>"
+
+
+class HandlerError:
+    """A handler that raised, as kept by :attr:`KernelSession.errors`."""
+
+    def __init__(self, client: str, handler: Handler, message: dict, exc: BaseException) -> None:
+        self.client = client
+        self.handler = handler.name
+        self.message_type = message.get("TYPE")
+        self.message_id = message.get("ID")
+        self.exception = exc
+        self.traceback = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+
+    def __repr__(self) -> str:
+        return f"<HandlerError {self.client}.{self.handler} on {self.message_type}: {self.exception!r}>"
+
+
+class KernelSession:
+    """swergio's state inside one IPython kernel.
+
+    Args:
+        max_errors: handler errors kept in :attr:`errors` (oldest dropped first).
+    """
+
+    def __init__(self, *, max_errors: int = 100) -> None:
+        self.hub: Hub | None = None
+        self.hub_url: str | None = None
+        self.clients: dict[str, Client] = {}
+        self.monitors: list[Any] = []
+        self.errors: collections.deque[HandlerError] = collections.deque(maxlen=max_errors)
+        self._tasks: set[asyncio.Future] = set()
+        self._launcher: Launcher | None = None
+        self._error_output: Any = None
+
+    # -- background work ---------------------------------------------------------------------------------------
+
+    def spawn(self, work: Awaitable[Any], description: str) -> Pending:
+        """Run ``work`` on the kernel's loop, keeping a reference until it ends; returns its :class:`Pending`.
+
+        A failure nobody awaits is logged and shown in the error log widget.
+        """
+        future = asyncio.ensure_future(work)
+        self._tasks.add(future)
+
+        def finished(task: asyncio.Future) -> None:
+            self._tasks.discard(task)
+            if not task.cancelled() and task.exception() is not None:
+                exc = task.exception()
+                logger.warning("swergio: %s failed: %r", description, exc)
+                self._show_error(f"{description} failed: {exc!r}\n")
+
+        future.add_done_callback(finished)
+        return Pending(future, description)
+
+    # -- hub ---------------------------------------------------------------------------------------------------
+
+    def start_hub(self, host: str = "127.0.0.1", port: int = 8765) -> Hub:
+        """Start an in-kernel hub on the kernel's loop (bound at once; serving as soon as the cell yields).
+
+        Raises:
+            RuntimeError: a hub is already started or attached.
+            OSError: the address cannot be bound.
+        """
+        if self.hub_url is not None:
+            raise RuntimeError(f"a hub is already in use at {self.hub_url}; %swergio hub stop first")
+        hub = Hub(host, port)
+        pending = hub.start_soon()
+        self._tasks.add(pending)
+        pending.add_done_callback(self._tasks.discard)
+        self.hub, self.hub_url = hub, hub.url
+        return hub
+
+    def attach_hub(self, url: str) -> None:
+        """Use a hub that runs elsewhere (``swergio-nb hub``, another kernel) for the clients of this session.
+
+        Raises:
+            RuntimeError: a hub is already started or attached.
+        """
+        if self.hub_url is not None:
+            raise RuntimeError(f"a hub is already in use at {self.hub_url}; %swergio hub stop first")
+        self.hub_url = url
+
+    def stop_hub(self) -> Pending | None:
+        """Stop the in-kernel hub (or forget an attached one); returns the closing :class:`Pending`, if any."""
+        hub, self.hub, self.hub_url = self.hub, None, None
+        if hub is None:
+            return None
+        return self.spawn(hub.close(), "stopping the hub")
+
+    def hub_status(self) -> dict[str, Any]:
+        """URL, whether the hub runs in this kernel, its connections, rooms and routing counters."""
+        status: dict[str, Any] = {"url": self.hub_url, "in_kernel": self.hub is not None}
+        if self.hub is not None:
+            router = self.hub.router
+            status.update(
+                running=self.hub.running,
+                connections=len(router.connections()),
+                rooms=router.room_table(),
+                routed=router.stats.routed,
+                dropped=router.stats.dropped,
+                errors=router.stats.errors,
+                slow_consumers=self.hub.stats.slow_consumers,
+            )
+        return status
+
+    # -- clients -----------------------------------------------------------------------------------------------
+
+    def connect(self, name: str, url: str | None = None, **context: Any) -> Client:
+        """A kernel-side client named ``name``, connecting in the background to ``url`` (default: the session's hub).
+
+        Raises:
+            RuntimeError: no URL given and no hub started or attached; or a client of that name exists.
+        """
+        url = url or self.hub_url
+        if url is None:
+            raise RuntimeError("no hub: %swergio hub start, or %swergio hub attach URL, or give a URL")
+        if name in self.clients and self.clients[name].connected:
+            raise RuntimeError(f"a client named {name!r} is already connected in this kernel")
+        client = Client(name, url, **context)
+        client.error_listeners.append(self._on_handler_error)
+        self.clients[name] = client
+        self.spawn(client.connect_soon(), f"connecting {name} to {url}")
+        return client
+
+    def default_client(self) -> Client:
+        """The session's own client (``notebook``), used by ``%swergio send``, ``rooms`` and ``monitor``."""
+        client = self.clients.get("notebook")
+        if client is None:
+            client = self.connect("notebook")
+        return client
+
+    # -- component processes -----------------------------------------------------------------------------------
+
+    @property
+    def launcher(self) -> Launcher:
+        """The :class:`~swergio_nb.launcher.Launcher` of this session's component processes."""
+        if self._launcher is None:
+            from .launcher import Launcher
+
+            self._launcher = Launcher()
+        return self._launcher
+
+    # -- errors ------------------------------------------------------------------------------------------------
+
+    def error_log(self) -> Any:
+        """The ``ipywidgets.Output`` where handler errors appear (created on first use)."""
+        if self._error_output is None:
+            import ipywidgets
+
+            self._error_output = ipywidgets.Output(layout={"max_height": "20em", "overflow": "auto"})
+        return self._error_output
+
+    def _on_handler_error(self, handler: Handler, message: dict, exc: BaseException) -> None:
+        client = next((n for n, c in self.clients.items() if handler in c.handlers), "?")
+        error = HandlerError(client, handler, message, exc)
+        self.errors.append(error)
+        self._show_error(
+            f"swergio: handler {client}.{error.handler} raised on {error.message_type} "
+            f"{error.message_id}:\n{error.traceback}"
+        )
+
+    def _show_error(self, text: str) -> None:
+        try:
+            self.error_log().append_stderr(text)
+        except Exception:  # no ipywidgets: the log record is all we can do
+            logger.exception("swergio: could not show an error in the notebook")
+
+    # -- teardown ----------------------------------------------------------------------------------------------
+
+    def close(self) -> Pending | None:
+        """Stop everything: component processes (now), monitors, clients, the hub and every task (in the background).
+
+        Returns:
+            The :class:`Pending` of the asynchronous part, or None when no loop runs.
+        """
+        if self._launcher is not None:
+            self._launcher.down()
+        for monitor in self.monitors:
+            try:
+                monitor.detach()
+            except Exception:
+                logger.exception("swergio: detaching a monitor failed")
+        self.monitors.clear()
+        clients, self.clients = list(self.clients.values()), {}
+        hub, self.hub, self.hub_url = self.hub, None, None
+        tasks, self._tasks = list(self._tasks), set()
+
+        async def shutdown() -> None:
+            for client in clients:
+                await client.close()
+            if hub is not None:
+                await hub.close()
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return None
+        future = asyncio.ensure_future(shutdown())
+        _CLOSING.add(future)
+        future.add_done_callback(_CLOSING.discard)
+        return Pending(future, "closing the swergio session")
+
+
+#: Shutdown tasks of closed sessions, referenced until they finish.
+_CLOSING: set[asyncio.Future] = set()

@@ -1,0 +1,201 @@
+"""``%swergio``: the notebook's control-room magics (``%load_ext swergio_nb`` registers them).
+
+Usage (``%swergio --help``, ``%swergio COMMAND --help``)::
+
+    %swergio hub start [--host H] [--port P]   an in-kernel hub on the kernel's loop (port 0: a free one)
+    %swergio hub attach URL                    use a hub running elsewhere
+    %swergio hub stop | status
+    %swergio connect NAME [URL] [--as VAR]     a kernel-side Client bound to the notebook variable NAME (or VAR)
+    %swergio rooms                             rooms and their members
+    %swergio monitor [ROOM ...]                the live room-traffic widget (optionally filtered to rooms)
+    %swergio send ROOM TYPE [JSON]             send a message with DATA = the JSON value
+    %swergio up FILE.yaml                      launch component processes (returns an awaitable)
+    %swergio down                              stop them
+    %swergio ps                                their status
+    %swergio logs NAME [--tail N]              a component's captured stdout and stderr
+    %swergio errors                            the handler-error log widget
+
+The engine is :class:`~swergio_nb.kernel.KernelSession`; this module only parses lines and displays results.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from IPython.core.error import UsageError
+from IPython.core.magic import Magics, line_magic, magics_class
+from IPython.core.magic_arguments import MagicArgumentParser
+from IPython.display import display
+from IPython.utils.text import format_screen
+
+from .kernel import KernelSession
+
+__all__ = ["SwergioMagics", "build_parser"]
+
+
+class _HelpShown(Exception):
+    pass
+
+
+class _Parser(MagicArgumentParser):
+    """IPython's magic argument parser with ``--help`` and plain-text help; raises instead of exiting."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("add_help", True)
+        kwargs.setdefault("formatter_class", argparse.RawDescriptionHelpFormatter)
+        super().__init__(**kwargs)
+
+    def exit(self, status: int = 0, message: str | None = None) -> None:  # noqa: D102
+        if message:
+            print(message)
+        raise _HelpShown
+
+    def error(self, message: str) -> None:  # noqa: D102
+        raise UsageError(f"%swergio: {message}\n{self.format_usage()}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``%swergio`` (subcommands as in the module docstring)."""
+    parser = _Parser(prog="%swergio", description="swergio control room: hub, clients, rooms, component processes.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    hub = sub.add_parser("hub", help="start, attach, stop or inspect the hub")
+    hub_sub = hub.add_subparsers(dest="action", required=True, parser_class=_Parser)
+    start = hub_sub.add_parser("start", help="start an in-kernel hub")
+    start.add_argument("--host", default="127.0.0.1", help="interface to bind (default %(default)s)")
+    start.add_argument("--port", type=int, default=8765, help="TCP port; 0 picks a free one (default %(default)s)")
+    attach = hub_sub.add_parser("attach", help="use a hub running elsewhere")
+    attach.add_argument("url", help="e.g. ws://127.0.0.1:8765")
+    hub_sub.add_parser("stop", help="stop the in-kernel hub (or forget the attached one)")
+    hub_sub.add_parser("status", help="URL, connections, rooms, counters")
+    connect = sub.add_parser("connect", help="a kernel-side client bound to a notebook variable")
+    connect.add_argument("name", help="component name on the hub (and variable name unless --as)")
+    connect.add_argument("url", nargs="?", default=None, help="hub URL (default: the session's hub)")
+    connect.add_argument("--as", dest="var", default=None, help="notebook variable to bind the client to")
+    sub.add_parser("rooms", help="rooms and their members")
+    monitor = sub.add_parser("monitor", help="the live room-traffic widget")
+    monitor.add_argument("rooms", nargs="*", help="show only these rooms")
+    send = sub.add_parser("send", help="send a message")
+    send.add_argument("room")
+    send.add_argument("type", help="message TYPE, e.g. DATA/TEXT")
+    send.add_argument("data", nargs="*", help="DATA as JSON (a bare word is sent as a string)")
+    up = sub.add_parser("up", help="launch component processes from a YAML file")
+    up.add_argument("file")
+    sub.add_parser("down", help="stop the component processes")
+    sub.add_parser("ps", help="status of the component processes")
+    logs = sub.add_parser("logs", help="a component's captured output")
+    logs.add_argument("name")
+    logs.add_argument("--tail", type=int, default=200, help="last lines (default %(default)s)")
+    sub.add_parser("errors", help="the handler-error log widget")
+    return parser
+
+
+def _table(rows: dict[str, list[str]]) -> str:
+    if not rows:
+        return "(no rooms)"
+    width = max(len(room) for room in rows)
+    return "\n".join(f"{room:<{width}}  {', '.join(members)}" for room, members in sorted(rows.items()))
+
+
+@magics_class
+class SwergioMagics(Magics):
+    """The ``%swergio`` line magic. The shell's :class:`KernelSession` is :attr:`session`."""
+
+    def __init__(self, shell: Any, session: KernelSession) -> None:
+        super().__init__(shell)
+        self.session = session
+        self.parser = build_parser()
+        self.swergio.__func__.__doc__ = format_screen(self.parser.format_help())
+
+    @line_magic
+    def swergio(self, line: str) -> Any:
+        """(replaced by the parser's help in __init__)"""
+        try:
+            args = self.parser.parse_argstring(line)
+        except _HelpShown:
+            return None
+        try:
+            return getattr(self, f"_do_{args.command}")(args)
+        except (RuntimeError, KeyError, FileNotFoundError) as exc:
+            raise UsageError(f"%swergio {args.command}: {exc}") from None
+
+    # -- subcommands -------------------------------------------------------------------------------------------
+
+    def _do_hub(self, args: argparse.Namespace) -> Any:
+        session = self.session
+        if args.action == "start":
+            hub = session.start_hub(args.host, args.port)
+            print(f"swergio hub listening on {hub.url}")
+            return hub
+        if args.action == "attach":
+            session.attach_hub(args.url)
+            print(f"using the hub at {args.url}")
+            return None
+        if args.action == "stop":
+            return session.stop_hub()
+        return session.hub_status()
+
+    def _do_connect(self, args: argparse.Namespace) -> None:
+        client = self.session.connect(args.name, args.url)
+        var = args.var or args.name
+        if not var.isidentifier():
+            raise RuntimeError(f"{var!r} is not a valid variable name; use --as VAR")
+        self.shell.user_ns[var] = client
+        print(f"{var} = Client({client.name!r}, {client.url!r}), connecting in the background")
+        if len(self.session.clients) == 1:
+            display(self.session.error_log())
+
+    def _do_rooms(self, args: argparse.Namespace) -> Any:
+        session = self.session
+        if session.hub is not None:
+            print(_table(session.hub.router.room_table()))
+            return None
+        client = session.default_client()
+        handle = display("(asking the hub...)", display_id=True)
+
+        async def ask() -> dict[str, list[str]]:
+            table = await client.room_table()
+            handle.update(_table(table))
+            return table
+
+        return session.spawn(ask(), "listing rooms")
+
+    def _do_monitor(self, args: argparse.Namespace) -> Any:
+        from .widgets import TrafficWidget
+
+        widget = TrafficWidget()
+        if args.rooms:
+            widget.room_filter = ",".join(args.rooms)
+        widget.attach(self.session.default_client())
+        self.session.monitors.append(widget)
+        return widget
+
+    def _do_send(self, args: argparse.Namespace) -> Any:
+        text = " ".join(args.data)
+        try:
+            data = json.loads(text) if text else None
+        except json.JSONDecodeError:
+            data = text
+        msg = {"TYPE": args.type, "TO_ROOM": args.room}
+        if data is not None:
+            msg["DATA"] = data
+        return self.session.spawn(self.session.default_client().send(msg), f"sending {args.type} to {args.room}")
+
+    def _do_up(self, args: argparse.Namespace) -> Any:
+        session = self.session
+        if session.hub_url is None:
+            raise RuntimeError("no hub: %swergio hub start (or attach) first")
+        return session.spawn(session.launcher.up(args.file, session.hub_url), f"starting the components of {args.file}")
+
+    def _do_down(self, args: argparse.Namespace) -> dict[str, int | None]:
+        return self.session.launcher.down()
+
+    def _do_ps(self, args: argparse.Namespace) -> list[dict]:
+        return self.session.launcher.status()
+
+    def _do_logs(self, args: argparse.Namespace) -> None:
+        print(self.session.launcher.logs(args.name, tail=args.tail))
+
+    def _do_errors(self, args: argparse.Namespace) -> Any:
+        return self.session.error_log()

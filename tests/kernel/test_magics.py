@@ -1,0 +1,114 @@
+"""%swergio through a real IPython InteractiveShell, running cells on the test's event loop like a kernel does."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+
+import pytest
+from IPython.core.interactiveshell import InteractiveShell
+
+import swergio_nb
+from swergio_nb import Client, Trigger
+
+
+@pytest.fixture
+async def shell():
+    ip = InteractiveShell.instance()
+    ip.user_ns.pop("_swergio_session", None)
+    yield ip
+    if getattr(ip, "_swergio_session", None) is not None:
+        ip.run_line_magic("unload_ext", "swergio_nb")
+    await asyncio.sleep(0.05)  # let the background shutdown finish
+
+
+async def run(ip: InteractiveShell, code: str):
+    """Run one cell (top-level await allowed); re-raise what it raised."""
+    result = await ip.run_cell_async(code, store_history=False, transformed_cell=ip.transform_cell(code))
+    result.raise_error()
+    return result.result
+
+
+async def test_hub_clients_and_a_reply_through_magics(shell, capsys):
+    await run(shell, "%load_ext swergio_nb\nhub = %swergio hub start --port 0")
+    await run(shell, "%swergio connect alice\n%swergio connect bob")
+    assert isinstance(shell.user_ns["alice"], Client)
+    reply = await run(
+        shell,
+        "from swergio_nb import Trigger\n"
+        "bob.add_handler(lambda m: {'DATA': 'hi ' + m['SENT_BY']}, Trigger('DATA/TEXT', 'chat'),"
+        " reply_type='DATA/TEXT', reply_rooms='chat')\n"
+        "reply = await alice.request({'TYPE': 'DATA/TEXT', 'TO_ROOM': 'chat', 'DATA': 'hello'},"
+        " reply_room='chat', timeout=5)\n"
+        "reply['DATA']",
+    )
+    assert reply == "hi alice"
+    await run(shell, "%swergio rooms")
+    assert "chat  alice, bob" in capsys.readouterr().out
+    status = await run(shell, "%swergio hub status")
+    assert status["in_kernel"] and status["connections"] == 2 and status["rooms"] == {"chat": ["alice", "bob"]}
+
+
+async def test_send_magic_reaches_a_room(shell):
+    await run(shell, "%load_ext swergio_nb\n%swergio hub start --port 0")
+    url = swergio_nb.current_session().hub_url
+    got = []
+    listener = Client("listener", url)
+    listener.add_handler(got.append, Trigger("DATA/TEXT", "chat"))
+    async with listener:
+        pending = await run(shell, '%swergio send chat DATA/TEXT {"words": ["hello", "room"]}')
+        await pending
+        for _ in range(300):
+            if got:
+                break
+            await asyncio.sleep(0.01)
+    assert got[0]["DATA"] == {"words": ["hello", "room"]} and got[0]["SENT_BY"] == "notebook"
+
+
+async def test_handler_errors_show_in_the_notebook(shell):
+    await run(shell, "%load_ext swergio_nb\n%swergio hub start --port 0")
+    await run(shell, "%swergio connect fragile\n%swergio connect src")
+    await run(
+        shell,
+        "def explode(msg):\n    raise ValueError('bad input ' + msg['DATA'])\n"
+        "fragile.add_handler(explode, Trigger('DATA/TEXT', 'r'))\n"
+        "await src.send({'TYPE': 'DATA/TEXT', 'TO_ROOM': 'r', 'DATA': 'x1'})",
+    )
+    session = swergio_nb.current_session()
+    for _ in range(300):
+        if session.errors:
+            break
+        await asyncio.sleep(0.01)
+    (error,) = session.errors
+    assert error.client == "fragile" and isinstance(error.exception, ValueError)
+    text = "".join(o.get("text", "") for o in session.error_log().outputs)
+    assert "ValueError: bad input x1" in text and "fragile.explode" in text
+
+
+async def test_help_usage_errors_and_loading_twice(shell, capsys):
+    await run(shell, "%load_ext swergio_nb")
+    await run(shell, "%load_ext swergio_nb")  # harmless
+    await run(shell, "%swergio --help")
+    assert "connect" in capsys.readouterr().out
+    with pytest.raises(Exception, match="invalid choice"):
+        await run(shell, "%swergio fly")
+    with pytest.raises(Exception, match="no hub"):
+        await run(shell, "%swergio connect nobody")
+
+
+async def test_unload_stops_everything_and_unregisters(shell):
+    await run(shell, "%load_ext swergio_nb\n%swergio hub start --port 0\n%swergio connect c1")
+    session = swergio_nb.current_session()
+    await run(shell, "await c1.join_room('x')")
+    port = session.hub.port
+    client = shell.user_ns["c1"]
+    await run(shell, "%unload_ext swergio_nb")
+    for _ in range(300):
+        if not client.connected:
+            break
+        await asyncio.sleep(0.01)
+    await asyncio.sleep(0.05)
+    assert not client.connected and session.hub is None
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+    assert "swergio" not in shell.magics_manager.magics["line"]
