@@ -47,7 +47,7 @@ __all__ = [
 
 #: Name the hub uses in ``SENT_BY`` for its own messages (acks, errors, log copies).
 HUB_NAME = "_hub"
-#: The room that receives a ``LOG/MESSAGES`` copy of every ``DATA/FORWARD`` and ``DATA/GRADIENT``.
+#: The room that receives a ``LOG/MESSAGES`` copy of every ``DATA/*`` message (see ``router.LOGGED_TYPES``).
 LOGGING_ROOM = "_logging"
 
 

@@ -19,7 +19,8 @@ Rules:
   named by ``TO``; each recipient gets one copy even if both address it. The sender does not need to be in the room.
 * A message nobody receives (empty or unknown room, unknown ``TO``) is dropped and counted in
   :attr:`Router.stats` (``dropped``); nothing else happens.
-* ``DATA/FORWARD`` and ``DATA/GRADIENT`` are copied to every member of the logging room (``_logging``) as
+* Every ``DATA/*`` message (:data:`LOGGED_TYPES`; swergio copied FORWARD and GRADIENT) is copied to every member
+  of the logging room (``_logging``) as
   ``LOG/MESSAGES`` with fields ``MESSAGE`` (the stamped message), ``SENDER`` and ``ROOM``. These copies are marked
   ``droppable``: under backpressure a transport may drop them rather than the connection.
 * Bad input (not JSON/msgpack, not an object, missing ID/TYPE, unknown TYPE, addressed to nobody, bad arrays,
@@ -44,7 +45,11 @@ from .exceptions import InvalidMessage
 from .messages import HUB_COMMANDS, HUB_NAME, LOGGING_ROOM, new_id, validate
 from .rooms import Rooms
 
-__all__ = ["Router", "RouterStats", "Send", "Close", "Event"]
+__all__ = ["Router", "RouterStats", "Send", "Close", "Event", "LOGGED_TYPES"]
+
+#: Types copied to the logging room by default: every DATA type (swergio copied FORWARD and GRADIENT; rewards,
+#: text and custom data are traffic a monitor wants to see too).
+LOGGED_TYPES = ("DATA/FORWARD", "DATA/GRADIENT", "DATA/REWARD", "DATA/TEXT", "DATA/CUSTOM")
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,7 +104,7 @@ class Router:
         self,
         *,
         logging_room: str = LOGGING_ROOM,
-        logged_types: tuple[str, ...] = ("DATA/FORWARD", "DATA/GRADIENT"),
+        logged_types: tuple[str, ...] = LOGGED_TYPES,
     ) -> None:
         self.rooms = Rooms()
         self.stats = RouterStats()

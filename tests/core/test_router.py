@@ -89,13 +89,13 @@ def test_unknown_or_empty_rooms_and_names_are_dropped_and_counted(router):
     assert router.stats.dropped == 3 and router.stats.errors == 0
 
 
-def test_forward_and_gradient_are_copied_to_the_logging_room(router):
+def test_data_messages_are_copied_to_the_logging_room(router):
     a, b = join(router, "a"), join(router, "b", "input")
     watcher = join(router, "watcher", "_logging")
-    for mtype in ("DATA/FORWARD", "DATA/GRADIENT", "DATA/TEXT"):
+    for mtype in ("DATA/FORWARD", "DATA/GRADIENT", "DATA/REWARD", "LOG/KPI"):
         events = router.receive(a, frame(ID=mtype, TYPE=mtype, TO_ROOM="input", DATA=[1, 2]))
         copies = [e for e in events if e.conn == watcher]
-        if mtype == "DATA/TEXT":
+        if mtype == "LOG/KPI":
             assert copies == []
             continue
         (copy,) = copies
@@ -103,7 +103,7 @@ def test_forward_and_gradient_are_copied_to_the_logging_room(router):
         log = decode(copy.frame)
         assert log["TYPE"] == "LOG/MESSAGES" and log["SENDER"] == "a" and log["ROOM"] == "input"
         assert log["MESSAGE"] == {"ID": mtype, "TYPE": mtype, "TO_ROOM": "input", "DATA": [1, 2], "SENT_BY": "a"}
-    assert router.stats.logged == 2
+    assert router.stats.logged == 3
     # binary frames are logged too, arrays intact
     arr = np.arange(6, dtype=np.float32).reshape(2, 3)
     events = router.receive(a, encode({"ID": "bin", "TYPE": "DATA/FORWARD", "TO_ROOM": "input", "DATA": arr}))

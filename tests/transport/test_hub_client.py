@@ -94,7 +94,7 @@ async def test_logging_room_sees_forward_and_gradient_copies(hub):
     async with watcher, sink, Client("src", hub.url) as src:
         await src.send({"TYPE": "DATA/FORWARD", "TO_ROOM": "x", "DATA": [1]})
         await src.send({"TYPE": "DATA/GRADIENT", "TO_ROOM": "x", "DATA": [2]})
-        await src.send({"TYPE": "DATA/TEXT", "TO_ROOM": "x", "DATA": "not logged"})
+        await src.send({"TYPE": "LOG/KPI", "TO_ROOM": "x", "KPI": "loss", "VALUE": 1.0})  # not logged
         await _until(lambda: len(logs) == 2)
         assert [m["MESSAGE"]["TYPE"] for m in logs] == ["DATA/FORWARD", "DATA/GRADIENT"]
         assert all(m["SENDER"] == "src" and m["ROOM"] == "x" for m in logs)
