@@ -244,6 +244,18 @@ class Client:
             self._connecting = asyncio.ensure_future(self.connect())
         return self._connecting
 
+    async def ready(self) -> None:
+        """Wait until the client is connected and every room its handlers need is joined.
+
+        Raises:
+            NotConnected: the background connection (:meth:`connect_soon`) failed or there is none.
+        """
+        await self._ready()
+        if not self.connected:
+            raise NotConnected(f"client {self.name!r} is not connected")
+        while self._pending_joins:
+            await asyncio.gather(*list(self._pending_joins))
+
     async def _ready(self) -> None:
         connecting = self._connecting
         if connecting is not None and not connecting.done():

@@ -243,13 +243,12 @@ class KernelSession:
     # -- teardown ----------------------------------------------------------------------------------------------
 
     def close(self) -> Pending | None:
-        """Stop everything: component processes (now), monitors, clients, the hub and every task (in the background).
+        """Stop everything: component processes, monitors, clients, the hub and every task (in the background).
 
         Returns:
             The :class:`Pending` of the asynchronous part, or None when no loop runs.
         """
-        if self._launcher is not None:
-            self._launcher.down()
+        launcher, self._launcher = self._launcher, None
         for monitor in self.monitors:
             try:
                 monitor.detach()
@@ -261,6 +260,8 @@ class KernelSession:
         tasks, self._tasks = list(self._tasks), set()
 
         async def shutdown() -> None:
+            if launcher is not None:  # before the hub: components close their connections cleanly
+                await launcher.adown()
             for client in clients:
                 await client.close()
             if hub is not None:
@@ -272,6 +273,8 @@ class KernelSession:
         try:
             asyncio.get_running_loop()
         except RuntimeError:
+            if launcher is not None:
+                launcher.down()
             return None
         future = asyncio.ensure_future(shutdown())
         _CLOSING.add(future)

@@ -10,7 +10,7 @@ Usage (``%swergio --help``, ``%swergio COMMAND --help``)::
     %swergio monitor [ROOM ...]                the live room-traffic widget (optionally filtered to rooms)
     %swergio send ROOM TYPE [JSON]             send a message with DATA = the JSON value
     %swergio up FILE.yaml                      launch component processes (returns an awaitable)
-    %swergio down                              stop them
+    %swergio down                              stop them (returns an awaitable)
     %swergio ps                                their status
     %swergio logs NAME [--tail N]              a component's captured stdout and stderr
     %swergio errors                            the handler-error log widget
@@ -188,11 +188,18 @@ class SwergioMagics(Magics):
             raise RuntimeError("no hub: %swergio hub start (or attach) first")
         return session.spawn(session.launcher.up(args.file, session.hub_url), f"starting the components of {args.file}")
 
-    def _do_down(self, args: argparse.Namespace) -> dict[str, int | None]:
-        return self.session.launcher.down()
+    def _do_down(self, args: argparse.Namespace) -> Any:
+        # asynchronous: an in-kernel hub must keep serving while the components close their connections
+        return self.session.spawn(self.session.launcher.adown(), "stopping the components")
 
-    def _do_ps(self, args: argparse.Namespace) -> list[dict]:
-        return self.session.launcher.status()
+    def _do_ps(self, args: argparse.Namespace) -> None:
+        rows = self.session.launcher.status()
+        if not rows:
+            print("(no components)")
+        for row in rows:
+            state = "running" if row["running"] else f"exited {row['returncode']}"
+            ready = "ready" if row["ready"] else "not ready"
+            print(f"{row['name']:<16} pid {row['pid']:<8} {state:<10} {ready:<9} log {row['log']}")
 
     def _do_logs(self, args: argparse.Namespace) -> None:
         print(self.session.launcher.logs(args.name, tail=args.tail))

@@ -1,0 +1,824 @@
+"""Start and stop components as OS processes, from a YAML file or a dict (swergio's ``swarm.yaml``, done better).
+
+Each component runs as its own process in its own session (process group), with stdout and stderr captured to one
+log file per component (readable while it runs), readiness detected by a regex in that log, and a clean
+stop: SIGTERM to the whole group, then SIGKILL after a timeout. On Linux every child also gets
+``PR_SET_PDEATHSIG=SIGTERM``, so it dies with the process that launched it even if that process is SIGKILLed, and an
+``atexit`` hook stops every launcher still running when the interpreter exits normally.
+
+The file (every key but ``name`` and one of ``module``/``command`` is optional)::
+
+    hub: ws://127.0.0.1:8765        # the caller's hub_url wins over this
+    components:
+      - name: control                 # letters, digits, _ . - ; unique; names the log file <name>.log
+        module: swergio_nb.examples.trebuchet.control   # runs `sys.executable -m MODULE ARGS... --hub URL`
+        args: ["--seed", "0"]         # strings (numbers are converted)
+        env: {OMP_NUM_THREADS: "1"}   # added to the launcher's environment (PYTHONUNBUFFERED=1 is always set)
+        delay: 0.0                    # seconds to wait after it is ready (or started) before the next one
+        ready: "connected to"         # regex searched in each line it prints; null = ready at once
+        ready_timeout: 60             # seconds to wait for `ready` before up() raises
+        hub_arg: true                 # append `--hub URL` (default true for module:, false for command:)
+      - name: logger
+        command: ["python", "my_script.py", "--url", "{hub}"]   # or one string, split with shlex
+        cwd: .                        # working directory; relative to the YAML file's folder
+
+* ``module:`` components run with the launcher's own interpreter (``sys.executable``); ``ready`` defaults to
+  ``"connected to"``, the line every :mod:`swergio_nb.examples` component prints once it has joined its rooms.
+* ``command:`` components run the given program (no shell); a leading ``python`` or ``python3`` is replaced by
+  ``sys.executable`` so scripts see the same environment as the notebook. ``ready`` defaults to null.
+* ``{hub}`` in ``command``, ``args`` and ``env`` values is replaced by the hub URL (plain text replacement, so other
+  braces, e.g. in a ``python -c`` script, are left alone).
+
+Usage, in a notebook (the kernel's loop) or any asyncio code::
+
+    launcher = Launcher()                                   # logs go to a fresh temporary folder
+    await launcher.up("swarm.yaml", hub_url=hub.url)        # in order, each one ready before the next
+    print(launcher.logs("control", tail=20))
+    launcher.status()                                       # [{"name": "control", "pid": ..., "running": True, ...}]
+    await launcher.adown()                                  # or launcher.down() from synchronous code
+
+Use :meth:`Launcher.adown` when the hub runs in the same event loop as the caller (the notebook's in-kernel hub):
+the synchronous :meth:`Launcher.down` blocks the loop, so the hub cannot answer the components' closing handshakes
+and they may need the SIGKILL escalation to exit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import codecs
+import contextlib
+import ctypes
+import os
+import re
+import shlex
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import weakref
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from .exceptions import SwergioError
+
+__all__ = [
+    "ComponentProcess",
+    "ComponentSpec",
+    "DEFAULT_READY",
+    "DEFAULT_READY_TIMEOUT",
+    "Launcher",
+    "LauncherError",
+    "Swarm",
+    "load_spec",
+]
+
+#: Readiness regex of ``module:`` components: every example component prints "<name> connected to <url>".
+DEFAULT_READY = "connected to"
+#: Seconds :meth:`Launcher.up` waits for a component's readiness line by default.
+DEFAULT_READY_TIMEOUT = 60.0
+#: Lines of a component's log quoted in a :class:`LauncherError`.
+ERROR_TAIL = 20
+
+_NAME = re.compile(r"^[\w][\w.-]*$")
+_MODULE = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
+_KEYS = ("name", "module", "command", "args", "env", "delay", "ready", "ready_timeout", "cwd", "hub_arg")
+_TOP_KEYS = ("hub", "components")
+_PYTHONS = ("python", "python3")
+
+
+class LauncherError(SwergioError):
+    """A swarm spec is invalid, or a component could not be started or did not become ready."""
+
+
+class _Auto:
+    """Sentinel: the default depends on whether the component is a ``module:`` or a ``command:``."""
+
+    def __repr__(self) -> str:
+        return "AUTO"
+
+
+_AUTO: Any = _Auto()
+
+
+def _fail(name: str | None, field_name: str | None, problem: str) -> LauncherError:
+    who = "swarm spec" if name is None else f"component {name!r}"
+    where = "" if field_name is None else f" field {field_name!r}"
+    return LauncherError(f"{who}:{where} {problem}")
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _as_text(name: str, field_name: str, value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if _is_number(value):
+        return str(value)
+    raise _fail(name, field_name, f"items must be strings, got {type(value).__name__} {value!r}")
+
+
+@dataclass(frozen=True)
+class ComponentSpec:
+    """How to run one component. Validated on construction; see the module docstring for the YAML form.
+
+    Args:
+        name: unique label (letters, digits, ``_``, ``.``, ``-``); names the log file ``<name>.log``.
+        module: a module run as ``sys.executable -m module``; exclusive with ``command``.
+        command: a program and its arguments (a string is split with :func:`shlex.split`); exclusive with ``module``.
+        args: extra arguments appended after the module or command.
+        env: variables added to the launcher's environment (``PYTHONUNBUFFERED=1`` is always set).
+        delay: seconds to wait after this component is ready (or started, without waiting) before the next; >= 0.
+        ready: regex searched in each line of its output; None means ready as soon as it is started. Defaults to
+            :data:`DEFAULT_READY` for modules and None for commands.
+        ready_timeout: seconds to wait for ``ready``; > 0.
+        cwd: working directory; None is the launcher's.
+        hub_arg: append ``--hub URL``; defaults to True for modules, False for commands.
+
+    Raises:
+        LauncherError: a field has a bad type or value (the message names the component and the field).
+    """
+
+    name: str
+    module: str | None = None
+    command: tuple[str, ...] | None = None
+    args: tuple[str, ...] = ()
+    env: Mapping[str, str] = field(default_factory=dict, hash=False)
+    delay: float = 0.0
+    ready: str | None = _AUTO
+    ready_timeout: float = DEFAULT_READY_TIMEOUT
+    cwd: Path | None = None
+    hub_arg: bool = _AUTO
+
+    def __post_init__(self) -> None:
+        name = self.name
+        if not isinstance(name, str) or not _NAME.match(name):
+            raise _fail(
+                None if not isinstance(name, str) else name,
+                "name",
+                f"must be a non-empty string of letters, digits, '_', '.', '-', got {name!r}",
+            )
+        set_ = object.__setattr__
+        if (self.module is None) == (self.command is None):
+            which = "both" if self.module is not None else "neither"
+            raise _fail(name, None, f"needs exactly one of fields 'module' and 'command', got {which}")
+        if self.module is not None and (not isinstance(self.module, str) or not _MODULE.match(self.module)):
+            raise _fail(name, "module", f"must be a dotted module name, got {self.module!r}")
+        if self.command is not None:
+            command = self.command
+            if isinstance(command, str):
+                try:
+                    command = shlex.split(command)
+                except ValueError as exc:
+                    raise _fail(name, "command", f"cannot be split: {exc}") from None
+            elif not isinstance(command, (list, tuple)):
+                raise _fail(name, "command", f"must be a string or a list of strings, got {type(command).__name__}")
+            command = tuple(_as_text(name, "command", part) for part in command)
+            if not command:
+                raise _fail(name, "command", "must not be empty")
+            set_(self, "command", command)
+        if isinstance(self.args, str) or not isinstance(self.args, (list, tuple)):
+            raise _fail(name, "args", f"must be a list of strings, got {type(self.args).__name__}")
+        set_(self, "args", tuple(_as_text(name, "args", a) for a in self.args))
+        if not isinstance(self.env, Mapping):
+            raise _fail(name, "env", f"must be a mapping of names to strings, got {type(self.env).__name__}")
+        env = {}
+        for key, value in self.env.items():
+            if not isinstance(key, str) or not key or "=" in key:
+                raise _fail(name, "env", f"variable names must be non-empty strings without '=', got {key!r}")
+            env[key] = _as_text(name, "env", value)
+        set_(self, "env", env)
+        if not _is_number(self.delay) or self.delay < 0:
+            raise _fail(name, "delay", f"must be a number of seconds >= 0, got {self.delay!r}")
+        if self.ready is _AUTO:
+            set_(self, "ready", DEFAULT_READY if self.module is not None else None)
+        if self.ready is not None:
+            if not isinstance(self.ready, str):
+                raise _fail(name, "ready", f"must be a regex string or null, got {type(self.ready).__name__}")
+            try:
+                re.compile(self.ready)
+            except re.error as exc:
+                raise _fail(name, "ready", f"is not a valid regex: {exc}") from None
+        if not _is_number(self.ready_timeout) or self.ready_timeout <= 0:
+            raise _fail(name, "ready_timeout", f"must be a number of seconds > 0, got {self.ready_timeout!r}")
+        if self.cwd is not None:
+            if not isinstance(self.cwd, (str, os.PathLike)):
+                raise _fail(name, "cwd", f"must be a path string, got {type(self.cwd).__name__}")
+            set_(self, "cwd", Path(self.cwd))
+        if self.hub_arg is _AUTO:
+            set_(self, "hub_arg", self.module is not None)
+        elif not isinstance(self.hub_arg, bool):
+            raise _fail(name, "hub_arg", f"must be true or false, got {self.hub_arg!r}")
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], base_dir: Path | None = None, index: int = 0) -> ComponentSpec:
+        """A spec from one ``components:`` entry.
+
+        Args:
+            data: the entry (keys as in the module docstring).
+            base_dir: folder a relative ``cwd`` resolves against (the YAML file's); None keeps it relative.
+            index: position in the list, used in error messages when the name is missing.
+
+        Raises:
+            LauncherError: unknown keys, a missing name, or any error of the constructor.
+        """
+        if not isinstance(data, Mapping):
+            raise LauncherError(f"component #{index}: must be a mapping, got {type(data).__name__}")
+        name = data.get("name")
+        label = name if isinstance(name, str) and name else f"#{index}"
+        if "name" not in data:
+            raise LauncherError(f"component {label}: field 'name' is missing")
+        unknown = sorted(str(k) for k in data if k not in _KEYS)
+        if unknown:
+            raise LauncherError(
+                f"component {label!r}: unknown field(s) {', '.join(map(repr, unknown))} (known: {', '.join(_KEYS)})"
+            )
+        kwargs = dict(data)
+        for key, default in (("args", ()), ("env", {}), ("delay", 0.0), ("ready_timeout", DEFAULT_READY_TIMEOUT)):
+            if kwargs.get(key, default) is None:  # `args:` with nothing after it in YAML
+                kwargs[key] = default
+        spec = cls(**kwargs)
+        if spec.cwd is not None and base_dir is not None and not spec.cwd.is_absolute():
+            object.__setattr__(spec, "cwd", (base_dir / spec.cwd).resolve())
+        return spec
+
+    def argv(self, hub_url: str | None) -> list[str]:
+        """The command line, with ``{hub}`` replaced and ``--hub URL`` appended if ``hub_arg``.
+
+        Raises:
+            LauncherError: the command needs a hub URL and ``hub_url`` is None.
+        """
+        if self.module is not None:
+            argv = [sys.executable, "-m", self.module, *self.args]
+        else:
+            assert self.command is not None
+            first = sys.executable if self.command[0] in _PYTHONS else self.command[0]
+            argv = [first, *self.command[1:], *self.args]
+        if self.hub_arg:
+            argv += ["--hub", "{hub}"]
+        return [self._fill(part, hub_url, "command") for part in argv]
+
+    def environment(self, hub_url: str | None) -> dict[str, str]:
+        """The child's environment: the launcher's, ``PYTHONUNBUFFERED=1``, then :attr:`env` with ``{hub}`` filled."""
+        env = dict(os.environ)
+        env["PYTHONUNBUFFERED"] = "1"
+        env.update({k: self._fill(v, hub_url, "env") for k, v in self.env.items()})
+        return env
+
+    def _fill(self, text: str, hub_url: str | None, field_name: str) -> str:
+        if "{hub}" not in text:
+            return text
+        if hub_url is None:
+            raise _fail(self.name, field_name, "needs a hub URL ('{hub}' or --hub) but none was given")
+        return text.replace("{hub}", hub_url)
+
+
+class Swarm(list):
+    """The components of a swarm spec, in start order (a ``list[ComponentSpec]``), with the spec's ``hub``.
+
+    Attributes:
+        hub: the ``hub:`` URL of the spec, or None.
+        source: the YAML file it was read from, or None.
+    """
+
+    def __init__(self, specs: Iterable[ComponentSpec] = (), hub: str | None = None, source: Path | None = None):
+        super().__init__(specs)
+        self.hub = hub
+        self.source = source
+
+    def __repr__(self) -> str:
+        return f"Swarm({list.__repr__(self)}, hub={self.hub!r})"
+
+
+def load_spec(
+    source: str | os.PathLike[str] | Mapping[str, Any] | ComponentSpec | Sequence[ComponentSpec | Mapping[str, Any]],
+    *,
+    base_dir: str | os.PathLike[str] | None = None,
+) -> Swarm:
+    """Read and validate a swarm spec.
+
+    Args:
+        source: a path to a YAML file; a mapping with ``components`` (and optionally ``hub``); a list of component
+            mappings or :class:`ComponentSpec`; or one :class:`ComponentSpec`.
+        base_dir: folder a relative ``cwd`` resolves against; defaults to the YAML file's folder, or the current
+            directory for a mapping or list.
+
+    Returns:
+        A :class:`Swarm`: the list of :class:`ComponentSpec` in start order, with ``.hub`` (str or None).
+
+    Raises:
+        LauncherError: the file cannot be read or parsed, or the spec is invalid (unknown keys, missing name, both or
+            neither of module/command, duplicate names, bad types); the message names the component and the field.
+    """
+    path: Path | None = None
+    if isinstance(source, (str, os.PathLike)):
+        path = Path(source)
+        try:
+            import yaml
+        except ImportError as exc:  # pragma: no cover - pyyaml comes with the notebook extra
+            raise LauncherError("reading a YAML swarm spec needs pyyaml: pip install 'swergio_nb[notebook]'") from exc
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise LauncherError(f"cannot read swarm spec {str(path)!r}: {exc}") from exc
+        except yaml.YAMLError as exc:
+            raise LauncherError(f"swarm spec {str(path)!r} is not valid YAML: {exc}") from exc
+        if data is None:
+            data = {}
+    else:
+        data = source
+    base = Path(base_dir) if base_dir is not None else (path.parent if path is not None else Path.cwd())
+    base = base.resolve()
+    hub: str | None = data.hub if isinstance(data, Swarm) else None
+    if isinstance(data, ComponentSpec):
+        entries: Sequence[Any] = [data]
+    elif isinstance(data, Mapping):
+        unknown = sorted(str(k) for k in data if k not in _TOP_KEYS)
+        if unknown:
+            raise _fail(
+                None, None, f"unknown top-level key(s) {', '.join(map(repr, unknown))} (known: hub, components)"
+            )
+        hub = data.get("hub")
+        if hub is not None and not isinstance(hub, str):
+            raise _fail(None, "hub", f"must be a URL string, got {type(hub).__name__}")
+        entries = data.get("components") or []
+        if not isinstance(entries, (list, tuple)):
+            raise _fail(None, "components", f"must be a list, got {type(entries).__name__}")
+    elif isinstance(data, (list, tuple)):
+        entries = data
+    else:
+        raise _fail(None, None, f"must be a mapping with 'components' or a list, got {type(data).__name__}")
+    specs = Swarm(hub=hub, source=path)
+    for index, entry in enumerate(entries):
+        specs.append(entry if isinstance(entry, ComponentSpec) else ComponentSpec.from_dict(entry, base, index))
+    seen: set[str] = set()
+    for spec in specs:
+        if spec.name in seen:
+            raise _fail(spec.name, "name", "is used by more than one component")
+        seen.add(spec.name)
+    return specs
+
+
+# -- processes ---------------------------------------------------------------------------------------------------
+
+
+@dataclass(eq=False)
+class ComponentProcess:
+    """One started component.
+
+    Attributes:
+        name: the spec's name.
+        spec: the :class:`ComponentSpec` it was started from.
+        argv: the command line it runs.
+        popen: the :class:`subprocess.Popen`.
+        log_path: the file its stdout and stderr go to (appended to; kept after it exits).
+        started: wall-clock start time, seconds since the epoch.
+        ready: True once its ``ready`` regex was seen in its output (at once if the spec has no regex).
+    """
+
+    name: str
+    spec: ComponentSpec
+    argv: list[str]
+    popen: subprocess.Popen
+    log_path: Path
+    started: float
+    ready: bool = False
+    _offset: int = field(default=0, repr=False)  # bytes of the log already scanned for `ready`
+    _tail: str = field(default="", repr=False)
+    _decoder: Any = field(default_factory=lambda: codecs.getincrementaldecoder("utf-8")(errors="replace"), repr=False)
+    _done: bool = field(default=False, repr=False)  # stopped by down(): never signal its pid again (may be reused)
+
+    @property
+    def pid(self) -> int:
+        """Process id (also the id of its process group and session)."""
+        return self.popen.pid
+
+    @property
+    def returncode(self) -> int | None:
+        """Exit code; negative for a signal (-15 SIGTERM, -9 SIGKILL); None while it runs."""
+        return self.popen.poll()
+
+    @property
+    def running(self) -> bool:
+        """True while the process has not exited."""
+        return self.popen.poll() is None
+
+    def check_ready(self) -> bool:
+        """Read what it printed since the last call and look for the ``ready`` regex (non-blocking).
+
+        Returns:
+            :attr:`ready`.
+        """
+        if self.ready:
+            return True
+        pattern = self.spec.ready
+        if pattern is None:
+            self.ready = True
+            return True
+        try:
+            with open(self.log_path, "rb") as log:
+                log.seek(self._offset)
+                chunk = log.read()
+        except OSError:
+            return False
+        self._offset += len(chunk)
+        lines = (self._tail + self._decoder.decode(chunk)).split("\n")
+        self._tail = lines[-1][-65536:]
+        regex = re.compile(pattern)
+        self.ready = any(regex.search(line) for line in lines)
+        return self.ready
+
+    def log_tail(self, lines: int | None = ERROR_TAIL) -> str:
+        """The last ``lines`` lines of its log (all of it for None); "" if the log cannot be read."""
+        try:
+            text = self.log_path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return ""
+        if lines is None:
+            return text
+        return "".join(text.splitlines(keepends=True)[-lines:]) if lines > 0 else ""
+
+
+def _libc_prctl() -> Any:
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        return ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):  # pragma: no cover - exotic libc
+        return None
+
+
+_PRCTL = _libc_prctl()
+_PR_SET_PDEATHSIG = 1
+
+
+def _child_setup(parent: int) -> Any:
+    """A ``preexec_fn`` asking the kernel to SIGTERM the child when the launching thread dies (Linux only)."""
+    prctl = _PRCTL
+    if prctl is None:
+        return None
+
+    def setup() -> None:
+        prctl(_PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0)
+        if os.getppid() != parent:  # the parent died before prctl took effect
+            os._exit(1)
+
+    return setup
+
+
+def _group_alive(pgid: int) -> bool:
+    """True while a process group has a member that is not a zombie (zombies are only waiting to be reaped)."""
+    if sys.platform.startswith("linux"):
+        try:
+            entries = os.listdir("/proc")
+        except OSError:  # pragma: no cover - /proc not mounted
+            entries = []
+        else:
+            for entry in entries:
+                if not entry.isdigit():
+                    continue
+                try:
+                    with open(f"/proc/{entry}/stat", "rb") as stat:
+                        fields = stat.read().rsplit(b")", 1)[1].split()
+                except (OSError, IndexError):
+                    continue
+                if len(fields) > 2 and int(fields[2]) == pgid and fields[0] not in (b"Z", b"X"):
+                    return True
+            return False
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # pragma: no cover - a reused id owned by someone else
+        return False
+    return True
+
+
+def _signal_group(pgid: int, sig: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, sig)
+
+
+_LAUNCHERS: weakref.WeakSet[Launcher] = weakref.WeakSet()
+
+
+class Launcher:
+    """Starts components as OS processes and stops them (whole process groups).
+
+    Args:
+        log_dir: folder for the ``<name>.log`` files (created if needed); None makes a fresh temporary folder,
+            which is kept so the logs outlive the processes.
+
+    A launcher still holding running processes is stopped by an ``atexit`` hook (``down(timeout=5)``) when the
+    interpreter exits normally. On Linux the children also die (SIGTERM) when the thread that started them dies,
+    even by SIGKILL (``PR_SET_PDEATHSIG``): start them from a long-lived thread, e.g. the notebook's main thread.
+    Grandchildren are not covered by that signal, only by :meth:`down`.
+    """
+
+    def __init__(self, log_dir: str | os.PathLike[str] | None = None) -> None:
+        if log_dir is None:
+            self.log_dir = Path(tempfile.mkdtemp(prefix="swergio-launcher-"))
+        else:
+            self.log_dir = Path(log_dir)
+            self.log_dir.mkdir(parents=True, exist_ok=True)
+        self._procs: dict[str, ComponentProcess] = {}
+        _LAUNCHERS.add(self)
+
+    # -- inspection --------------------------------------------------------------------------------------------
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._procs
+
+    def __getitem__(self, name: str) -> ComponentProcess:
+        return self._get(name)
+
+    def __iter__(self) -> Iterator[ComponentProcess]:
+        return iter(list(self._procs.values()))
+
+    def __len__(self) -> int:
+        return len(self._procs)
+
+    def __repr__(self) -> str:
+        running = sum(p.running for p in self._procs.values())
+        return f"<Launcher {running}/{len(self._procs)} running, logs in {str(self.log_dir)!r}>"
+
+    @property
+    def processes(self) -> list[ComponentProcess]:
+        """Every component started (running or not), in start order."""
+        return list(self._procs.values())
+
+    def status(self) -> list[dict[str, Any]]:
+        """One row per component, in start order.
+
+        Returns:
+            Dicts with ``name``, ``pid``, ``running`` (bool), ``returncode`` (None while running; negative for a
+            signal), ``ready`` (bool), ``log`` (path str), ``started`` (seconds since the epoch), ``command`` (str).
+        """
+        rows = []
+        for proc in self._procs.values():
+            proc.check_ready()
+            rows.append(
+                {
+                    "name": proc.name,
+                    "pid": proc.pid,
+                    "running": proc.running,
+                    "returncode": proc.returncode,
+                    "ready": proc.ready,
+                    "log": str(proc.log_path),
+                    "started": proc.started,
+                    "command": shlex.join(proc.argv),
+                }
+            )
+        return rows
+
+    def logs(self, name: str, tail: int | None = 200) -> str:
+        """What a component printed (stdout and stderr, interleaved as written), with launcher header lines.
+
+        Args:
+            name: the component.
+            tail: number of last lines to return; None returns the whole log.
+
+        Raises:
+            LauncherError: no component has that name.
+        """
+        return self._get(name).log_tail(tail)
+
+    def _get(self, name: str) -> ComponentProcess:
+        try:
+            return self._procs[name]
+        except KeyError:
+            known = ", ".join(self._procs) or "none"
+            raise LauncherError(f"no component named {name!r} (started: {known})") from None
+
+    # -- starting ----------------------------------------------------------------------------------------------
+
+    def start(self, specs: Iterable[ComponentSpec] | ComponentSpec, hub_url: str | None) -> list[ComponentProcess]:
+        """Start components at once (no delay, no readiness wait) and return without waiting.
+
+        Args:
+            specs: the components, started in order.
+            hub_url: replaces ``{hub}`` and follows ``--hub``; may be None if no component needs it.
+
+        Returns:
+            The started processes, in order.
+
+        Raises:
+            LauncherError: a name is already running here, a component needs a hub URL and none is given, or the
+                program cannot be executed (not found, not executable, bad cwd). Components before the failing one
+                are left running.
+        """
+        specs = [specs] if isinstance(specs, ComponentSpec) else list(specs)
+        self._check_startable(specs, hub_url)
+        return [self._spawn(spec, hub_url) for spec in specs]
+
+    def _check_startable(self, specs: Sequence[ComponentSpec], hub_url: str | None) -> None:
+        seen: set[str] = set()
+        for spec in specs:
+            if not isinstance(spec, ComponentSpec):
+                raise LauncherError(f"expected ComponentSpec, got {type(spec).__name__}")
+            if spec.name in seen:
+                raise _fail(spec.name, "name", "is used by more than one component")
+            seen.add(spec.name)
+            old = self._procs.get(spec.name)
+            if old is not None and old.running:
+                raise _fail(spec.name, "name", f"is already running here (pid {old.pid}); stop it first")
+            spec.argv(hub_url)  # raises if it needs a hub URL
+            spec.environment(hub_url)
+
+    def _spawn(self, spec: ComponentSpec, hub_url: str | None) -> ComponentProcess:
+        argv = spec.argv(hub_url)
+        env = spec.environment(hub_url)
+        log_path = self.log_dir / f"{spec.name}.log"
+        started = time.time()
+        stamp = datetime.fromtimestamp(started).isoformat(timespec="seconds")
+        with open(log_path, "ab") as log:
+            log.write(f"--- swergio launcher {stamp}: starting {spec.name}: {shlex.join(argv)}\n".encode())
+            log.flush()
+            offset = log.tell()
+            try:
+                popen = subprocess.Popen(
+                    argv,
+                    stdin=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    cwd=spec.cwd,
+                    env=env,
+                    start_new_session=True,
+                    preexec_fn=_child_setup(os.getpid()),
+                    close_fds=True,
+                )
+            except OSError as exc:
+                log.write(f"--- swergio launcher: cannot start {spec.name}: {exc}\n".encode())
+                raise _fail(spec.name, "command" if spec.command else "module", f"cannot be started: {exc}") from exc
+        proc = ComponentProcess(spec.name, spec, argv, popen, log_path, started, _offset=offset)
+        self._procs.pop(spec.name, None)  # a restart goes to the end of the start order
+        self._procs[spec.name] = proc
+        proc.check_ready()
+        return proc
+
+    async def up(self, spec_or_path: Any, hub_url: str | None = None, *, wait: bool = True) -> list[ComponentProcess]:
+        """Start a swarm in order: each component ready (if ``wait``), then its ``delay``, then the next.
+
+        Args:
+            spec_or_path: anything :func:`load_spec` takes (YAML path, mapping, list, :class:`ComponentSpec`).
+            hub_url: the hub URL; wins over the spec's ``hub:``.
+            wait: wait for each component's ``ready`` line (bounded by its ``ready_timeout``, in seconds) before
+                starting the next; False only honours the delays.
+
+        Returns:
+            The started processes, in order.
+
+        Raises:
+            LauncherError: the spec is invalid (nothing is started), a component cannot be started, exits before it
+                is ready, or is not ready within ``ready_timeout``; the message quotes the last lines of its log. The
+                components already started (the failing one too, if it still runs) are left running: call
+                :meth:`down` or :meth:`adown`.
+        """
+        specs = load_spec(spec_or_path)
+        hub = hub_url if hub_url is not None else specs.hub
+        self._check_startable(specs, hub)
+        started = []
+        for index, spec in enumerate(specs):
+            proc = self._spawn(spec, hub)
+            started.append(proc)
+            if wait:
+                await self.wait_ready(spec.name)
+            if spec.delay and index < len(specs) - 1:
+                await asyncio.sleep(spec.delay)
+        return started
+
+    async def wait_ready(self, name: str, timeout: float | None = None) -> ComponentProcess:
+        """Wait until a component has printed its ``ready`` line, polling its log without blocking the loop.
+
+        Args:
+            name: the component.
+            timeout: seconds; defaults to its spec's ``ready_timeout``.
+
+        Returns:
+            The process, now ready.
+
+        Raises:
+            LauncherError: unknown name; it exited before it was ready; or the timeout passed (it is left running).
+        """
+        proc = self._get(name)
+        timeout = proc.spec.ready_timeout if timeout is None else timeout
+        deadline = time.monotonic() + timeout
+        pause = 0.005
+        while not proc.check_ready():
+            code = proc.returncode
+            if code is not None:
+                if proc.check_ready():  # it printed the line just before exiting
+                    break
+                raise LauncherError(
+                    f"component {name!r} exited with code {code} before it was ready "
+                    f"(waiting for {proc.spec.ready!r}); last lines of {proc.log_path}:\n{proc.log_tail()}"
+                )
+            if time.monotonic() >= deadline:
+                raise LauncherError(
+                    f"component {name!r} was not ready within {timeout:g} s (no line matching {proc.spec.ready!r}; "
+                    f"it is still running, pid {proc.pid}); last lines of {proc.log_path}:\n{proc.log_tail()}"
+                )
+            await asyncio.sleep(min(pause, max(0.0, deadline - time.monotonic())))
+            pause = min(pause * 2, 0.1)
+        return proc
+
+    # -- stopping ----------------------------------------------------------------------------------------------
+
+    def _begin_down(self, names: Iterable[str] | None) -> tuple[list[ComponentProcess], list[ComponentProcess]]:
+        chosen = list(self._procs.values()) if names is None else [self._get(n) for n in names]
+        pending = []
+        for proc in reversed(chosen):
+            if proc._done:
+                continue
+            if proc.running or _group_alive(proc.pid):
+                _signal_group(proc.pid, signal.SIGTERM)
+            pending.append(proc)
+        return chosen, pending
+
+    @staticmethod
+    def _still_alive(pending: list[ComponentProcess]) -> list[ComponentProcess]:
+        return [p for p in pending if p.running or _group_alive(p.pid)]
+
+    @staticmethod
+    def _finish_down(chosen: list[ComponentProcess], pending: list[ComponentProcess]) -> dict[str, int | None]:
+        for proc in pending:
+            _signal_group(proc.pid, signal.SIGKILL)
+        for proc in chosen:
+            if proc._done:
+                continue
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.popen.wait(timeout=5.0)  # SIGKILLed or already gone: reaps it at once
+            proc._done = proc.returncode is not None
+        return {proc.name: proc.returncode for proc in chosen}
+
+    def down(self, timeout: float = 10.0, *, names: Iterable[str] | None = None) -> dict[str, int | None]:
+        """Stop components: SIGTERM to each process group (last started first), wait, then SIGKILL what is left.
+
+        Blocks the calling thread; from a coroutine whose loop also runs the hub, use :meth:`adown`. Idempotent:
+        stopped components are not signalled again. Logs are kept.
+
+        Args:
+            timeout: seconds to wait, for all of them together, before SIGKILL.
+            names: the components to stop; None stops all.
+
+        Returns:
+            ``{name: returncode}`` (negative for a signal: -15 SIGTERM, -9 SIGKILL; None if it could not be reaped).
+
+        Raises:
+            LauncherError: an unknown name in ``names``.
+        """
+        chosen, pending = self._begin_down(names)
+        deadline = time.monotonic() + timeout
+        pause = 0.005
+        while pending:
+            pending = self._still_alive(pending)
+            if not pending or time.monotonic() >= deadline:
+                break
+            time.sleep(min(pause, max(0.0, deadline - time.monotonic())))
+            pause = min(pause * 2, 0.05)
+        return self._finish_down(chosen, pending)
+
+    async def adown(self, timeout: float = 10.0, *, names: Iterable[str] | None = None) -> dict[str, int | None]:
+        """:meth:`down` that waits with ``asyncio.sleep``, so a hub in the same event loop keeps serving meanwhile.
+
+        Args and Returns: as :meth:`down`.
+        """
+        chosen, pending = self._begin_down(names)
+        deadline = time.monotonic() + timeout
+        pause = 0.005
+        while pending:
+            pending = self._still_alive(pending)
+            if not pending or time.monotonic() >= deadline:
+                break
+            await asyncio.sleep(min(pause, max(0.0, deadline - time.monotonic())))
+            pause = min(pause * 2, 0.05)
+        return self._finish_down(chosen, pending)
+
+    def close(self) -> None:
+        """Stop every component (:meth:`down` with the default timeout)."""
+        self.down()
+
+    def __enter__(self) -> Launcher:
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.close()
+
+    async def __aenter__(self) -> Launcher:
+        return self
+
+    async def __aexit__(self, *exc_info: Any) -> None:
+        await self.adown()
+
+
+@atexit.register
+def _stop_all_launchers() -> None:
+    for launcher in list(_LAUNCHERS):
+        if any(not p._done for p in launcher.processes):
+            with contextlib.suppress(Exception):
+                launcher.down(timeout=5.0)

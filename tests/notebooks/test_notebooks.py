@@ -1,0 +1,68 @@
+"""Every notebook in notebooks/ runs top to bottom on a real kernel (nbclient), and shows what it should."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
+
+
+def execute(name: str) -> nbformat.NotebookNode:
+    nb = nbformat.read(NOTEBOOKS / name, as_version=4)
+    NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOKS)}}).execute()
+    return nb
+
+
+def text_of(cell) -> str:
+    parts = []
+    for output in cell.get("outputs", []):
+        if output.get("output_type") == "stream":
+            parts.append(output["text"])
+        elif "data" in output and "text/plain" in output["data"]:
+            parts.append(output["data"]["text/plain"])
+    return "".join(parts)
+
+
+def cell_containing(nb, source_fragment: str):
+    return next(c for c in nb.cells if c.cell_type == "code" and source_fragment in c.source)
+
+
+def test_every_notebook_is_tested():
+    assert sorted(p.name for p in NOTEBOOKS.glob("*.ipynb")) == sorted(NOTEBOOK_TESTS)
+
+
+def test_hello_world():
+    nb = execute("01_hello_world.ipynb")
+    chat = text_of(cell_containing(nb, 'print("\\n".join(transcript))')).splitlines()
+    assert chat == ["universe: Hello World!", "   world: Hello Universe!"] * 3
+    assert "galactic_chat  universe, world" in text_of(cell_containing(nb, "%swergio rooms"))
+    # the traffic monitor saw the six chat messages in the room
+    assert "'galactic_chat': 6" in text_of(cell_containing(nb, "monitor.update_now()"))
+
+
+def test_trebuchet_trained_from_cells():
+    nb = execute("02_trebuchet.ipynb")
+    miss = re.search(r"mean miss ([\d.]+) m", text_of(cell_containing(nb, "await t.evaluate(1000)")))
+    assert miss is not None and float(miss.group(1)) < 8.0  # untrained: ~30 m
+    steps = text_of(cell_containing(nb, "await t.step(400"))
+    assert "600 steps, last batch RMS miss" in steps
+    hits = re.findall(r"target\s+([\d.]+) m\s+->\s+hit\s+([\d.]+) m", text_of(cell_containing(nb, "await t.shoot")))
+    assert len(hits) == 3 and all(abs(float(t) - float(h)) < 15 for t, h in hits)
+    plot = cell_containing(nb, "trajectory(aim")
+    assert any("image/png" in o.get("data", {}) for o in plot.outputs)
+    assert "connected to" in text_of(cell_containing(nb, "%swergio logs control"))
+
+
+NOTEBOOK_TESTS = {"01_hello_world.ipynb": test_hello_world, "02_trebuchet.ipynb": test_trebuchet_trained_from_cells}
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _kernel_available():
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    assert "python3" in KernelSpecManager().find_kernel_specs(), "ipykernel's python3 kernel spec is not installed"
