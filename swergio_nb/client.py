@@ -144,7 +144,10 @@ class Client:
         queue_size: messages waiting per handler before the client stops reading (backpressure to the hub).
         timeout: default seconds to wait for the hub to acknowledge a command.
         ping_interval: seconds between keepalive pings; None disables them.
-        ping_timeout: seconds to wait for a pong; None waits forever.
+        ping_timeout: seconds to wait for a pong before giving the connection up; None (the default) waits
+            forever, so a hub that is alive but busy (an in-kernel hub while a notebook cell blocks the kernel's
+            loop for minutes) costs no connection and no message. A hub that dies closes the TCP connection, which
+            is noticed without pings.
         **context: values handed to handlers by parameter name, as swergio did (a handler ``def h(msg, memory)``
             receives ``context["memory"]``). ``client`` is always available.
     """
@@ -158,7 +161,7 @@ class Client:
         queue_size: int = 1024,
         timeout: float = 10.0,
         ping_interval: float | None = 20.0,
-        ping_timeout: float | None = 20.0,
+        ping_timeout: float | None = None,
         **context: Any,
     ) -> None:
         self.name = name

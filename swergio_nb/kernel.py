@@ -16,8 +16,9 @@ displayed under the first ``%swergio connect``; ``%swergio errors`` shows it aga
 :attr:`KernelSession.errors`; they never end as "Task exception was never retrieved".
 
 Limits: a cell that blocks the loop (``time.sleep``, a long CPU loop) pauses every handler and the in-kernel hub
-until it returns; a connection to an *external* hub is closed by that hub (code 1011) if the cell blocks longer
-than its ping interval + ping timeout (20 s + 20 s by default).
+until it returns; nothing is lost meanwhile (messages wait in socket buffers and queues), because neither the
+in-kernel hub nor clients time out pings. A connection to an *external* hub with a ping timeout (``swergio-nb hub``
+uses 20 s + 20 s) is closed by that hub (code 1011) if the cell blocks longer than that.
 """
 
 from __future__ import annotations
@@ -138,7 +139,8 @@ class KernelSession:
         """
         if self.hub_url is not None:
             raise RuntimeError(f"a hub is already in use at {self.hub_url}; %swergio hub stop first")
-        hub = Hub(host, port)
+        # no ping timeout: the hub shares the kernel's loop, so a blocking cell must not look like dead peers
+        hub = Hub(host, port, ping_timeout=None)
         pending = hub.start_soon()
         self._tasks.add(pending)
         pending.add_done_callback(self._tasks.discard)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import threading
+import time
 
 import numpy as np
 import pytest
@@ -270,3 +272,44 @@ async def test_a_background_connection_that_fails_is_reported_on_use():
         await client.send({"TYPE": "DATA/TEXT", "TO_ROOM": "r"})
     with pytest.raises(NotConnected, match="failed to connect"):
         await client.send({"TYPE": "DATA/TEXT", "TO_ROOM": "r"})
+
+
+def _component_in_thread(url: str, n: int, ping_timeout: float | None, outcome: dict) -> threading.Thread:
+    """A component on its own loop in a thread (a stand-in for a component process): sends n messages at once."""
+
+    async def run() -> None:
+        client = Client("component", url, ping_interval=0.1, ping_timeout=ping_timeout)
+        await client.connect()
+        outcome["connected"] = True
+        for i in range(n):
+            await client.send({"TYPE": "DATA/TEXT", "TO_ROOM": "r", "DATA": i})
+        for _ in range(300):  # stay connected for up to 3 s, watching for the hub dropping us
+            if not client.connected:
+                break
+            await asyncio.sleep(0.01)
+        outcome["still_connected"] = client.connected
+        await client.close()
+
+    thread = threading.Thread(target=asyncio.run, args=(run(),))
+    thread.start()
+    return thread
+
+
+@pytest.mark.parametrize("ping_timeout", [None, 0.3])
+async def test_a_blocked_loop_costs_no_connection_and_no_message(ping_timeout):
+    """The notebook case: the hub and a kernel-side client share a loop that a cell blocks (time.sleep)."""
+    async with Hub(port=0, ping_interval=None) as hub:
+        got = []
+        listener = Client("kernel-side", hub.url, ping_interval=None)
+        listener.add_handler(lambda m: got.append(m["DATA"]), Trigger("DATA/TEXT", "r"))
+        async with listener:
+            outcome: dict = {}
+            thread = _component_in_thread(hub.url, 50, ping_timeout, outcome)
+            await _until(lambda: outcome.get("connected"))
+            time.sleep(1.5)  # the cell blocks the loop: no pongs, no routing, for 5x the component's ping interval
+            await _until(lambda: not thread.is_alive() or len(got) == 50, timeout=10)
+            await asyncio.to_thread(thread.join, 10)
+    if ping_timeout is None:
+        assert got == list(range(50)) and outcome["still_connected"]
+    else:  # with a ping timeout the component gives the connection up: what the default avoids
+        assert not outcome["still_connected"]
