@@ -58,7 +58,7 @@ import sys
 import tempfile
 import time
 import weakref
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Generator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -772,21 +772,29 @@ class Launcher:
         Raises:
             LauncherError: an unknown name in ``names``.
         """
-        chosen, pending = self._begin_down(names)
-        deadline = time.monotonic() + timeout
-        pause = 0.005
-        while pending:
-            pending = self._still_alive(pending)
-            if not pending or time.monotonic() >= deadline:
-                break
-            time.sleep(min(pause, max(0.0, deadline - time.monotonic())))
-            pause = min(pause * 2, 0.05)
-        return self._finish_down(chosen, pending)
+        stopping = self._stopping(names, timeout)
+        try:
+            while True:
+                time.sleep(next(stopping))
+        except StopIteration as done:
+            return done.value
 
     async def adown(self, timeout: float = 10.0, *, names: Iterable[str] | None = None) -> dict[str, int | None]:
         """:meth:`down` that waits with ``asyncio.sleep``, so a hub in the same event loop keeps serving meanwhile.
 
         Args and Returns: as :meth:`down`.
+        """
+        stopping = self._stopping(names, timeout)
+        try:
+            while True:
+                await asyncio.sleep(next(stopping))
+        except StopIteration as done:
+            return done.value
+
+    def _stopping(self, names: Iterable[str] | None, timeout: float) -> Generator[float, None, dict[str, int | None]]:
+        """Signal the components, then yield the seconds to pause between polls; returns :meth:`down`'s result.
+
+        Shared by :meth:`down` (which sleeps) and :meth:`adown` (which awaits).
         """
         chosen, pending = self._begin_down(names)
         deadline = time.monotonic() + timeout
@@ -795,7 +803,7 @@ class Launcher:
             pending = self._still_alive(pending)
             if not pending or time.monotonic() >= deadline:
                 break
-            await asyncio.sleep(min(pause, max(0.0, deadline - time.monotonic())))
+            yield min(pause, max(0.0, deadline - time.monotonic()))
             pause = min(pause * 2, 0.05)
         return self._finish_down(chosen, pending)
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections import deque
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
@@ -62,6 +63,21 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
+def _render_items(items: Iterable[Any], count: int, budget: int, render: Callable[[Any, int], str]) -> list[str]:
+    """Render at most 16 of ``count`` items within ``budget`` characters; ``…+n`` stands for the rest."""
+    parts: list[str] = []
+    used = 2
+    for item in itertools.islice(items, 16):
+        text = render(item, max(budget - used, 8))
+        parts.append(text)
+        used += len(text) + 2
+        if used >= budget:
+            break
+    if count > len(parts):
+        parts.append(f"…+{count - len(parts)}")
+    return parts
+
+
 def _render(value: Any, budget: int, depth: int) -> str:
     """Short text for ``value``; stops iterating containers once ``budget`` characters are used."""
     if value is None or isinstance(value, bool):
@@ -93,33 +109,15 @@ def _render(value: Any, budget: int, depth: int) -> str:
     if isinstance(value, dict):
         if depth <= 0:
             return f"{{{_plural(len(value), 'key')}}}" if value else "{}"
-        parts: list[str] = []
-        used = 2
-        for key, item in itertools.islice(value.items(), 16):
-            text = f"{key}: {_render(item, max(budget - used, 8), depth - 1)}"
-            parts.append(text)
-            used += len(text) + 2
-            if used >= budget:
-                break
-        more = len(value) - len(parts)
-        if more > 0:
-            parts.append(f"…+{more}")
+        parts = _render_items(
+            value.items(), len(value), budget, lambda kv, b: f"{kv[0]}: {_render(kv[1], b, depth - 1)}"
+        )
         return "{" + ", ".join(parts) + "}"
     if isinstance(value, (list, tuple)):
         open_, close = ("[", "]") if isinstance(value, list) else ("(", ")")
         if depth <= 0:
             return f"{open_}{_plural(len(value), 'item')}{close}" if value else open_ + close
-        parts = []
-        used = 2
-        for item in itertools.islice(value, 16):
-            text = _render(item, max(budget - used, 8), depth - 1)
-            parts.append(text)
-            used += len(text) + 2
-            if used >= budget:
-                break
-        more = len(value) - len(parts)
-        if more > 0:
-            parts.append(f"…+{more}")
+        parts = _render_items(value, len(value), budget, lambda item, b: _render(item, b, depth - 1))
         return open_ + ", ".join(parts) + close
     if isinstance(value, (set, frozenset)):
         return f"{type(value).__name__}[{len(value)}]"
