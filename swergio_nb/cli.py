@@ -9,12 +9,13 @@ import signal
 from collections.abc import Sequence
 
 from .hub import DEFAULT_MAX_SIZE, DEFAULT_QUEUE_SIZE, Hub
+from .router import DEFAULT_MAX_ROOMS
 
 __all__ = ["main"]
 
 
 async def _serve_hub(args: argparse.Namespace) -> None:
-    hub = Hub(args.host, args.port, max_size=args.max_size, queue_size=args.queue_size)
+    hub = Hub(args.host, args.port, max_size=args.max_size, queue_size=args.queue_size, max_rooms=args.max_rooms)
     await hub.start()
     print(f"swergio hub listening on {hub.url}", flush=True)
     loop = asyncio.get_running_loop()
@@ -41,6 +42,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         type=int,
         default=DEFAULT_QUEUE_SIZE,
         help="frames queued per connection before the slow-consumer policy applies (default %(default)s)",
+    )
+
+    hub.add_argument(
+        "--max-rooms", type=int, default=DEFAULT_MAX_ROOMS, help="rooms per connection (default %(default)s)"
     )
 
     demo = commands.add_parser("demo", help="run an example end to end")

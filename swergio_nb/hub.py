@@ -28,7 +28,7 @@ from typing import Any
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 
-from .router import Close, Event, Router, Send
+from .router import DEFAULT_MAX_ROOMS, Close, Event, Router, Send
 
 __all__ = ["Hub", "HubStats", "DEFAULT_MAX_SIZE", "DEFAULT_QUEUE_SIZE"]
 
@@ -70,7 +70,8 @@ class Hub:
         queue_size: frames waiting per connection before the backpressure policy applies (see module docstring).
         ping_interval: seconds between keepalive pings; None disables them.
         ping_timeout: seconds to wait for a pong before closing with 1011; None waits forever.
-        router: the router to use (a fresh :class:`Router` by default).
+        max_rooms: rooms one connection may be in at once (for the default router); None: no limit.
+        router: the router to use (a fresh :class:`Router` with ``max_rooms`` by default).
     """
 
     def __init__(
@@ -82,6 +83,7 @@ class Hub:
         queue_size: int = DEFAULT_QUEUE_SIZE,
         ping_interval: float | None = 20.0,
         ping_timeout: float | None = 20.0,
+        max_rooms: int | None = DEFAULT_MAX_ROOMS,
         router: Router | None = None,
     ) -> None:
         self.host = host
@@ -90,7 +92,7 @@ class Hub:
         self.queue_size = queue_size
         self.ping_interval = ping_interval
         self.ping_timeout = ping_timeout
-        self.router = router if router is not None else Router()
+        self.router = router if router is not None else Router(max_rooms=max_rooms)
         self.stats = HubStats()
         self._server: Server | None = None
         self._starting: asyncio.Future | None = None

@@ -45,11 +45,13 @@ from .exceptions import InvalidMessage
 from .messages import HUB_COMMANDS, HUB_NAME, LOGGING_ROOM, new_id, validate
 from .rooms import Rooms
 
-__all__ = ["Router", "RouterStats", "Send", "Close", "Event", "LOGGED_TYPES"]
+__all__ = ["Router", "RouterStats", "Send", "Close", "Event", "LOGGED_TYPES", "DEFAULT_MAX_ROOMS"]
 
 #: Types copied to the logging room by default: every DATA type (swergio copied FORWARD and GRADIENT; rewards,
 #: text and custom data are traffic a monitor wants to see too).
 LOGGED_TYPES = ("DATA/FORWARD", "DATA/GRADIENT", "DATA/REWARD", "DATA/TEXT", "DATA/CUSTOM")
+#: Rooms one connection may be in at once, by default.
+DEFAULT_MAX_ROOMS = 256
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +100,8 @@ class Router:
     Args:
         logging_room: room that receives ``LOG/MESSAGES`` copies.
         logged_types: message types copied to the logging room.
+        max_rooms: rooms one connection may be in at once (the logging room counts); a JOINROOM beyond it is
+            answered with ``LOG/ERROR`` ``too-many-rooms``. None: no limit.
     """
 
     def __init__(
@@ -105,7 +109,9 @@ class Router:
         *,
         logging_room: str = LOGGING_ROOM,
         logged_types: tuple[str, ...] = LOGGED_TYPES,
+        max_rooms: int | None = DEFAULT_MAX_ROOMS,
     ) -> None:
+        self.max_rooms = max_rooms
         self.rooms = Rooms()
         self.stats = RouterStats()
         self.logging_room = logging_room
@@ -201,10 +207,12 @@ class Router:
         elif mtype == "COMMAND/DISCONNECT":
             return [Close(conn, 1000, "disconnect requested")]
         elif mtype == "COMMAND/JOINROOM":
+            self._check_room_limit(conn, msg["ROOM"])
             self.rooms.join(conn, msg["ROOM"])
         elif mtype == "COMMAND/LEAVEROOM":
             self.rooms.leave(conn, msg["ROOM"])
         elif mtype == "COMMAND/ENABLELOGGING":
+            self._check_room_limit(conn, self.logging_room)
             self.rooms.join(conn, self.logging_room)
         elif mtype == "COMMAND/DISABLELOGGING":
             self.rooms.leave(conn, self.logging_room)
@@ -224,6 +232,15 @@ class Router:
         if "ROOT_ID" in msg:
             ack["ROOT_ID"] = msg["ROOT_ID"]
         return [Send(conn, json.dumps(ack, separators=(",", ":")))]
+
+    def _check_room_limit(self, conn: int, room: str) -> None:
+        if self.max_rooms is None:
+            return
+        rooms = self.rooms.rooms_of(conn)
+        if room not in rooms and len(rooms) >= self.max_rooms:
+            raise InvalidMessage(
+                f"cannot join {room!r}: a connection may be in at most {self.max_rooms} rooms", "too-many-rooms"
+            )
 
     def _route(self, conn: int, frame: str | bytes, msg: dict[str, Any]) -> list[Event]:
         name = self._name_of[conn]

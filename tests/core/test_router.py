@@ -178,3 +178,15 @@ def test_rooms_command_lists_rooms_and_members(router):
     join(router, "b", "input", "output")
     (ack,) = deliveries(router.receive(a, frame(ID="q", TYPE="COMMAND/ROOMS")))[a]
     assert ack["TABLE"] == {"input": ["a", "b"], "output": ["b"]}
+
+
+def test_rooms_per_connection_are_limited():
+    router = Router(max_rooms=2)
+    a = join(router, "a", "r1", "r2")
+    (err,) = deliveries(router.receive(a, frame(ID="j3", TYPE="COMMAND/JOINROOM", ROOM="r3")))[a]
+    assert err["ERROR"] == "too-many-rooms" and "at most 2 rooms" in err["DETAIL"] and err["REPLY_TO"] == "j3"
+    (ack,) = deliveries(router.receive(a, frame(ID="j2", TYPE="COMMAND/JOINROOM", ROOM="r2")))[a]
+    assert ack["TYPE"] == "COMMAND/ACK"  # re-joining a room it is in is fine
+    router.receive(a, frame(ID="l1", TYPE="COMMAND/LEAVEROOM", ROOM="r1"))
+    (ack,) = deliveries(router.receive(a, frame(ID="j3b", TYPE="COMMAND/JOINROOM", ROOM="r3")))[a]
+    assert ack["ROOMS"] == ["r2", "r3"]
