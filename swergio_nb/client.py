@@ -28,16 +28,18 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from . import codec
 from .exceptions import HubError, InvalidMessage, NotConnected
-from .hub import DEFAULT_MAX_SIZE
+from .hub import DEFAULT_MAX_SIZE, TOKEN_ENV
 from .messages import new_id, validate
 
 __all__ = ["Client", "Trigger", "Handler", "SENDER", "ClientStats"]
@@ -46,6 +48,15 @@ logger = logging.getLogger("swergio_nb.client")
 
 #: Use as ``reply_to=SENDER`` to answer the component that sent the triggering message.
 SENDER = "<sender>"
+
+
+def _with_token(url: str, token: str | None) -> str:
+    """``url`` with ``?token=`` added, unless it already has a token or there is none to add."""
+    parts = urlsplit(url)
+    if not token or "token" in parse_qs(parts.query):
+        return url
+    query = f"{parts.query}&{urlencode({'token': token})}" if parts.query else urlencode({"token": token})
+    return urlunsplit((parts.scheme, parts.netloc, parts.path or "/", query, parts.fragment))
 
 
 def _as_tuple(value: str | Iterable[str] | None) -> tuple[str, ...] | None:
@@ -148,6 +159,7 @@ class Client:
             forever, so a hub that is alive but busy (an in-kernel hub while a notebook cell blocks the kernel's
             loop for minutes) costs no connection and no message. A hub that dies closes the TCP connection, which
             is noticed without pings.
+        token: the hub's token, if ``url`` does not carry one (``?token=...``); default: ``SWERGIO_TOKEN``.
         **context: values handed to handlers by parameter name, as swergio did (a handler ``def h(msg, memory)``
             receives ``context["memory"]``). ``client`` is always available.
     """
@@ -162,10 +174,11 @@ class Client:
         timeout: float = 10.0,
         ping_interval: float | None = 20.0,
         ping_timeout: float | None = None,
+        token: str | None = None,
         **context: Any,
     ) -> None:
         self.name = name
-        self.url = url
+        self.url = _with_token(url, token if token is not None else os.environ.get(TOKEN_ENV))
         self.max_size = max_size
         self.queue_size = queue_size
         self.timeout = timeout

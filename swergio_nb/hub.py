@@ -7,10 +7,14 @@ reader never stalls the others. Backpressure policy when a connection's queue is
 * any other frame closes that connection with code 1013 (try again later) and reason
   ``"slow consumer: send queue full (N frames)"``, counted in ``slow_consumers``. Everyone else goes on.
 
+Authentication: the hub has a token (generated, or ``SWERGIO_TOKEN``, or given) and refuses handshakes without it
+(HTTP 401) or with a wrong one (HTTP 403); :attr:`Hub.url` carries it (``ws://127.0.0.1:PORT/?token=...``), as
+Jupyter prints its URL. Serving on a non-loopback interface without a token is refused.
+
 Usage::
 
     async with Hub(port=0) as hub:      # port 0 picks a free port
-        print(hub.url)                  # ws://127.0.0.1:PORT
+        print(hub.url)                  # ws://127.0.0.1:PORT/?token=...
         ...
 
 or from a shell: ``swergio-nb hub --host 127.0.0.1 --port 8765``.
@@ -20,17 +24,24 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
+import ipaddress
 import logging
+import os
+import secrets
 import socket
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Request, Response
 
 from .router import DEFAULT_MAX_ROOMS, Close, Event, Router, Send
 
-__all__ = ["Hub", "HubStats", "DEFAULT_MAX_SIZE", "DEFAULT_QUEUE_SIZE"]
+__all__ = ["Hub", "HubStats", "DEFAULT_MAX_SIZE", "DEFAULT_QUEUE_SIZE", "TOKEN_ENV"]
 
 logger = logging.getLogger("swergio_nb.hub")
 
@@ -38,6 +49,17 @@ logger = logging.getLogger("swergio_nb.hub")
 DEFAULT_MAX_SIZE = 64 * 2**20
 #: Frames waiting to be written to one connection before the backpressure policy applies.
 DEFAULT_QUEUE_SIZE = 4096
+#: Environment variable holding the hub token (read by hubs and clients).
+TOKEN_ENV = "SWERGIO_TOKEN"
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 @dataclass(slots=True)
@@ -47,6 +69,7 @@ class HubStats:
     connections: int = 0  #: connections accepted since start
     slow_consumers: int = 0  #: connections closed because their send queue was full
     log_dropped: int = 0  #: logging-room copies dropped because the watcher's queue was full
+    refused: int = 0  #: handshakes refused for a missing or wrong token
 
 
 @dataclass(slots=True, eq=False)
@@ -72,6 +95,12 @@ class Hub:
         ping_timeout: seconds to wait for a pong before closing with 1011; None waits forever.
         max_rooms: rooms one connection may be in at once (for the default router); None: no limit.
         router: the router to use (a fresh :class:`Router` with ``max_rooms`` by default).
+        token: the secret a client must present (``?token=`` in the URL, or ``Authorization: Bearer``). None: take
+            ``SWERGIO_TOKEN`` from the environment, else generate one (``secrets.token_urlsafe(24)``). ``""``:
+            no authentication, allowed only on a loopback host.
+
+    Raises:
+        ValueError: ``token=""`` with a host that is not loopback (anyone on the network could join).
     """
 
     def __init__(
@@ -85,7 +114,13 @@ class Hub:
         ping_timeout: float | None = 20.0,
         max_rooms: int | None = DEFAULT_MAX_ROOMS,
         router: Router | None = None,
+        token: str | None = None,
     ) -> None:
+        if token is None:
+            token = os.environ.get(TOKEN_ENV) or secrets.token_urlsafe(24)
+        if not token and not _is_loopback(host):
+            raise ValueError(f"refusing to serve on {host!r} without a token: anyone on the network could join")
+        self.token = token
         self.host = host
         self.port = port
         self.max_size = max_size
@@ -100,12 +135,13 @@ class Hub:
 
     @property
     def url(self) -> str:
-        """``ws://host:port`` of the running hub."""
-        return f"ws://{self.host}:{self.port}"
+        """``ws://host:port/?token=...``: what a client needs to connect (like Jupyter's URL with its token)."""
+        base = f"ws://{self.host}:{self.port}"
+        return f"{base}/?token={self.token}" if self.token else base
 
     def __repr__(self) -> str:
         state = "running" if self.running else "starting" if self._starting is not None else "stopped"
-        return f"<Hub {self.url} {state}, {len(self._peers)} connections>"
+        return f"<Hub ws://{self.host}:{self.port} {state}, {len(self._peers)} connections>"
 
     @property
     def running(self) -> bool:
@@ -145,12 +181,29 @@ class Hub:
         self._server = await serve(
             self._serve,
             sock=sock,
+            process_request=self._authenticate,
             max_size=self.max_size,
             compression=None,
             ping_interval=self.ping_interval,
             ping_timeout=self.ping_timeout,
         )
         logger.info("hub listening on %s", self.url)
+
+    def _authenticate(self, connection: ServerConnection, request: Request) -> Response | None:
+        """Refuse the handshake without the token (401) or with a wrong one (403), as Jupyter does."""
+        if not self.token:
+            return None
+        given = parse_qs(urlsplit(request.path).query).get("token", [None])[0]
+        header = request.headers.get("Authorization", "")
+        if given is None and header.lower().startswith("bearer "):
+            given = header[7:].strip()
+        if given is None:
+            self.stats.refused += 1
+            return connection.respond(HTTPStatus.UNAUTHORIZED, "swergio hub: a token is required (?token=...)\n")
+        if not hmac.compare_digest(given.encode(), self.token.encode()):
+            self.stats.refused += 1
+            return connection.respond(HTTPStatus.FORBIDDEN, "swergio hub: wrong token\n")
+        return None
 
     async def close(self) -> None:
         """Close every connection (code 1001) and stop listening. Safe to call twice."""

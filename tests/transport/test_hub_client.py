@@ -20,8 +20,9 @@ async def hub():
         yield running
 
 
-async def test_hub_picks_a_free_port_and_tells_its_url(hub):
-    assert hub.port != 0 and hub.url == f"ws://127.0.0.1:{hub.port}"
+async def test_hub_picks_a_free_port_and_tells_its_url_with_the_token(hub):
+    assert hub.port != 0 and hub.url == f"ws://127.0.0.1:{hub.port}/?token={hub.token}"
+    assert len(hub.token) >= 32
 
 
 async def test_room_messages_reach_members_but_not_the_sender(hub):

@@ -1,0 +1,61 @@
+"""Token authentication at the WebSocket handshake, over real loopback sockets."""
+
+from __future__ import annotations
+
+import pytest
+from websockets.asyncio.client import connect
+from websockets.exceptions import InvalidStatus
+
+from swergio_nb import Client, Hub
+
+
+async def test_connections_without_the_token_are_refused_at_the_handshake():
+    async with Hub(port=0, token="s3cret-token") as hub:
+        base = f"ws://127.0.0.1:{hub.port}"
+        with pytest.raises(InvalidStatus) as missing:
+            await connect(base)
+        assert missing.value.response.status_code == 401
+        with pytest.raises(InvalidStatus) as wrong:
+            await connect(f"{base}/?token=guess")
+        assert wrong.value.response.status_code == 403
+        assert hub.stats.refused == 2 and hub.stats.connections == 0
+        async with connect(hub.url) as ws:  # the URL carries the token
+            await ws.send('{"ID":"r","TYPE":"COMMAND/REGISTER","NAME":"raw"}')
+            assert "COMMAND/ACK" in await ws.recv()
+        async with connect(base, additional_headers={"Authorization": "Bearer s3cret-token"}) as ws:
+            await ws.send('{"ID":"r","TYPE":"COMMAND/REGISTER","NAME":"bearer"}')
+            assert "COMMAND/ACK" in await ws.recv()
+
+
+async def test_clients_take_the_token_from_the_url_a_parameter_or_the_environment(monkeypatch):
+    monkeypatch.delenv("SWERGIO_TOKEN", raising=False)
+    async with Hub(port=0) as hub:
+        base = f"ws://127.0.0.1:{hub.port}"
+        async with Client("from-url", hub.url) as a:
+            assert a.connected
+        async with Client("from-param", base, token=hub.token) as b:
+            assert b.connected
+        monkeypatch.setenv("SWERGIO_TOKEN", hub.token)
+        async with Client("from-env", base) as c:
+            assert c.connected
+        monkeypatch.delenv("SWERGIO_TOKEN")
+        with pytest.raises(InvalidStatus):
+            await Client("without", base).connect()
+
+
+async def test_the_hub_takes_its_token_from_the_environment(monkeypatch):
+    monkeypatch.setenv("SWERGIO_TOKEN", "from-the-env")
+    async with Hub(port=0) as hub:
+        assert hub.token == "from-the-env" and hub.url.endswith("?token=from-the-env")
+
+
+def test_serving_beyond_loopback_without_a_token_is_refused():
+    with pytest.raises(ValueError, match="without a token"):
+        Hub("0.0.0.0", 0, token="")
+    assert Hub("127.0.0.1", 0, token="").url == "ws://127.0.0.1:0"
+    assert Hub("0.0.0.0", 0).token  # with a (generated) token it is allowed
+
+
+async def test_a_hub_without_a_token_on_loopback_accepts_anyone():
+    async with Hub(port=0, token="") as hub, Client("anyone", f"ws://127.0.0.1:{hub.port}") as client:
+        assert client.connected
