@@ -26,9 +26,11 @@ Example::
 from __future__ import annotations
 
 import asyncio
+import collections
 import inspect
 import logging
 import os
+import random
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -129,6 +131,7 @@ class ClientStats:
     received: int = 0  #: frames received
     undecodable: int = 0  #: frames received that were not valid messages
     hub_errors: int = 0  #: LOG/ERROR answers from the hub that no request was waiting for
+    reconnects: int = 0  #: connections regained after a loss
 
 
 @dataclass(slots=True, eq=False)
@@ -160,6 +163,14 @@ class Client:
             loop for minutes) costs no connection and no message. A hub that dies closes the TCP connection, which
             is noticed without pings.
         token: the hub's token, if ``url`` does not carry one (``?token=...``); default: ``SWERGIO_TOKEN``.
+        reconnect: after losing an established connection (the hub restarted, the network dropped), reconnect
+            with exponential backoff and full jitter, re-register, rejoin every room and keep the handlers. False:
+            the client stops and :meth:`run` returns.
+        backoff: ``(first, longest)`` reconnection delay caps in seconds; the cap doubles per failed attempt and
+            each wait is uniform in [0, cap] ("full jitter", AWS Architecture Blog, *Exponential Backoff And
+            Jitter*, 2015).
+        max_buffer: messages kept while reconnecting, sent in order once connected again; one more raises
+            :class:`~swergio_nb.exceptions.NotConnected` ("buffer full").
         **context: values handed to handlers by parameter name, as swergio did (a handler ``def h(msg, memory)``
             receives ``context["memory"]``). ``client`` is always available.
     """
@@ -175,6 +186,9 @@ class Client:
         ping_interval: float | None = 20.0,
         ping_timeout: float | None = None,
         token: str | None = None,
+        reconnect: bool = True,
+        backoff: tuple[float, float] = (0.05, 5.0),
+        max_buffer: int = 1000,
         **context: Any,
     ) -> None:
         self.name = name
@@ -197,13 +211,26 @@ class Client:
         self._pending_joins: set[asyncio.Task] = set()
         self._closed: asyncio.Future | None = None
         self._connecting: asyncio.Future | None = None
+        self.reconnect = reconnect
+        self.backoff = backoff
+        self.max_buffer = max_buffer
+        self._online: ClientConnection | None = None  # the connection once registered and rejoined
+        self._closing = False
+        self._reconnecting: asyncio.Task | None = None
+        self._buffer: collections.deque[str | bytes] = collections.deque()
+        self._wanted: set[str] = set()  # rooms joined with join_room(), rejoined after a reconnection
 
     # -- lifecycle ---------------------------------------------------------------------------------------------
 
     @property
     def connected(self) -> bool:
-        """True while the connection to the hub is open."""
-        return self._ws is not None and self._closed is not None and not self._closed.done()
+        """True while the connection to the hub is open and registered (False while reconnecting)."""
+        return self._online is not None and self._online is self._ws
+
+    @property
+    def reconnecting(self) -> bool:
+        """True while the client tries to get its lost connection back."""
+        return self._reconnecting is not None and not self._reconnecting.done()
 
     @property
     def rooms_joined(self) -> frozenset[str]:
@@ -222,27 +249,63 @@ class Client:
         """
         if self.connected:
             return self
-        loop = asyncio.get_running_loop()
-        self._ws = await connect(
+        self._closing = False
+        if self._closed is None or self._closed.done():
+            self._closed = asyncio.get_running_loop().create_future()
+        try:
+            await self._open()
+        except BaseException:
+            await self.close()
+            raise
+        return self
+
+    async def _open(self) -> None:
+        """One connection attempt: connect, register, start handlers, (re)join rooms. Raises on failure."""
+        ws = await connect(
             self.url,
             max_size=self.max_size,
             compression=None,
             ping_interval=self.ping_interval,
             ping_timeout=self.ping_timeout,
             proxy=None,
+            open_timeout=self.timeout,
         )
-        self._closed = loop.create_future()
+        self._ws = ws
         self._joined.clear()
-        self._reader = asyncio.create_task(self._read(self._ws), name=f"swergio-client-{self.name}")
+        self._reader = asyncio.create_task(self._read(ws), name=f"swergio-client-{self.name}")
         try:
-            await self._command({"TYPE": "COMMAND/REGISTER", "NAME": self.name})
+            await self._command({"TYPE": "COMMAND/REGISTER", "NAME": self.name}, control=True)
             for handler in self.handlers:
                 self._start(handler)
-            await self._join_all(set().union(*(h.rooms() for h in self.handlers)))
+            for room in sorted(self._wanted.union(*(h.rooms() for h in self.handlers))):
+                if room not in self._joined:
+                    await self._command({"TYPE": "COMMAND/JOINROOM", "ROOM": room}, control=True)
+            while self._buffer:  # what was sent while reconnecting, in order
+                await ws.send(self._buffer[0])
+                self._buffer.popleft()
+                self.stats.sent += 1
         except BaseException:
-            await self.close()
+            if self._ws is ws:
+                self._ws = None
+            await ws.close()
             raise
-        return self
+        self._online = ws
+
+    async def _reconnect(self) -> None:
+        cap, longest = self.backoff
+        while not self._closing:
+            await asyncio.sleep(random.uniform(0, cap))
+            try:
+                await self._open()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # refused, unreachable, name still taken by the old connection...
+                logger.info("%s: reconnection failed (%s); next attempt within %.2f s", self.name, exc, cap)
+                cap = min(cap * 2, longest)
+                continue
+            self.stats.reconnects += 1
+            logger.info("%s: reconnected to %s", self.name, self.url)
+            return
 
     def connect_soon(self) -> asyncio.Future:
         """Start connecting in the background (for synchronous code on the loop, e.g. a notebook magic).
@@ -280,12 +343,20 @@ class Client:
             raise NotConnected(f"client {self.name!r} failed to connect: {connecting.exception()}")
 
     async def close(self) -> None:
-        """Close the connection and stop the handlers' workers. Safe to call twice."""
-        ws, self._ws = self._ws, None
-        tasks = [t for t in [self._reader, *(h.task for h in self.handlers), *self._pending_joins] if t is not None]
+        """Close the connection and stop the handlers' workers (no reconnection). Safe to call twice.
+
+        Messages still buffered for a reconnection are dropped (and logged).
+        """
+        self._closing = True
+        ws, self._ws, self._online = self._ws, None, None
+        if self._buffer:
+            logger.warning("%s: closing with %d buffered messages unsent", self.name, len(self._buffer))
+            self._buffer.clear()
+        extra = [self._reader, self._reconnecting, *(h.task for h in self.handlers), *self._pending_joins]
+        tasks = [t for t in extra if t is not None]
         for handler in self.handlers:
             handler.task, handler.queue = None, None
-        self._reader = None
+        self._reader, self._reconnecting = None, None
         current = asyncio.current_task()
         for task in tasks:
             if task is not current:
@@ -298,7 +369,8 @@ class Client:
             self._closed.set_result(None)
 
     async def run(self) -> None:
-        """Serve (run handlers) until the connection closes; connects first if needed."""
+        """Serve (run handlers) until :meth:`close`, or until the connection is lost and ``reconnect`` is False;
+        connects first if needed."""
         await self.connect()
         assert self._closed is not None
         await asyncio.shield(self._closed)
@@ -477,6 +549,7 @@ class Client:
     async def leave_room(self, room: str) -> None:
         """Leave ``room``; returns once the hub confirmed."""
         await self._ready()
+        self._wanted.discard(room)
         await self._command({"TYPE": "COMMAND/LEAVEROOM", "ROOM": room})
 
     async def room_table(self) -> dict[str, list[str]]:
@@ -497,22 +570,37 @@ class Client:
         msg.pop("SENT_BY", None)
         return validate(msg)
 
-    async def _send_frame(self, frame: str | bytes) -> None:
-        ws = self._ws
-        if ws is None:
+    async def _send_frame(self, frame: str | bytes, *, control: bool = False) -> None:
+        """Send on the live connection; while reconnecting, buffer it (bounded). ``control``: the connection's
+        own registration and joins, sent before it counts as live."""
+        ws = self._ws if control else self._online
+        if ws is None or ws is not self._ws:
+            if not control and self.reconnecting:
+                self._buffer_frame(frame)
+                return
             raise NotConnected(f"client {self.name!r} is not connected")
         try:
             await ws.send(frame)
         except ConnectionClosed as exc:
+            if not control and self.reconnect and not self._closing:
+                self._buffer_frame(frame)  # not written: it goes out after the reconnection
+                return
             raise NotConnected(f"client {self.name!r} lost its connection: {exc}") from exc
         self.stats.sent += 1
 
-    async def _command(self, msg: dict[str, Any]) -> dict[str, Any]:
+    def _buffer_frame(self, frame: str | bytes) -> None:
+        if len(self._buffer) >= self.max_buffer:
+            raise NotConnected(
+                f"client {self.name!r} is reconnecting and its send buffer is full ({self.max_buffer} messages)"
+            )
+        self._buffer.append(frame)
+
+    async def _command(self, msg: dict[str, Any], *, control: bool = False) -> dict[str, Any]:
         msg = self._complete(msg)
         future = asyncio.get_running_loop().create_future()
         self._acks[msg["ID"]] = future
         try:
-            await self._send_frame(codec.encode(msg))
+            await self._send_frame(codec.encode(msg), control=control)
             ack = await asyncio.wait_for(future, self.timeout)
         finally:
             self._acks.pop(msg["ID"], None)
@@ -520,6 +608,7 @@ class Client:
         return ack
 
     async def _join(self, room: str) -> None:
+        self._wanted.add(room)
         if room not in self._joined:
             await self._command({"TYPE": "COMMAND/JOINROOM", "ROOM": room})
 
@@ -547,9 +636,17 @@ class Client:
             pass
         finally:
             if self._ws is ws:
-                self._fail_pending(NotConnected(f"client {self.name!r}: the hub closed the connection"))
-                if self._closed is not None and not self._closed.done():
-                    self._closed.set_result(None)
+                self._ws = None
+                self._fail_pending(NotConnected(f"client {self.name!r}: the connection to the hub was lost"))
+                if self._online is ws:
+                    self._online = None
+                    if self.reconnect and not self._closing:
+                        logger.warning("%s: lost the connection to the hub; reconnecting", self.name)
+                        self._reconnecting = asyncio.create_task(
+                            self._reconnect(), name=f"swergio-reconnect-{self.name}"
+                        )
+                    elif self._closed is not None and not self._closed.done():
+                        self._closed.set_result(None)
 
     async def _dispatch(self, msg: dict[str, Any]) -> None:
         mtype = msg["TYPE"]

@@ -1,0 +1,88 @@
+"""Clients get their connection back after the hub restarts: re-register, rejoin, keep handlers, flush the buffer."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from swergio_nb import Client, Hub, NotConnected, Trigger
+
+
+async def until(predicate, timeout: float = 10.0) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not predicate():
+        if loop.time() > deadline:
+            raise AssertionError("condition not reached in time")
+        await asyncio.sleep(0.01)
+
+
+async def test_clients_survive_a_hub_restart_and_lose_nothing_they_sent_meanwhile():
+    hub = await Hub(port=0, token="t").start()
+    got = []
+    listener = Client("listener", hub.url)
+    listener.add_handler(lambda m: got.append(m["DATA"]), Trigger("DATA/TEXT", "r"))
+    speaker = Client("speaker", hub.url)
+    await listener.connect()
+    await speaker.connect()
+    await speaker.join_room("own-room")  # joined explicitly: rejoined too
+    await speaker.send({"TYPE": "DATA/TEXT", "TO_ROOM": "r", "DATA": "before"})
+    await until(lambda: got == ["before"])
+
+    port = hub.port
+    await hub.close()
+    await until(lambda: speaker.reconnecting and listener.reconnecting)
+    for i in range(5):  # buffered while the hub is down
+        await speaker.send({"TYPE": "DATA/TEXT", "TO_ROOM": "r", "DATA": f"during-{i}"})
+
+    hub = await Hub(port=port, token="t").start()
+    try:
+        await until(lambda: listener.connected and speaker.connected)
+        await until(lambda: len(got) == 6)
+        assert got == ["before"] + [f"during-{i}" for i in range(5)]
+        assert listener.stats.reconnects == 1 and speaker.stats.reconnects == 1
+        assert hub.router.room_table() == {"own-room": ["speaker"], "r": ["listener"]}
+        reply_room = await speaker.room_table()
+        assert reply_room["r"] == ["listener"]
+    finally:
+        await listener.close()
+        await speaker.close()
+        await hub.close()
+
+
+async def test_the_buffer_is_bounded_and_fails_loudly():
+    hub = await Hub(port=0).start()
+    client = await Client("c", hub.url, max_buffer=3, backoff=(0.05, 0.1)).connect()
+    await hub.close()
+    await until(lambda: client.reconnecting)
+    for i in range(3):
+        await client.send({"TYPE": "DATA/TEXT", "TO_ROOM": "r", "DATA": i})
+    with pytest.raises(NotConnected, match="buffer is full"):
+        await client.send({"TYPE": "DATA/TEXT", "TO_ROOM": "r", "DATA": 3})
+    await client.close()
+    assert not client.reconnecting
+
+
+async def test_without_reconnect_run_returns_when_the_hub_goes():
+    hub = await Hub(port=0).start()
+    client = await Client("c", hub.url, reconnect=False).connect()
+    serving = asyncio.create_task(client.run())
+    await hub.close()
+    await asyncio.wait_for(serving, 5)
+    with pytest.raises(NotConnected):
+        await client.send({"TYPE": "DATA/TEXT", "TO_ROOM": "r"})
+    await client.close()
+
+
+async def test_reconnection_backs_off_while_the_hub_stays_down(caplog):
+    hub = await Hub(port=0).start()
+    client = await Client("c", hub.url, backoff=(0.02, 0.08)).connect()
+    await hub.close()
+    caplog.set_level("INFO", logger="swergio_nb.client")
+    await asyncio.sleep(1.0)
+    attempts = [r.getMessage() for r in caplog.records if "reconnection failed" in r.getMessage()]
+    caps = [float(m.rsplit("within ", 1)[1].split()[0]) for m in attempts]
+    assert len(caps) >= 5 and caps[:3] == [0.02, 0.04, 0.08] and max(caps) == 0.08  # doubling, capped
+    assert client.reconnecting and not client.connected
+    await client.close()
