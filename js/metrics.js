@@ -72,5 +72,5 @@ function render({ model, el }) {
   };
 }
 
+// default export only: anywidget deprecates a named `render` export (it warns in the browser console)
 export default { render };
-export { render };

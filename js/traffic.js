@@ -88,7 +88,9 @@ function render({ model, el }) {
 
   function drawPaused() {
     const paused = model.get("paused");
-    pause.textContent = paused ? "▶ resume" : "⏸ pause";
+    // plain words: the media-control glyphs (U+23F8) are missing from many fonts and show as a box
+    pause.textContent = paused ? "resume" : "pause";
+    pause.title = paused ? "show the latest counts again" : "freeze the view (counting goes on)";
     pause.className = paused ? "paused" : "";
   }
 
@@ -97,11 +99,16 @@ function render({ model, el }) {
     const types = snap.types || {};
     const typeNames = Object.keys(types);
     const t = snap.totals || { count: 0, rate: 0, rooms: 0, types: 0 };
-    totals.textContent = `${t.count} messages · ${t.rooms} rooms · ${rate(t.rate || 0)} msg/s`;
+    // a detached monitor counts nothing any more: its last rates would stay frozen, so none are shown
+    const stopped = !!snap.stopped;
+    totals.textContent = `${t.count} messages · ${t.rooms} rooms · ${stopped ? "stopped" : `${rate(t.rate || 0)} msg/s`}`;
 
     rates.replaceChildren(
-      ...typeNames.map((name) => h("span", { textContent: `${name}: ${rate(types[name].rate)}/s` })),
-      h("span", { className: "muted", textContent: `(last ${snap.window ?? "?"} s)` }),
+      ...(stopped ? [] : typeNames.map((name) => h("span", { textContent: `${name}: ${rate(types[name].rate)}/s` }))),
+      h("span", {
+        className: "muted",
+        textContent: stopped ? "monitor stopped: no longer counting" : `(last ${snap.window ?? "?"} s)`,
+      }),
     );
 
     const head = h("tr", {}, ["room", "members", "count", ...typeNames].map((x) => h("th", { textContent: x })));
@@ -141,5 +148,5 @@ function render({ model, el }) {
   };
 }
 
+// default export only: anywidget deprecates a named `render` export (it warns in the browser console)
 export default { render };
-export { render };

@@ -87,6 +87,7 @@ class TrafficWidget(anywidget.AnyWidget):
         self._client: Client | None = None
         self._handler: Handler | None = None
         self._task: asyncio.Task | None = None
+        self._stopped = False  # detached after feeding: snapshots say so (frozen rates would mislead)
         super().__init__(**kwargs)
         self.stats.set_filter(self.room_filter, self.type_filter)
 
@@ -107,8 +108,14 @@ class TrafficWidget(anywidget.AnyWidget):
         self._dirty = True
 
     def update_now(self) -> dict[str, Any]:
-        """Push a snapshot to the ``snapshot`` trait right away, even while paused; returns it."""
+        """Push a snapshot to the ``snapshot`` trait right away, even while paused; returns it.
+
+        After :meth:`detach` the snapshot carries ``"stopped": True``: nothing is counted any more, so the browser
+        shows no (frozen) rates.
+        """
         snap = self.stats.snapshot(self.clock())
+        if self._stopped:
+            snap["stopped"] = True
         self._dirty = False
         self.snapshot = snap
         self.pushes += 1
@@ -144,6 +151,7 @@ class TrafficWidget(anywidget.AnyWidget):
             raise RuntimeError("this TrafficWidget is already attached; call detach() first")
         loop = asyncio.get_running_loop()  # RuntimeError outside a loop
         self._client = client
+        self._stopped = False
         self._handler = client.add_handler(self.observe_message, Trigger("LOG/MESSAGES", LOGGING_ROOM))
         self._task = loop.create_task(self._run(client, interval, members_every), name="swergio-traffic-widget")
 
@@ -161,14 +169,19 @@ class TrafficWidget(anywidget.AnyWidget):
     def detach(self) -> None:
         """Stop feeding: cancel the background task and remove the handler. Safe to call twice.
 
+        A last snapshot marked ``"stopped"`` is pushed, so the browser does not keep showing the last rates.
         The client stays in ``_logging`` (leaving needs a round trip): ``await client.leave_room("_logging")``
         stops the hub's copies.
         """
         if self._task is not None and not self._task.done():
             self._task.cancel()
+        was_attached = self._client is not None
         if self._client is not None and self._handler is not None and self._handler in self._client.handlers:
             self._client.remove_handler(self._handler)
         self._client, self._handler = None, None
+        if was_attached:
+            self._stopped = True
+            self.update_now()
 
     def close(self) -> None:
         """Detach, then close the widget's comm."""
