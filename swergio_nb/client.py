@@ -34,12 +34,12 @@ import random
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from . import codec
+from ._urls import with_token
 from .exceptions import HubError, InvalidMessage, NotConnected
 from .hub import DEFAULT_MAX_SIZE, TOKEN_ENV
 from .messages import new_id, validate
@@ -50,15 +50,6 @@ logger = logging.getLogger("swergio_nb.client")
 
 #: Use as ``reply_to=SENDER`` to answer the component that sent the triggering message.
 SENDER = "<sender>"
-
-
-def _with_token(url: str, token: str | None) -> str:
-    """``url`` with ``?token=`` added, unless it already has a token or there is none to add."""
-    parts = urlsplit(url)
-    if not token or "token" in parse_qs(parts.query):
-        return url
-    query = f"{parts.query}&{urlencode({'token': token})}" if parts.query else urlencode({"token": token})
-    return urlunsplit((parts.scheme, parts.netloc, parts.path or "/", query, parts.fragment))
 
 
 def _as_tuple(value: str | Iterable[str] | None) -> tuple[str, ...] | None:
@@ -192,7 +183,7 @@ class Client:
         **context: Any,
     ) -> None:
         self.name = name
-        self.url = _with_token(url, token if token is not None else os.environ.get(TOKEN_ENV))
+        self.url = with_token(url, token if token is not None else os.environ.get(TOKEN_ENV))
         self.max_size = max_size
         self.queue_size = queue_size
         self.timeout = timeout

@@ -30,6 +30,7 @@ import traceback
 from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any
 
+from ._urls import redact
 from .client import Client, Handler
 from .hub import Hub
 
@@ -165,8 +166,11 @@ class KernelSession:
         return self.spawn(hub.close(), "stopping the hub")
 
     def hub_status(self) -> dict[str, Any]:
-        """URL, whether the hub runs in this kernel, its connections, rooms and routing counters."""
-        status: dict[str, Any] = {"url": self.hub_url, "in_kernel": self.hub is not None}
+        """URL (token hidden), whether the hub runs in this kernel, its connections, rooms and routing counters."""
+        status: dict[str, Any] = {
+            "url": None if self.hub_url is None else redact(self.hub_url),
+            "in_kernel": self.hub is not None,
+        }
         if self.hub is not None:
             router = self.hub.router
             status.update(
@@ -196,7 +200,7 @@ class KernelSession:
         client = Client(name, url, **context)
         client.error_listeners.append(self._on_handler_error)
         self.clients[name] = client
-        self.spawn(client.connect_soon(), f"connecting {name} to {url}")
+        self.spawn(client.connect_soon(), f"connecting {name} to {redact(url)}")
         return client
 
     def default_client(self) -> Client:

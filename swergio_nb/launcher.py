@@ -64,7 +64,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from ._urls import split_token
 from .exceptions import SwergioError
+from .hub import TOKEN_ENV
 
 __all__ = [
     "ComponentProcess",
@@ -261,12 +263,18 @@ class ComponentSpec:
             argv = [first, *self.command[1:], *self.args]
         if self.hub_arg:
             argv += ["--hub", "{hub}"]
-        return [self._fill(part, hub_url, "command") for part in argv]
+        # the token travels in the environment (SWERGIO_TOKEN), not on a command line that `ps` shows
+        url = None if hub_url is None else split_token(hub_url)[0]
+        return [self._fill(part, url, "command") for part in argv]
 
     def environment(self, hub_url: str | None) -> dict[str, str]:
-        """The child's environment: the launcher's, ``PYTHONUNBUFFERED=1``, then :attr:`env` with ``{hub}`` filled."""
+        """The child's environment: the launcher's, ``PYTHONUNBUFFERED=1``, the hub's token as ``SWERGIO_TOKEN``,
+        then :attr:`env` with ``{hub}`` filled."""
         env = dict(os.environ)
         env["PYTHONUNBUFFERED"] = "1"
+        token = None if hub_url is None else split_token(hub_url)[1]
+        if token:
+            env[TOKEN_ENV] = token
         env.update({k: self._fill(v, hub_url, "env") for k, v in self.env.items()})
         return env
 

@@ -30,6 +30,7 @@ from IPython.core.magic_arguments import MagicArgumentParser
 from IPython.display import display
 from IPython.utils.text import format_screen
 
+from ._urls import redact
 from .kernel import KernelSession
 
 __all__ = ["SwergioMagics", "build_parser"]
@@ -126,11 +127,11 @@ class SwergioMagics(Magics):
         session = self.session
         if args.action == "start":
             hub = session.start_hub(args.host, args.port)
-            print(f"swergio hub listening on {hub.url}")
+            print(f"swergio hub listening on {redact(hub.url)} (the URL with its token: hub.url)")
             return hub
         if args.action == "attach":
             session.attach_hub(args.url)
-            print(f"using the hub at {args.url}")
+            print(f"using the hub at {redact(args.url)}")
             return None
         if args.action == "stop":
             return session.stop_hub()
@@ -142,7 +143,7 @@ class SwergioMagics(Magics):
         if not var.isidentifier():
             raise RuntimeError(f"{var!r} is not a valid variable name; use --as VAR")
         self.shell.user_ns[var] = client
-        print(f"{var} = Client({client.name!r}, {client.url!r}), connecting in the background")
+        print(f"{var} = Client({client.name!r}, {redact(client.url)!r}), connecting in the background")
         if len(self.session.clients) == 1:
             display(self.session.error_log())
 

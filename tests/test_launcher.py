@@ -315,3 +315,13 @@ def test_atexit_stops_children_when_the_interpreter_exits(tmp_path):
     finally:
         _kill_quietly(child)
         parent.stdout.close()
+
+
+def test_the_hub_token_travels_by_environment_not_on_the_command_line():
+    from swergio_nb.launcher import ComponentSpec
+
+    spec = ComponentSpec(name="c", module="swergio_nb.examples.trebuchet.control")
+    url = "ws://127.0.0.1:9/?token=s3cret"
+    argv = spec.argv(url)
+    assert argv[-2:] == ["--hub", "ws://127.0.0.1:9"] and not any("s3cret" in part for part in argv)
+    assert spec.environment(url)["SWERGIO_TOKEN"] == "s3cret"

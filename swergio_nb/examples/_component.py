@@ -8,6 +8,7 @@ import logging
 import signal
 from collections.abc import Callable, Sequence
 
+from .._urls import redact
 from ..client import Client
 
 __all__ = ["component_parser", "serve_component"]
@@ -33,7 +34,7 @@ def serve_component(build: Callable[[], Client], args: argparse.Namespace, argv:
         for sig in (signal.SIGTERM, signal.SIGINT):
             asyncio.get_running_loop().add_signal_handler(sig, lambda: stop.done() or stop.set_result(None))
         await client.connect()
-        print(f"{client.name} connected to {client.url}", flush=True)
+        print(f"{client.name} connected to {redact(client.url)}", flush=True)
         serving = asyncio.ensure_future(client.run())
         await asyncio.wait([serving, stop], return_when=asyncio.FIRST_COMPLETED)
         await client.close()

@@ -1,0 +1,34 @@
+"""Hub URLs and their tokens: add one, take one out, hide one (for printing)."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
+
+__all__ = ["with_token", "split_token", "redact"]
+
+
+def with_token(url: str, token: str | None) -> str:
+    """``url`` with ``?token=`` added, unless it already carries a token or there is none to add."""
+    parts = urlsplit(url)
+    if not token or "token" in parse_qs(parts.query):
+        return url
+    query = f"{parts.query}&{urlencode({'token': token})}" if parts.query else urlencode({"token": token})
+    return urlunsplit((parts.scheme, parts.netloc, parts.path or "/", query, parts.fragment))
+
+
+def split_token(url: str) -> tuple[str, str | None]:
+    """``(url without its token, the token or None)``: to hand a token over by environment, not on a command line."""
+    parts = urlsplit(url)
+    query = parse_qs(parts.query, keep_blank_values=True)
+    tokens = query.pop("token", None)
+    if not tokens:
+        return url, None
+    rest = urlencode(query, doseq=True)
+    path = "" if parts.path == "/" and not rest else parts.path
+    return urlunsplit((parts.scheme, parts.netloc, path, rest, parts.fragment)), tokens[0]
+
+
+def redact(url: str) -> str:
+    """``url`` with its token shown as ``...`` (for notebook output, which gets shared)."""
+    base, token = split_token(url)
+    return with_token(base, "...") if token else url
