@@ -12,8 +12,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import subprocess
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +22,7 @@ import torch
 
 from ...client import Client
 from ...hub import Hub
+from ...launcher import ComponentSpec, Launcher
 from . import control, simulator
 from .control import ControlNetwork, cosine_annealing
 from .options import add_arguments
@@ -89,18 +88,6 @@ def train_reference(
     return RunResult("reference (no hub)", steps, wall, losses, mean_miss, median_miss, network)
 
 
-async def _wait_for_members(client: Client, expected: dict[str, set[str]], timeout: float) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        table = await client.room_table()
-        if all(names <= set(table.get(room, ())) for room, names in expected.items()):
-            return
-        if loop.time() > deadline:
-            raise TimeoutError(f"components did not join in {timeout:.0f} s; rooms now: {table}")
-        await asyncio.sleep(0.1)
-
-
 async def train_through_hub(
     steps: int,
     *,
@@ -116,31 +103,34 @@ async def train_through_hub(
     """Train through an embedded hub with the three components; see the module docstring.
 
     Raises:
-        TimeoutError: component processes did not join within ``start_timeout`` seconds.
+        LauncherError: component processes did not get ready within ``start_timeout`` seconds.
     """
-    procs: list[subprocess.Popen] = []
+    launcher = Launcher()
     clients: list[Client] = []
     async with Hub(port=0) as hub:
         try:
             if processes:
-                common = ["--hub", hub.url, "--seed", str(seed)]
-                procs = [
-                    subprocess.Popen(
-                        [
-                            sys.executable,
-                            "-m",
-                            "swergio_nb.examples.trebuchet.control",
-                            *common,
-                            "--lr",
-                            str(lr),
-                            "--anneal-steps",
-                            str(steps),
-                            "--weight-scale",
-                            str(weight_scale),
-                        ]
-                    ),
-                    subprocess.Popen([sys.executable, "-m", "swergio_nb.examples.trebuchet.simulator", *common]),
-                ]
+                common = ["--seed", str(seed)]
+                await launcher.up(
+                    [
+                        ComponentSpec(
+                            "control",
+                            module=control.__name__,
+                            args=[
+                                *common,
+                                "--lr",
+                                str(lr),
+                                "--anneal-steps",
+                                str(steps),
+                                "--weight-scale",
+                                str(weight_scale),
+                            ],
+                            ready_timeout=start_timeout,
+                        ),
+                        ComponentSpec("trebuchet", module=simulator.__name__, args=common, ready_timeout=start_timeout),
+                    ],
+                    hub.url,
+                )
             else:
                 clients = [
                     await control.build(
@@ -148,12 +138,8 @@ async def train_through_hub(
                     ).connect(),
                     await simulator.build(hub.url).connect(),
                 ]
+            # connected components have joined their rooms (connect() returns after the hub's acks)
             async with Client("trainer", hub.url) as client:
-                await _wait_for_members(
-                    client,
-                    {"input": {"control"}, "aim": {"control", "trebuchet"}, "output": {"trebuchet"}},
-                    start_timeout,
-                )
                 trainer = Trainer(client, batch_size=batch_size, seed=seed)
                 start = time.perf_counter()
                 await trainer.train(steps, progress)
@@ -166,13 +152,7 @@ async def train_through_hub(
         finally:
             for c in clients:
                 await c.close()
-            for proc in procs:
-                proc.terminate()
-            for proc in procs:
-                try:
-                    proc.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
+            await launcher.adown()  # while the hub still serves, so the components close cleanly
     mode = "hub (processes)" if processes else "hub (in-process)"
     return RunResult(
         mode, steps, wall, trainer.losses, evaluation["mean_miss_m"], evaluation["median_miss_m"], network, extra
