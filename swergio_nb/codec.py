@@ -82,6 +82,12 @@ def _parse_array(payload: bytes) -> tuple[np.dtype, list[int], bytes]:
         raise InvalidMessage(
             f"ndarray extension shape {tuple(shape)} of {dtype} needs {expected} bytes, got {len(data)}", "bad-array"
         )
+    try:  # a zero-size array matches the byte count with any shape; numpy's limits: 64 dimensions, sizes < 2**63
+        np.ndarray(tuple(shape), dtype, buffer=data)  # a view: nothing is copied
+    except (ValueError, TypeError, OverflowError) as exc:
+        raise InvalidMessage(
+            f"ndarray extension shape {tuple(shape)} is not a possible array: {exc}", "bad-array"
+        ) from None
     return dtype, shape, data
 
 

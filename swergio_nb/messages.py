@@ -25,6 +25,7 @@ bad message with ``LOG/ERROR`` (``ERROR`` code, ``DETAIL`` text, ``REPLY_TO`` if
 
 from __future__ import annotations
 
+import reprlib
 import uuid
 from enum import Enum, IntEnum
 from types import SimpleNamespace
@@ -152,11 +153,22 @@ def _name(msg: dict, field: str) -> str:
         raise InvalidMessage(f"{field} must be a non-empty string, got {_describe(value)}", "bad-field")
     if len(value) > MAX_NAME_LENGTH:
         raise InvalidMessage(f"{field} is longer than {MAX_NAME_LENGTH} characters", "bad-field")
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate (JSON allows "\ud800"): msgpack and sockets cannot carry it
+            detail = f"{field} is not valid Unicode (lone surrogate), got {_describe(value)}"
+            raise InvalidMessage(detail, "bad-field") from None
     return value
 
 
+#: repr of a field value in an error: bounded in length and depth (a value may be megabytes, or 1000 levels deep).
+_repr = reprlib.Repr()
+_repr.maxstring = _repr.maxother = 60
+
+
 def _describe(value: Any) -> str:
-    text = repr(value)
+    text = _repr.repr(value)
     return f"{type(value).__name__} {text[:40]}{'...' if len(text) > 40 else ''}"
 
 

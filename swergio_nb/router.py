@@ -22,7 +22,8 @@ Rules:
 * Every ``DATA/*`` message (:data:`LOGGED_TYPES`; swergio copied FORWARD and GRADIENT) is copied to every member
   of the logging room (``_logging``) as
   ``LOG/MESSAGES`` with fields ``MESSAGE`` (the stamped message), ``SENDER`` and ``ROOM``. These copies are marked
-  ``droppable``: under backpressure a transport may drop them rather than the connection.
+  ``droppable``: under backpressure a transport may drop them rather than the connection. A binary message nested
+  at msgpack's limit (1024 levels) is delivered but has no copies: wrapped, it would be one level too deep.
 * Bad input (not JSON/msgpack, not an object, missing ID/TYPE, unknown TYPE, addressed to nobody, bad arrays,
   unregistered sender...) is answered to its sender only with ``LOG/ERROR`` (``ERROR`` code, ``DETAIL`` text,
   ``REPLY_TO`` when the bad message had a usable ``ID``). The connection stays open; nobody else sees anything.
@@ -52,6 +53,8 @@ __all__ = ["Router", "RouterStats", "Send", "Close", "Event", "LOGGED_TYPES", "D
 LOGGED_TYPES = ("DATA/FORWARD", "DATA/GRADIENT", "DATA/REWARD", "DATA/TEXT", "DATA/CUSTOM")
 #: Rooms one connection may be in at once, by default.
 DEFAULT_MAX_ROOMS = 256
+#: Longest ``DETAIL`` of a ``LOG/ERROR``, in characters: an error may quote the bad input, never megabytes of it.
+MAX_DETAIL_LENGTH = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -285,7 +288,10 @@ class Router:
             copy: str | bytes = f'{json.dumps(header, separators=(",", ":"))[:-1]},"MESSAGE":{stamped}}}'
         else:
             header["MESSAGE"] = msg
-            copy = msgpack.packb(header, use_bin_type=True)
+            try:
+                copy = msgpack.packb(header, use_bin_type=True)
+            except ValueError:  # msgpack's nesting limit: the message was at it, the wrapper would exceed it
+                return []
         members = list(self.rooms.members_view(self.logging_room))
         self.stats.logged += len(members)
         return [Send(c, copy, droppable=True) for c in members]
@@ -297,6 +303,8 @@ class Router:
         return msgpack.packb(msg, use_bin_type=True)
 
     def _error(self, conn: int, code: str, detail: str, msg: Any) -> Send:
+        if len(detail) > MAX_DETAIL_LENGTH:
+            detail = f"{detail[: MAX_DETAIL_LENGTH - 30]}... ({len(detail)} characters)"
         self.stats.errors += 1
         self.stats.errors_by_code[code] = self.stats.errors_by_code.get(code, 0) + 1
         error: dict[str, Any] = {
