@@ -37,7 +37,7 @@ __all__ = ["SwergioMagics", "build_parser"]
 
 
 class _HelpShown(Exception):
-    pass
+    """``--help`` was printed: nothing more to do."""
 
 
 class _Parser(MagicArgumentParser):

@@ -16,6 +16,8 @@ import pytest
 from swergio_nb import Client, Hub, Trigger
 from swergio_nb.widgets import STATIC, MetricsWidget, TrafficWidget
 
+from .helpers import until
+
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -24,14 +26,6 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 async def hub():
     async with Hub(port=0) as running:
         yield running
-
-
-async def until(predicate, timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.01)
 
 
 def png_bytes(widget: MetricsWidget) -> bytes:

@@ -23,6 +23,8 @@ from websockets.exceptions import ConnectionClosed
 from swergio_nb import Client, Hub, Trigger
 from swergio_nb.router import Send
 
+from ..helpers import until
+
 QUEUE_SIZE = 256  # the hub's per-connection queue, in frames
 PAYLOAD = 8192  # characters of DATA per message
 WINDOW = 32  # messages a fast sender may have unseen by one fast receiver: 4 senders x 32 = 128 < QUEUE_SIZE
@@ -35,15 +37,6 @@ def _sysctl_max(path: str, default: int) -> int:
         return max(int(v) for v in Path(path).read_text().split())
     except (OSError, ValueError):
         return default
-
-
-async def _until(predicate, timeout: float = TIMEOUT) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not predicate():
-        if loop.time() > deadline:
-            raise AssertionError("condition not reached in time")
-        await asyncio.sleep(0.005)
 
 
 class _QueuePeaks:
@@ -142,7 +135,7 @@ async def test_a_stalled_reader_is_disconnected_at_its_queue_bound_and_the_fast_
                 await client.send({"TYPE": "DATA/TEXT", "TO_ROOM": "r", "SEQ": k, "DATA": payload})
 
         async def drain_when_cut_off():
-            await _until(lambda: hub.stats.slow_consumers >= 1)
+            await until(lambda: hub.stats.slow_consumers >= 1, TIMEOUT)
             return await _drain(stalled)
 
         try:
@@ -152,7 +145,7 @@ async def test_a_stalled_reader_is_disconnected_at_its_queue_bound_and_the_fast_
             assert hub.router.room_table()["r"] == sorted([*FAST, "stalled"])
             drainer = asyncio.create_task(drain_when_cut_off())
             await asyncio.wait_for(asyncio.gather(*(send_all(c) for c in clients)), TIMEOUT)
-            await _until(lambda: sum(seen.values()) >= expected_total)
+            await until(lambda: sum(seen.values()) >= expected_total, TIMEOUT)
             stalled_got, closed = await asyncio.wait_for(drainer, TIMEOUT)
 
             # the fast clients: every message, in order, and still connected

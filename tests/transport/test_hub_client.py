@@ -13,6 +13,8 @@ from websockets.asyncio.client import connect
 from swergio_nb import SENDER, Client, Hub, HubError, InvalidMessage, NotConnected, Trigger
 from swergio_nb.codec import decode
 
+from ..helpers import until
+
 
 @pytest.fixture
 async def hub():
@@ -36,7 +38,7 @@ async def test_room_messages_reach_members_but_not_the_sender(hub):
         a.add_handler(lambda msg: inbox.setdefault("a", []).append(msg), Trigger("DATA/TEXT", "input"))
         await a.send({"TYPE": "DATA/TEXT", "TO_ROOM": "input", "DATA": "hello"})
         await a.send({"TYPE": "DATA/TEXT", "TO": "d", "DATA": "direct"})
-        await _until(lambda: len(inbox["b"]) == len(inbox["c"]) == len(inbox["d"]) == 1)
+        await until(lambda: len(inbox["b"]) == len(inbox["c"]) == len(inbox["d"]) == 1)
         assert inbox["b"][0]["DATA"] == "hello" and inbox["b"][0]["SENT_BY"] == "a"
         assert inbox["d"][0]["DATA"] == "direct" and inbox["d"][0]["TO"] == "d"
         assert "a" not in inbox
@@ -98,7 +100,7 @@ async def test_logging_room_sees_forward_and_gradient_copies(hub):
         await src.send({"TYPE": "DATA/FORWARD", "TO_ROOM": "x", "DATA": [1]})
         await src.send({"TYPE": "DATA/GRADIENT", "TO_ROOM": "x", "DATA": [2]})
         await src.send({"TYPE": "LOG/KPI", "TO_ROOM": "x", "KPI": "loss", "VALUE": 1.0})  # not logged
-        await _until(lambda: len(logs) == 2)
+        await until(lambda: len(logs) == 2)
         assert [m["MESSAGE"]["TYPE"] for m in logs] == ["DATA/FORWARD", "DATA/GRADIENT"]
         assert all(m["SENDER"] == "src" and m["ROOM"] == "x" for m in logs)
 
@@ -121,7 +123,7 @@ async def test_bad_frames_are_answered_and_survived(hub):
                 err = decode(await raw.recv())
                 assert err["TYPE"] == "LOG/ERROR" and err["ERROR"] == code, err
             await raw.send('{"ID":"fine","TYPE":"DATA/TEXT","TO_ROOM":"r","DATA":"still here"}')
-            await _until(lambda: got)
+            await until(lambda: got)
             assert got[0]["DATA"] == "still here" and got[0]["SENT_BY"] == "raw"
     assert hub.router.stats.errors == 4
 
@@ -149,7 +151,7 @@ async def test_a_raising_handler_is_logged_and_the_client_keeps_serving(hub, cap
     async with client, Client("src", hub.url) as src:
         for data in ("one", "boom", "two"):
             await src.send({"TYPE": "DATA/TEXT", "TO_ROOM": "r", "DATA": data})
-        await _until(lambda: len(seen) == 2)
+        await until(lambda: len(seen) == 2)
     assert seen == ["one", "two"] and handler.errors == 1 and handler.calls == 3
     assert errors[0][1] == "boom" and isinstance(errors[0][2], RuntimeError)
     assert "handler exploded" in caplog.text
@@ -169,7 +171,7 @@ async def test_context_values_and_thread_handlers(hub):
     client.add_handler(remember, Trigger("DATA/TEXT", "r"), in_thread=True)
     async with client, Client("src", hub.url) as src:
         sent = await src.send({"TYPE": "DATA/TEXT", "TO_ROOM": "r", "DATA": 7})
-        await _until(lambda: memory)
+        await until(lambda: memory)
     assert memory == {sent["ID"]: 7} and main_thread == [False]
 
 
@@ -180,7 +182,7 @@ async def test_handlers_added_after_connect_join_their_rooms_before_the_next_sen
         await late.send({"TYPE": "DATA/TEXT", "TO": "src", "DATA": 0})  # waits for the join
         assert "new-room" in late.rooms_joined
         await src.send({"TYPE": "DATA/TEXT", "TO_ROOM": "new-room", "DATA": 1})
-        await _until(lambda: got)
+        await until(lambda: got)
         table = await src.room_table()
         assert table["new-room"] == ["late"]
 
@@ -192,7 +194,7 @@ async def test_large_binary_array_round_trip(hub):
     async with sink, Client("src", hub.url) as src:
         big = np.random.default_rng(1).standard_normal(1_000_000).astype(np.float32)
         await src.send({"TYPE": "DATA/FORWARD", "TO_ROOM": "big", "DATA": big})
-        await _until(lambda: got)
+        await until(lambda: got)
     np.testing.assert_array_equal(got[0]["DATA"], big)
 
 
@@ -205,14 +207,14 @@ async def test_slow_consumer_is_disconnected_and_others_go_on():
         fast = Client("fast", small.url)
         fast.add_handler(got.append, Trigger("DATA/TEXT", "r"))
         async with fast, Client("src", small.url) as src:
-            await _until(lambda: small.router.room_table().get("r") == ["fast", "stalled"])
+            await until(lambda: small.router.room_table().get("r") == ["fast", "stalled"])
             # the stalled peer never reads: its TCP buffers and then its queue fill up
             payload = "x" * 200_000
             for i in range(200):
                 await src.send({"TYPE": "DATA/TEXT", "TO_ROOM": "r", "DATA": payload, "N": i})
                 if i % 8 == 0:
                     await asyncio.sleep(0)
-            await _until(lambda: len(got) == 200, timeout=20)
+            await until(lambda: len(got) == 200, timeout=20)
             assert small.stats.slow_consumers == 1
             assert [m["N"] for m in got] == list(range(200))
             assert small.router.room_table()["r"] == ["fast"]
@@ -232,16 +234,6 @@ async def test_closing_fails_pending_requests(hub):
         await client.send({"TYPE": "DATA/TEXT", "TO_ROOM": "x"})
 
 
-async def _until(predicate, timeout: float = 5.0) -> None:
-    """Wait (bounded) until predicate() is true."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not predicate():
-        if loop.time() > deadline:
-            raise AssertionError("condition not reached in time")
-        await asyncio.sleep(0.005)
-
-
 async def test_synchronous_code_on_the_loop_starts_a_hub_and_connects_in_the_background():
     def like_a_magic():  # no await available, as in an IPython line magic
         hub = Hub(port=0)
@@ -257,7 +249,7 @@ async def test_synchronous_code_on_the_loop_starts_a_hub_and_connects_in_the_bac
     listener.add_handler(got.append, Trigger("DATA/TEXT", "r"))
     await listener.join_room("r")  # waits for the hub and the connection
     await speaker.send({"TYPE": "DATA/TEXT", "TO_ROOM": "r", "DATA": "hi"})
-    await _until(lambda: got)
+    await until(lambda: got)
     assert got[0]["SENT_BY"] == "speaker"
     await listener.close()
     await speaker.close()
@@ -306,9 +298,9 @@ async def test_a_blocked_loop_costs_no_connection_and_no_message(ping_timeout):
         async with listener:
             outcome: dict = {}
             thread = _component_in_thread(hub.url, 50, ping_timeout, outcome)
-            await _until(lambda: outcome.get("connected"))
+            await until(lambda: outcome.get("connected"))
             time.sleep(1.5)  # the cell blocks the loop: no pongs, no routing, for 5x the component's ping interval
-            await _until(lambda: not thread.is_alive() or len(got) == 50, timeout=10)
+            await until(lambda: not thread.is_alive() or len(got) == 50, timeout=10)
             await asyncio.to_thread(thread.join, 10)
     if ping_timeout is None:
         assert got == list(range(50)) and outcome["still_connected"]

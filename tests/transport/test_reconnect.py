@@ -8,14 +8,7 @@ import pytest
 
 from swergio_nb import Client, Hub, NotConnected, Trigger
 
-
-async def until(predicate, timeout: float = 10.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not predicate():
-        if loop.time() > deadline:
-            raise AssertionError("condition not reached in time")
-        await asyncio.sleep(0.01)
+from ..helpers import until
 
 
 async def test_clients_survive_a_hub_restart_rejoin_their_rooms_and_keep_their_handlers():
@@ -32,7 +25,7 @@ async def test_clients_survive_a_hub_restart_rejoin_their_rooms_and_keep_their_h
 
     port = hub.port
     await hub.close()
-    await until(lambda: speaker.reconnecting and listener.reconnecting)
+    await until(lambda: speaker.reconnecting and listener.reconnecting, 10)
     hub = await Hub(port=port, token="t").start()
     try:
         await until(lambda: listener.connected and speaker.connected)
