@@ -19,12 +19,13 @@ import json
 import pytest
 from hypothesis import event, given
 from hypothesis import strategies as st
-from strategies import ERROR_CODES, FUZZ_NAME, Case, bad_cases, fuzz_settings
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from swergio_nb import SENDER, Client, Hub, Trigger
 from swergio_nb.codec import decode
+
+from .strategies import ERROR_CODES, FUZZ_NAME, Case, bad_cases, fuzz_settings
 
 #: A round trip between alice and bob after every this many bad frames.
 ROUND_TRIP_EVERY = 5

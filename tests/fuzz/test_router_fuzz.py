@@ -27,7 +27,13 @@ import pytest
 from hypothesis import event, given
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, consumes, initialize, invariant, precondition, rule
-from strategies import (
+
+from swergio_nb import Router
+from swergio_nb.codec import decode, encode, encode_binary
+from swergio_nb.messages import HUB_NAME, LOGGING_ROOM
+from swergio_nb.router import LOGGED_TYPES, Close, Send
+
+from .strategies import (
     ERROR_CODES,
     FUZZ_NAME,
     REGISTER,
@@ -37,11 +43,6 @@ from strategies import (
     bad_cases,
     fuzz_settings,
 )
-
-from swergio_nb import Router
-from swergio_nb.codec import decode, encode, encode_binary
-from swergio_nb.messages import HUB_NAME, LOGGING_ROOM
-from swergio_nb.router import LOGGED_TYPES, Close, Send
 
 #: Longest DETAIL the router may put in an error (it must not echo megabytes of bad input back).
 MAX_DETAIL = 2_000
