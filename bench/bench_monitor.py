@@ -51,8 +51,13 @@ async def run(n: int, watch: bool) -> dict:
                 seen = widget.stats.total
                 widget.detach()
                 await watcher.close()
-        return {"messages": n, "seconds": elapsed, "msg_per_s": n / elapsed, "widget_saw": seen,
-                "widget_pushes": widget.pushes if widget else 0}
+        return {
+            "messages": n,
+            "seconds": elapsed,
+            "msg_per_s": n / elapsed,
+            "widget_saw": seen,
+            "widget_pushes": widget.pushes if widget else 0,
+        }
 
 
 def main() -> None:
@@ -68,8 +73,10 @@ def main() -> None:
                 best[watch] = result
     plain, watched = best[False], best[True]
     print(f"without a monitor: {plain['msg_per_s']:9,.0f} msg/s")
-    print(f"with a monitor:    {watched['msg_per_s']:9,.0f} msg/s  (widget saw {watched['widget_saw']:,} copies, "
-          f"{watched['widget_pushes']} snapshot pushes in {watched['seconds']:.2f} s)")
+    print(
+        f"with a monitor:    {watched['msg_per_s']:9,.0f} msg/s  (widget saw {watched['widget_saw']:,} copies, "
+        f"{watched['widget_pushes']} snapshot pushes in {watched['seconds']:.2f} s)"
+    )
     print(f"ratio watched / unwatched: {watched['msg_per_s'] / plain['msg_per_s']:.2f}")
     print(json.dumps({"unwatched": plain, "watched": watched}))
 
