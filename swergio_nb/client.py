@@ -39,7 +39,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from . import codec
-from ._urls import with_token
+from ._urls import redact, with_token
 from .exceptions import HubError, InvalidMessage, NotConnected
 from .hub import DEFAULT_MAX_SIZE, TOKEN_ENV
 from .messages import new_id, validate
@@ -295,7 +295,7 @@ class Client:
                 cap = min(cap * 2, longest)
                 continue
             self.stats.reconnects += 1
-            logger.info("%s: reconnected to %s", self.name, self.url)
+            logger.info("%s: reconnected to %s", self.name, redact(self.url))
             return
 
     def connect_soon(self) -> asyncio.Future:
