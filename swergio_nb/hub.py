@@ -187,7 +187,7 @@ class Hub:
             ping_interval=self.ping_interval,
             ping_timeout=self.ping_timeout,
         )
-        logger.info("hub listening on %s", self.url)
+        logger.info("hub listening on ws://%s:%d", self.host, self.port)
 
     def _authenticate(self, connection: ServerConnection, request: Request) -> Response | None:
         """Refuse the handshake without the token (401) or with a wrong one (403), as Jupyter does."""
