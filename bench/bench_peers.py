@@ -34,6 +34,7 @@ so the clients only encode it).
 
 from __future__ import annotations
 
+import abc
 import argparse
 import asyncio
 import datetime
@@ -186,35 +187,35 @@ def percentiles(samples: list[float], wanted: int) -> dict[str, Any]:
     return {"p50_ms": pick(0.50), "p99_ms": pick(0.99), "round_trips": len(samples), "wanted": wanted}
 
 
-class System:
+class System(abc.ABC):
     """A system under test: a server command and one coroutine per workload (each gets a fresh server)."""
 
     name = ""
 
-    def server_argv(self) -> list[str]:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def server_argv(self) -> list[str]: ...
 
-    async def throughput(self, address: str, n: int) -> dict[str, Any]:
-        raise NotImplementedError
+    @abc.abstractmethod
+    async def throughput(self, address: str, n: int) -> dict[str, Any]: ...
 
-    async def fanout(self, address: str, n: int) -> dict[str, Any]:
-        raise NotImplementedError
+    @abc.abstractmethod
+    async def fanout(self, address: str, n: int) -> dict[str, Any]: ...
 
-    async def pingpong(self, address: str, n: int) -> dict[str, Any]:
-        raise NotImplementedError
+    @abc.abstractmethod
+    async def pingpong(self, address: str, n: int) -> dict[str, Any]: ...
 
-    async def big(self, address: str, reps: int, binary: bool) -> dict[str, Any]:
-        raise NotImplementedError
+    @abc.abstractmethod
+    async def big(self, address: str, reps: int, binary: bool) -> dict[str, Any]: ...
 
 
-class Endpoint:
+class Endpoint(abc.ABC):
     """One connected component of an asyncio system: joins rooms, calls ``on_message`` for what arrives."""
 
-    async def send(self, msg: dict[str, Any]) -> None:
-        raise NotImplementedError
+    @abc.abstractmethod
+    async def send(self, msg: dict[str, Any]) -> None: ...
 
-    async def close(self) -> None:
-        raise NotImplementedError
+    @abc.abstractmethod
+    async def close(self) -> None: ...
 
     @property
     def alive(self) -> bool:
@@ -225,13 +226,13 @@ class Endpoint:
 class AsyncSystem(System):
     """Workloads written once over :class:`Endpoint`; subclasses only open endpoints."""
 
+    @abc.abstractmethod
     async def open(
         self, address: str, name: str, rooms: list[str], on_message: Callable[[dict], Any] | None, binary: bool = False
-    ) -> Endpoint:
-        raise NotImplementedError
+    ) -> Endpoint: ...
 
-    async def open_echo(self, address: str, name: str, source: str, target: str) -> Endpoint:
-        raise NotImplementedError
+    @abc.abstractmethod
+    async def open_echo(self, address: str, name: str, source: str, target: str) -> Endpoint: ...
 
     async def _one_to_many(self, address: str, n: int, consumers: int) -> dict[str, Any]:
         arrivals = Arrivals()
