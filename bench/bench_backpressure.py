@@ -182,10 +182,8 @@ async def _drain(ws, timeout: float) -> dict[str, Any]:
 async def _sample_rss(hub: HubProcess, peak: list[int], stop: asyncio.Event) -> None:
     while not stop.is_set():
         peak[0] = max(peak[0], hub.rss())
-        try:
+        with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(stop.wait(), 0.01)
-        except asyncio.TimeoutError:
-            pass
 
 
 class SwergioPeer:

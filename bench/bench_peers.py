@@ -37,6 +37,7 @@ from __future__ import annotations
 import abc
 import argparse
 import asyncio
+import contextlib
 import datetime
 import json
 import math
@@ -110,21 +111,18 @@ async def raw_hub() -> None:
     async def handle(ws) -> None:
         mine: set[str] = set()
         try:
-            async for frame in ws:
-                msg = json.loads(frame) if isinstance(frame, str) else msgpack.unpackb(frame)
-                if msg.get("TYPE") == "COMMAND/JOINROOM":
-                    rooms.setdefault(msg["ROOM"], set()).add(ws)
-                    mine.add(msg["ROOM"])
-                    await ws.send(json.dumps({"TYPE": "COMMAND/JOINED", "ROOM": msg["ROOM"]}))
-                    continue
-                for member in list(rooms.get(msg.get("TO_ROOM"), ())):
-                    if member is not ws:
-                        try:
-                            await member.send(frame)
-                        except ConnectionClosed:
-                            pass
-        except ConnectionClosed:
-            pass
+            with contextlib.suppress(ConnectionClosed):
+                async for frame in ws:
+                    msg = json.loads(frame) if isinstance(frame, str) else msgpack.unpackb(frame)
+                    if msg.get("TYPE") == "COMMAND/JOINROOM":
+                        rooms.setdefault(msg["ROOM"], set()).add(ws)
+                        mine.add(msg["ROOM"])
+                        await ws.send(json.dumps({"TYPE": "COMMAND/JOINED", "ROOM": msg["ROOM"]}))
+                        continue
+                    for member in list(rooms.get(msg.get("TO_ROOM"), ())):
+                        if member is not ws:
+                            with contextlib.suppress(ConnectionClosed):
+                                await member.send(frame)
         finally:
             for room in mine:
                 rooms[room].discard(ws)
@@ -468,10 +466,8 @@ class Swergio002(System):
     @staticmethod
     def close(*clients) -> None:
         for client in clients:
-            try:
+            with contextlib.suppress(OSError):
                 client.close()
-            except OSError:
-                pass
 
     def _one_to_many(self, address: str, n: int, consumers: int) -> dict[str, Any]:
         arrivals = Arrivals()
@@ -523,8 +519,9 @@ class Swergio002(System):
             msg = small("ping")
             t0 = time.perf_counter()
             pinger.send(msg)
-            while (answer := pinger.receive()) is not False and answer.get("TO_ROOM") != "pong":
-                pass
+            answer = pinger.receive()
+            while answer is not False and answer.get("TO_ROOM") != "pong":  # skip everything but the pong
+                answer = pinger.receive()
             if answer is False:
                 break
             if i >= WARMUP:

@@ -27,11 +27,12 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import inspect
 import logging
 import os
 import random
-from collections.abc import Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -50,6 +51,13 @@ logger = logging.getLogger("swergio_nb.client")
 
 #: Use as ``reply_to=SENDER`` to answer the component that sent the triggering message.
 SENDER = "<sender>"
+
+
+async def _frames(ws: ClientConnection) -> AsyncIterator[str | bytes]:
+    """The frames of ``ws`` until it closes, however it closes (a lost connection is handled by the caller)."""
+    with contextlib.suppress(ConnectionClosed):
+        async for frame in ws:
+            yield frame
 
 
 def _as_tuple(value: str | Iterable[str] | None) -> tuple[str, ...] | None:
@@ -614,7 +622,7 @@ class Client:
 
     async def _read(self, ws: ClientConnection) -> None:
         try:
-            async for frame in ws:
+            async for frame in _frames(ws):
                 self.stats.received += 1
                 try:
                     msg = validate(codec.decode(frame), require_address=False)
@@ -623,8 +631,6 @@ class Client:
                     logger.warning("%s: dropped an undecodable frame: %s", self.name, exc)
                     continue
                 await self._dispatch(msg)
-        except ConnectionClosed:
-            pass
         finally:
             if self._ws is ws:
                 self._ws = None

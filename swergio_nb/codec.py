@@ -33,7 +33,7 @@ _ALLOWED_KINDS = frozenset("biufc")
 
 
 class _NeedsBinary(Exception):
-    pass
+    """Raised by the JSON encoder's default hook: the message holds arrays or bytes, so it goes binary."""
 
 
 def to_numpy(obj: Any) -> np.ndarray | None:
@@ -141,10 +141,9 @@ def encode(msg: dict[str, Any]) -> str | bytes:
     try:
         return json.dumps(msg, separators=(",", ":"), default=_json_default, allow_nan=True)
     except _NeedsBinary:
-        pass
+        return encode_binary(msg)
     except (TypeError, ValueError, RecursionError) as exc:
         raise InvalidMessage(f"message cannot be encoded: {exc}", "unencodable") from None
-    return encode_binary(msg)
 
 
 def encode_binary(msg: Any) -> bytes:

@@ -240,12 +240,11 @@ class Hub:
         self._peers[conn] = peer
         self.stats.connections += 1
         try:
-            async for frame in ws:
-                if peer.closing:
-                    break
-                self._carry_out(self.router.receive(conn, frame))
-        except ConnectionClosed:
-            pass
+            with contextlib.suppress(ConnectionClosed):  # however the peer leaves, the finally block cleans up
+                async for frame in ws:
+                    if peer.closing:
+                        break
+                    self._carry_out(self.router.receive(conn, frame))
         finally:
             del self._peers[conn]
             self._carry_out(self.router.disconnect(conn))

@@ -7,6 +7,7 @@ temporary folders and news/update checks off. Screenshots are kept in ``test-art
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
 import os
@@ -181,15 +182,11 @@ def lab(chromium: Path, tmp_path: Path) -> Iterator[Lab]:
 def _stop_lab(server: Lab) -> None:
     """Shut the kernels down, ask the server to stop, then terminate and kill it if it still runs."""
     if server.process.poll() is None:
-        try:
+        with contextlib.suppress(urllib.error.URLError, OSError, ValueError):  # best effort: terminate follows
             for kernel in server.kernels():
                 server.api("DELETE", f"/api/kernels/{kernel['id']}", timeout=30)
-        except (urllib.error.URLError, OSError, ValueError):
-            pass
-        try:
+        with contextlib.suppress(urllib.error.URLError, OSError, ValueError):
             server.api("POST", "/api/shutdown", timeout=10)
-        except (urllib.error.URLError, OSError, ValueError):
-            pass
     for stop in (None, server.process.terminate, server.process.kill):
         if stop is not None:
             stop()

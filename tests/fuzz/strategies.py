@@ -578,3 +578,13 @@ def any_cases(*, wire: bool = False) -> st.SearchStrategy[Case]:
         huge_cases(wire=wire),
         ext_cases(wire=wire),
     )
+
+
+def report_frame_counts(request, module: str, frames: dict[str, int]) -> None:
+    """Print how many frames each fuzzing property sent (called at the end of a module-scoped fixture)."""
+    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
+    capture = request.config.pluginmanager.get_plugin("capturemanager")
+    if reporter is not None and capture is not None:
+        counts = ", ".join(f"{name}: {n} frames" for name, n in frames.items())
+        with capture.global_and_fixture_disabled():
+            reporter.write_line(f"\n{module} fuzzed {counts}")

@@ -25,7 +25,7 @@ from websockets.exceptions import ConnectionClosed
 from swergio_nb import SENDER, Client, Hub, Trigger
 from swergio_nb.codec import decode
 
-from .strategies import ERROR_CODES, FUZZ_NAME, Case, bad_cases, fuzz_settings
+from .strategies import ERROR_CODES, FUZZ_NAME, Case, bad_cases, fuzz_settings, report_frame_counts
 
 #: A round trip between alice and bob after every this many bad frames.
 ROUND_TRIP_EVERY = 5
@@ -37,11 +37,7 @@ _numbers = itertools.count()
 @pytest.fixture(scope="module", autouse=True)
 def _report_counts(request):
     yield
-    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-    capture = request.config.pluginmanager.get_plugin("capturemanager")
-    if reporter is not None and capture is not None:
-        with capture.global_and_fixture_disabled():
-            reporter.write_line(f"\ntests/fuzz/test_hub_fuzz.py fuzzed live hub: {FRAMES['live hub']} frames")
+    report_frame_counts(request, "tests/fuzz/test_hub_fuzz.py", FRAMES)
 
 
 async def _pair(hub: Hub) -> tuple[Client, Client]:

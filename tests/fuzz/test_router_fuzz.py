@@ -42,6 +42,7 @@ from .strategies import (
     any_cases,
     bad_cases,
     fuzz_settings,
+    report_frame_counts,
 )
 
 #: Longest DETAIL the router may put in an error (it must not echo megabytes of bad input back).
@@ -52,12 +53,7 @@ FRAMES = {"router property": 0, "state machine": 0}
 @pytest.fixture(scope="module", autouse=True)
 def _report_counts(request):
     yield
-    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-    capture = request.config.pluginmanager.get_plugin("capturemanager")
-    if reporter is not None and capture is not None:
-        counts = ", ".join(f"{name}: {n} frames" for name, n in FRAMES.items())
-        with capture.global_and_fixture_disabled():
-            reporter.write_line(f"\ntests/fuzz/test_router_fuzz.py fuzzed {counts}")
+    report_frame_counts(request, "tests/fuzz/test_router_fuzz.py", FRAMES)
 
 
 def _same(a, b) -> bool:
