@@ -1,39 +1,22 @@
-"""Every notebook in notebooks/ runs top to bottom on a real kernel (nbclient), and shows what it should."""
+"""Every notebook in notebooks/ runs top to bottom on a real kernel (nbclient), and shows what it should.
+
+Each notebook has its test in a ``tests/notebooks/test_*.py`` file that runs it with ``execute`` (from notebook_runner) by its file name.
+"""
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
 
-import nbformat
 import pytest
-from nbclient import NotebookClient
 
-NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
-
-
-def execute(name: str) -> nbformat.NotebookNode:
-    nb = nbformat.read(NOTEBOOKS / name, as_version=4)
-    NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOKS)}}).execute()
-    return nb
-
-
-def text_of(cell) -> str:
-    parts = []
-    for output in cell.get("outputs", []):
-        if output.get("output_type") == "stream":
-            parts.append(output["text"])
-        elif "data" in output and "text/plain" in output["data"]:
-            parts.append(output["data"]["text/plain"])
-    return "".join(parts)
-
-
-def cell_containing(nb, source_fragment: str):
-    return next(c for c in nb.cells if c.cell_type == "code" and source_fragment in c.source)
+from .notebook_runner import NOTEBOOKS, cell_containing, execute, text_of
 
 
 def test_every_notebook_is_tested():
-    assert sorted(p.name for p in NOTEBOOKS.glob("*.ipynb")) == sorted(NOTEBOOK_TESTS)
+    sources = "".join(p.read_text() for p in Path(__file__).parent.glob("test_*.py"))
+    tested = set(re.findall(r'execute\("([^"]+\.ipynb)"', sources))
+    assert sorted(p.name for p in NOTEBOOKS.glob("*.ipynb")) == sorted(tested)
 
 
 def test_hello_world():
@@ -56,9 +39,6 @@ def test_trebuchet_trained_from_cells():
     plot = cell_containing(nb, "trajectory(aim")
     assert any("image/png" in o.get("data", {}) for o in plot.outputs)
     assert "connected to" in text_of(cell_containing(nb, "%swergio logs control"))
-
-
-NOTEBOOK_TESTS = {"01_hello_world.ipynb": test_hello_world, "02_trebuchet.ipynb": test_trebuchet_trained_from_cells}
 
 
 @pytest.fixture(autouse=True, scope="module")
