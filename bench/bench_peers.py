@@ -56,6 +56,7 @@ from typing import Any
 
 import msgpack
 import numpy as np
+import orjson
 from websockets.asyncio.client import connect
 from websockets.asyncio.server import serve
 from websockets.exceptions import ConnectionClosed
@@ -105,7 +106,10 @@ class ServerProcess:
 
 
 async def raw_hub() -> None:
-    """The minimal rooms hub on bare websockets: join rooms, forward the original frame to the other members."""
+    """The minimal rooms hub on bare websockets: join rooms, forward the original frame to the other members.
+
+    It parses each frame with orjson (msgpack for binary) only to read ``TYPE``/``TO_ROOM``, and awaits each send,
+    so a slow member pauses the sender's reads (backpressure for free, and head-of-line blocking for the room)."""
     rooms: dict[str, set] = {}
 
     async def handle(ws) -> None:
@@ -113,7 +117,7 @@ async def raw_hub() -> None:
         try:
             with contextlib.suppress(ConnectionClosed):
                 async for frame in ws:
-                    msg = json.loads(frame) if isinstance(frame, str) else msgpack.unpackb(frame)
+                    msg = orjson.loads(frame) if isinstance(frame, str) else msgpack.unpackb(frame)
                     if msg.get("TYPE") == "COMMAND/JOINROOM":
                         rooms.setdefault(msg["ROOM"], set()).add(ws)
                         mine.add(msg["ROOM"])
@@ -746,7 +750,9 @@ COLUMNS = [
 ]
 
 
-async def run_system(system: System, sizes: dict[str, int], timeout: float) -> dict[str, Any]:
+async def run_system(
+    system: System, sizes: dict[str, int], timeout: float, only: set[str] | None = None
+) -> dict[str, Any]:
     workloads = {
         "throughput": lambda a: system.throughput(a, sizes["throughput"]),
         "fanout": lambda a: system.fanout(a, sizes["fanout"]),
@@ -756,6 +762,8 @@ async def run_system(system: System, sizes: dict[str, int], timeout: float) -> d
     }
     results: dict[str, Any] = {}
     for workload, run in workloads.items():
+        if only is not None and workload not in only:
+            continue
         server = ServerProcess(system.server_argv())
         try:
             results[workload] = await asyncio.wait_for(run(server.address), timeout)
@@ -810,6 +818,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--quick", action="store_true", help="smaller counts (a smoke run, about a minute)")
     parser.add_argument("--systems", default=",".join(SYSTEMS), help="comma-separated (default: %(default)s)")
+    parser.add_argument("--workloads", help="comma-separated subset of: throughput,fanout,pingpong,big_json,big_binary")
     parser.add_argument("--serve", choices=["raw_ws", "swergio002", "socketio", "pyzmq"], help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, default=HERE / "results", help="directory for the JSON results")
     args = parser.parse_args()
@@ -836,7 +845,8 @@ def main() -> None:
     all_results = {}
     for name in names:
         print(f"{name}:", flush=True)
-        all_results[name] = asyncio.run(run_system(SYSTEMS[name], sizes, timeout=180.0))
+        only = None if args.workloads is None else {w.strip() for w in args.workloads.split(",")}
+        all_results[name] = asyncio.run(run_system(SYSTEMS[name], sizes, timeout=180.0, only=only))
     print()
     print(table(all_results))
     stamp = datetime.datetime.now().strftime("%Y-%m-%d")

@@ -1,11 +1,20 @@
 """The hub: a thin websockets (asyncio) server around the sans-I/O :class:`~swergio_nb.router.Router`.
 
-Each connection gets a reader (frames into the router) and a writer task draining a bounded send queue, so one slow
-reader never stalls the others. Backpressure policy when a connection's queue is full:
+Each connection gets a reader (frames into the router) and a writer task draining a bounded send queue.
 
-* a logging-room copy (``LOG/MESSAGES``) for it is dropped and counted (``log_dropped``);
-* any other frame closes that connection with code 1013 (try again later) and reason
-  ``"slow consumer: send queue full (N frames)"``, counted in ``slow_consumers``. Everyone else goes on.
+Flow control and backpressure, per connection's send queue of ``queue_size`` frames:
+
+* **flow control**: when a frame leaves a recipient's queue at the high-water mark (``queue_size // 4``) or above,
+  the hub stops reading from the *sender* until that queue drains to the low-water mark (``queue_size // 8``): a
+  fast producer goes at the pace of its slowest consumer, through TCP, and nothing is lost. Only that sender waits;
+  other connections go on;
+* **stall**: a recipient whose writer delivers nothing for ``stall_timeout`` seconds while a sender waits on it is
+  marked *stalled* (counted in ``stalled``): senders stop waiting for it, so a reader that stopped never holds up a
+  room for longer than that. The mark clears once it drains below the low-water mark;
+* **overflow**: when a queue is full, a logging-room copy (``LOG/MESSAGES``) for it is dropped and counted
+  (``log_dropped``); any other frame closes that connection with code 1013 (try again later) and reason
+  ``"slow consumer: send queue full (N frames)"``, counted in ``slow_consumers``, and its queue is freed at once.
+  Everyone else goes on. Logging copies never make a sender wait.
 
 Authentication: the hub has a token (generated, or ``SWERGIO_TOKEN``, or given) and refuses handshakes without it
 (HTTP 401) or with a wrong one (HTTP 403); :attr:`Hub.url` carries it (``ws://127.0.0.1:PORT/?token=...``), as
@@ -41,7 +50,7 @@ from websockets.http11 import Request, Response
 
 from .router import DEFAULT_MAX_ROOMS, Close, Event, Router, Send
 
-__all__ = ["Hub", "HubStats", "DEFAULT_MAX_SIZE", "DEFAULT_QUEUE_SIZE", "TOKEN_ENV"]
+__all__ = ["Hub", "HubStats", "DEFAULT_MAX_SIZE", "DEFAULT_QUEUE_SIZE", "DEFAULT_STALL_TIMEOUT", "TOKEN_ENV"]
 
 logger = logging.getLogger("swergio_nb.hub")
 
@@ -49,6 +58,8 @@ logger = logging.getLogger("swergio_nb.hub")
 DEFAULT_MAX_SIZE = 64 * 2**20
 #: Frames waiting to be written to one connection before the backpressure policy applies.
 DEFAULT_QUEUE_SIZE = 4096
+#: Seconds a sender waits on a recipient that delivers nothing before the recipient is marked stalled.
+DEFAULT_STALL_TIMEOUT = 2.0
 #: Environment variable holding the hub token (read by hubs and clients).
 TOKEN_ENV = "SWERGIO_TOKEN"
 
@@ -70,6 +81,8 @@ class HubStats:
     slow_consumers: int = 0  #: connections closed because their send queue was full
     log_dropped: int = 0  #: logging-room copies dropped because the watcher's queue was full
     refused: int = 0  #: handshakes refused for a missing or wrong token
+    throttled: int = 0  #: times a sender's reads were paused for a recipient above the high-water mark
+    stalled: int = 0  #: times a recipient was marked stalled (delivered nothing for ``stall_timeout`` s)
 
 
 @dataclass(slots=True, eq=False)
@@ -79,6 +92,9 @@ class _Peer:
     queue: asyncio.Queue
     writer: asyncio.Task | None = None
     closing: bool = False
+    stalled: bool = False
+    sent: int = 0  #: frames written to the socket so far
+    drained: asyncio.Event = field(default_factory=asyncio.Event)  #: set while the queue is at or below low water
     tasks: set = field(default_factory=set)
 
 
@@ -90,7 +106,11 @@ class Hub:
         port: TCP port; 0 picks a free one (read it back from :attr:`port` or :attr:`url`).
         max_size: largest frame accepted, in bytes; None disables the limit. Larger frames close the connection
             with code 1009 (message too big), as websockets does.
-        queue_size: frames waiting per connection before the backpressure policy applies (see module docstring).
+        queue_size: frames waiting per connection before the overflow policy applies (see module docstring).
+        flow_control: make a sender wait while a recipient's queue is at the high-water mark (``queue_size // 4``
+            frames) until it drains to the low-water mark (``queue_size // 8``). False: only the overflow policy.
+        stall_timeout: seconds a waiting sender gives a recipient to deliver at least one frame before marking it
+            stalled and going on.
         ping_interval: seconds between keepalive pings; None disables them.
         ping_timeout: seconds to wait for a pong before closing with 1011; None waits forever.
         max_rooms: rooms one connection may be in at once (for the default router); None: no limit.
@@ -110,6 +130,8 @@ class Hub:
         *,
         max_size: int | None = DEFAULT_MAX_SIZE,
         queue_size: int = DEFAULT_QUEUE_SIZE,
+        flow_control: bool = True,
+        stall_timeout: float = DEFAULT_STALL_TIMEOUT,
         ping_interval: float | None = 20.0,
         ping_timeout: float | None = 20.0,
         max_rooms: int | None = DEFAULT_MAX_ROOMS,
@@ -125,6 +147,9 @@ class Hub:
         self.port = port
         self.max_size = max_size
         self.queue_size = queue_size
+        self.high_water = max(1, queue_size // 4) if flow_control else None
+        self.low_water = queue_size // 8
+        self.stall_timeout = stall_timeout
         self.ping_interval = ping_interval
         self.ping_timeout = ping_timeout
         self.router = router if router is not None else Router(max_rooms=max_rooms)
@@ -244,22 +269,47 @@ class Hub:
                 async for frame in ws:
                     if peer.closing:
                         break
-                    self._carry_out(self.router.receive(conn, frame))
+                    full = self._carry_out(self.router.receive(conn, frame))
+                    if full:
+                        await self._throttle(full)
         finally:
             del self._peers[conn]
+            peer.closing = True
+            peer.drained.set()  # release senders waiting on it
             self._carry_out(self.router.disconnect(conn))
             peer.writer.cancel()
             await asyncio.gather(peer.writer, *peer.tasks, return_exceptions=True)
 
-    @staticmethod
-    async def _write(peer: _Peer) -> None:
-        queue, ws = peer.queue, peer.ws
+    async def _write(self, peer: _Peer) -> None:
+        queue, ws, drained, low = peer.queue, peer.ws, peer.drained, self.low_water
+        drained.set()
         with contextlib.suppress(ConnectionClosed):
             while True:
                 await ws.send(await queue.get())
+                peer.sent += 1
+                if queue.qsize() <= low and not drained.is_set():
+                    peer.stalled = False
+                    drained.set()
 
-    def _carry_out(self, events: list[Event]) -> None:
+    async def _throttle(self, full: list[_Peer]) -> None:
+        """Wait (not reading from the sender) until each recipient in ``full`` drains to the low-water mark, is
+        marked stalled, or closes."""
+        self.stats.throttled += 1
+        for peer in full:
+            while not (peer.closing or peer.stalled or peer.drained.is_set()):
+                sent = peer.sent
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(peer.drained.wait(), self.stall_timeout)
+                if peer.sent == sent and not peer.drained.is_set() and not peer.closing:
+                    peer.stalled = True
+                    self.stats.stalled += 1
+                    logger.warning("connection %d delivered nothing in %.1f s: stalled", peer.conn, self.stall_timeout)
+
+    def _carry_out(self, events: list[Event]) -> list[_Peer]:
+        """Queue the router's deliveries; returns the recipients now at the high-water mark (empty if none)."""
         peers = self._peers
+        high = self.high_water
+        full: list[_Peer] = []
         for event in events:
             peer = peers.get(event.conn)
             if peer is None or peer.closing:
@@ -267,6 +317,9 @@ class Hub:
             if type(event) is Send:
                 try:
                     peer.queue.put_nowait(event.frame)
+                    if high is not None and not event.droppable and peer.queue.qsize() >= high and not peer.stalled:
+                        peer.drained.clear()
+                        full.append(peer)
                 except asyncio.QueueFull:
                     if event.droppable:
                         self.stats.log_dropped += 1
@@ -276,12 +329,16 @@ class Hub:
                         self._close(peer, 1013, f"slow consumer: send queue full ({self.queue_size} frames)")
             elif type(event) is Close:
                 self._close(peer, event.code, event.reason)
+        return full
 
     def _close(self, peer: _Peer, code: int, reason: str) -> None:
         peer.closing = True
         self.router.disconnect(peer.conn)  # route nothing more to it while the close handshake runs
         if peer.writer is not None:
             peer.writer.cancel()
+        peer.drained.set()  # release senders waiting on it
+        while not peer.queue.empty():  # undeliverable now: free the memory at once
+            peer.queue.get_nowait()
         task = asyncio.create_task(peer.ws.close(code, reason))
         peer.tasks.add(task)
         task.add_done_callback(peer.tasks.discard)
