@@ -96,6 +96,11 @@ class ServerProcess:
             raise RuntimeError(f"server {argv} did not start: {line!r}")
         self.address = line.split("listening on", 1)[1].strip()
 
+    def cpu_seconds(self) -> float:
+        """User + system CPU time the server process (all its threads) has used so far, from /proc."""
+        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def stop(self) -> None:
         self.proc.terminate()
         try:
@@ -174,6 +179,11 @@ class Arrivals:
             elif time.perf_counter() - since > idle:
                 return
             await asyncio.sleep(0.005)
+
+
+def _own_cpu_seconds() -> float:
+    times = os.times()
+    return times.user + times.system
 
 
 def rate(received: int, expected: int, t0: float, last: float) -> dict[str, Any]:
@@ -766,7 +776,12 @@ async def run_system(
             continue
         server = ServerProcess(system.server_argv())
         try:
+            server_cpu, client_cpu = server.cpu_seconds(), _own_cpu_seconds()
             results[workload] = await asyncio.wait_for(run(server.address), timeout)
+            received = results[workload].get("received")
+            if received:  # CPU per delivered message: steadier than msg/s on a loaded machine
+                results[workload]["server_cpu_us"] = (server.cpu_seconds() - server_cpu) / received * 1e6
+                results[workload]["client_cpu_us"] = (_own_cpu_seconds() - client_cpu) / received * 1e6
         except Exception as exc:  # a failing peer must not sink the whole run
             results[workload] = {"error": f"{type(exc).__name__}: {exc}"}
         finally:

@@ -2,7 +2,9 @@
 
 Two frame kinds:
 
-* **text frames** carry the envelope as JSON (UTF-8). Used whenever the envelope holds only JSON values.
+* **text frames** carry the envelope as JSON (UTF-8). Used whenever the envelope holds only JSON values. Decoded
+  with msgspec's JSON decoder, and with the standard library's parser where msgspec refuses (``NaN``,
+  ``Infinity``, ``1e400``, lone surrogates), so a frame decodes exactly as :func:`json.loads` decodes it.
 * **binary frames** carry the envelope as a msgpack map. Used as soon as the envelope holds a numpy array or a
   torch tensor (anywhere, at any depth) or ``bytes``. Arrays are a msgpack extension (type code
   :data:`NDARRAY_EXT`) whose payload is the msgpack array ``[dtype, shape, data]``: ``dtype`` the numpy dtype
@@ -21,6 +23,7 @@ import math
 from typing import Any
 
 import msgpack
+import msgspec
 import numpy as np
 
 from .exceptions import InvalidMessage
@@ -160,6 +163,18 @@ def encode_binary(msg: Any) -> bytes:
         raise InvalidMessage(f"message cannot be encoded: {exc}", "unencodable") from None
 
 
+_fast_json = msgspec.json.Decoder().decode
+
+
+def _loads_json(frame: str) -> Any:
+    try:
+        return json.loads(frame)
+    except RecursionError:
+        raise InvalidMessage("JSON nested too deeply", "too-deep") from None
+    except ValueError as exc:
+        raise InvalidMessage(f"frame is not valid JSON: {exc}", "bad-json") from None
+
+
 def decode(frame: str | bytes, *, arrays: bool = True) -> Any:
     """Decode one frame into a Python value (normally an envelope dict; :func:`messages.validate` checks it).
 
@@ -173,11 +188,11 @@ def decode(frame: str | bytes, *, arrays: bool = True) -> Any:
     """
     if isinstance(frame, str):
         try:
-            return json.loads(frame)
+            return _fast_json(frame)
+        except msgspec.MsgspecError:  # NaN, Infinity, 1e400, lone surrogates, or an error: json decides
+            return _loads_json(frame)
         except RecursionError:
             raise InvalidMessage("JSON nested too deeply", "too-deep") from None
-        except ValueError as exc:
-            raise InvalidMessage(f"frame is not valid JSON: {exc}", "bad-json") from None
     try:
         hook = _ext_hook if arrays else _check_ext_hook
         return msgpack.unpackb(frame, raw=False, ext_hook=hook, strict_map_key=False)

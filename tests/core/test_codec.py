@@ -6,6 +6,8 @@ import msgpack
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from swergio_nb import InvalidMessage
 from swergio_nb.codec import NDARRAY_EXT, decode, encode
@@ -85,3 +87,34 @@ def test_garbage_frames_are_rejected_with_a_code(frame, code):
     with pytest.raises(InvalidMessage) as info:
         decode(frame)
     assert info.value.code == code
+
+
+_json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    max_leaves=20,
+)
+
+
+def _same(a, b) -> bool:  # equality where NaN equals NaN
+    return json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(_json_values.map(json.dumps), _json_values.map(lambda v: json.dumps(v)[:-1]), st.text(max_size=40)))
+def test_text_frames_decode_exactly_as_the_standard_json_module_does(text):
+    """The fast parser (msgspec) with json as fallback accepts and yields exactly what json.loads does."""
+    try:
+        expected = json.loads(text)
+    except (ValueError, RecursionError):
+        with pytest.raises(InvalidMessage):
+            decode(text)
+    else:
+        assert _same(decode(text), expected)
+
+
+@pytest.mark.parametrize(
+    "text", ['{"x":NaN}', '{"x":-Infinity}', '{"x":123456789012345678901234567890}', '"\\ud800"', "[1e400]"]
+)
+def test_what_the_fast_parser_refuses_but_json_accepts_still_decodes(text):
+    assert _same(decode(text), json.loads(text))

@@ -1,6 +1,7 @@
 """Every notebook in notebooks/ runs top to bottom on a real kernel (nbclient), and shows what it should.
 
-Each notebook has its test in a ``tests/notebooks/test_*.py`` file that runs it with ``execute`` (from notebook_runner) by its file name.
+Each notebook has its test in a ``tests/notebooks/test_*.py`` file that runs it with ``execute`` (from
+notebook_runner) by its file name.
 """
 
 from __future__ import annotations
