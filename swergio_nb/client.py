@@ -37,12 +37,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from websockets.asyncio.client import ClientConnection, connect
+from websockets.asyncio.server import broadcast
 from websockets.exceptions import ConnectionClosed
+from websockets.protocol import State
 
 from . import codec
 from ._urls import redact, with_token
 from .exceptions import HubError, InvalidMessage, NotConnected
-from .hub import DEFAULT_MAX_SIZE, TOKEN_ENV
+from .hub import DEFAULT_MAX_SIZE, DIRECT_WRITE_LIMIT, TOKEN_ENV
 from .messages import new_id, validate
 
 __all__ = ["Client", "Trigger", "Handler", "SENDER", "ClientStats"]
@@ -579,7 +581,10 @@ class Client:
                 return
             raise NotConnected(f"client {self.name!r} is not connected")
         try:
-            await ws.send(frame)
+            if ws.state is State.OPEN and ws.transport.get_write_buffer_size() < DIRECT_WRITE_LIMIT:
+                broadcast((ws,), frame, raise_exceptions=True)  # written at once: no drain to wait for
+            else:
+                await ws.send(frame)  # waits for the transport to drain; raises if the connection closed
         except ConnectionClosed as exc:
             if not control and self.reconnect and not self._closing:
                 self._buffer_frame(frame)  # not written: it goes out after the reconnection

@@ -114,7 +114,17 @@ def test_text_frames_decode_exactly_as_the_standard_json_module_does(text):
 
 
 @pytest.mark.parametrize(
-    "text", ['{"x":NaN}', '{"x":-Infinity}', '{"x":123456789012345678901234567890}', '"\\ud800"', "[1e400]"]
+    "text", ['{"x":NaN}', '{"x":-Infinity}', '{"x":123456789012345678901234567890}', '"\\ud800"', "[1e400]", '"\ud800"']
 )
 def test_what_the_fast_parser_refuses_but_json_accepts_still_decodes(text):
     assert _same(decode(text), json.loads(text))
+
+
+@settings(max_examples=300, deadline=None)
+@given(_json_values, st.sampled_from([float("nan"), float("inf"), 2**70, "\ud800", "é", None, np.float32(0.5)]))
+def test_text_frames_encode_to_what_json_dumps_means(value, special):
+    """The fast encoder (orjson) with json as fallback: decoding gives exactly what json.dumps' text gives."""
+    msg = {"ID": "i", "TYPE": "DATA/CUSTOM", "TO_ROOM": "r", "DATA": value, "EXTRA": [special]}
+    frame = encode(msg)
+    assert isinstance(frame, str)
+    assert _same(decode(frame), json.loads(json.dumps(msg, default=lambda o: o.item())))
