@@ -745,6 +745,50 @@ class SocketIo(AsyncSystem):
         return end[0]
 
 
+# -- swergio_nb only: the user-facing figures ---------------------------------------------------------------------
+
+
+def trebuchet_end_to_end(steps: int) -> dict[str, Any]:
+    """Trebuchet training steps (forward + backward of 100 shots) per second: in one process with autograd, through
+    an in-process hub with the three components as clients, and with control and simulator as OS processes."""
+    from swergio_nb.examples.trebuchet.demo import train_reference, train_through_hub
+
+    reference = train_reference(steps, eval_shots=10)
+    hub = asyncio.run(train_through_hub(steps, eval_shots=10))
+    processes = asyncio.run(train_through_hub(steps, eval_shots=10, processes=True))
+    out = {"steps": steps}
+    for key, run in (("one_process", reference), ("hub_in_process", hub), ("hub_processes", processes)):
+        out[key] = {"steps_s": steps / run.wall_s, "wall_s": run.wall_s}
+    return out
+
+
+async def single_client(n: int) -> dict[str, Any]:
+    """What one ``Client`` can send, and receive and dispatch to a handler, in msg/s (hub in its own process)."""
+    from swergio_nb import Client, Trigger
+
+    server = ServerProcess(SwergioNb().server_argv())
+    try:
+        arrivals = Arrivals()
+        sink = Client("sink", server.address, reconnect=False)
+        sink.add_handler(arrivals.hit, Trigger("DATA/FORWARD", "input"))
+        async with sink, Client("source", server.address, reconnect=False) as source:
+            await sink.ready()
+            msgs = [small() for _ in range(n)]
+            t0 = time.perf_counter()
+            for msg in msgs:
+                await source.send(msg)
+            sent = time.perf_counter()
+            await arrivals.wait(n)
+        return {
+            "send_msg_s": n / (sent - t0),
+            "receive_msg_s": arrivals.count / max(arrivals.last - t0, 1e-9),
+            "received": arrivals.count,
+            "lost": n - arrivals.count,
+        }
+    finally:
+        server.stop()
+
+
 SYSTEMS: dict[str, System] = {s.name: s for s in (SwergioNb(), RawWs(), Swergio002(), SocketIo(), ZmqBroker())}
 
 # -- running and reporting ---------------------------------------------------------------------------------------
@@ -833,7 +877,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--quick", action="store_true", help="smaller counts (a smoke run, about a minute)")
     parser.add_argument("--systems", default=",".join(SYSTEMS), help="comma-separated (default: %(default)s)")
-    parser.add_argument("--workloads", help="comma-separated subset of: throughput,fanout,pingpong,big_json,big_binary")
+    parser.add_argument(
+        "--workloads",
+        help="comma-separated subset of throughput,fanout,pingpong,big_json,big_binary,client,trebuchet (default: all)",
+    )
     parser.add_argument("--serve", choices=["raw_ws", "swergio002", "socketio", "pyzmq"], help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, default=HERE / "results", help="directory for the JSON results")
     args = parser.parse_args()
@@ -850,20 +897,42 @@ def main() -> None:
         zmq_broker()
         return
     if args.quick:
-        sizes = {"throughput": 2_000, "fanout": 500, "pingpong": 2_000, "big_reps": 1}
+        sizes = {"throughput": 2_000, "fanout": 500, "pingpong": 2_000, "big_reps": 1, "trebuchet_steps": 50}
     else:
-        sizes = {"throughput": 50_000, "fanout": 10_000, "pingpong": 2_000, "big_reps": 3}
+        sizes = {"throughput": 50_000, "fanout": 10_000, "pingpong": 2_000, "big_reps": 3, "trebuchet_steps": 500}
     names = [n.strip() for n in args.systems.split(",") if n.strip()]
+    only = None if args.workloads is None else {w.strip() for w in args.workloads.split(",")}
     if "swergio_nb" in names:  # the reference goes first
         names.remove("swergio_nb")
         names.insert(0, "swergio_nb")
     all_results = {}
     for name in names:
         print(f"{name}:", flush=True)
-        only = None if args.workloads is None else {w.strip() for w in args.workloads.split(",")}
         all_results[name] = asyncio.run(run_system(SYSTEMS[name], sizes, timeout=180.0, only=only))
+    extra: dict[str, Any] = {}
+    if "swergio_nb" in names and (only is None or "client" in only):
+        extra["single_client"] = asyncio.run(single_client(sizes["throughput"]))
+        print(f"  single client: {extra['single_client']}", flush=True)
+    if "swergio_nb" in names and (only is None or "trebuchet" in only):
+        extra["trebuchet"] = trebuchet_end_to_end(sizes["trebuchet_steps"])
+        print(f"  trebuchet end to end: {extra['trebuchet']}", flush=True)
     print()
     print(table(all_results))
+    if "single_client" in extra:
+        c = extra["single_client"]
+        print(
+            f"\none swergio_nb Client: sends {c['send_msg_s']:,.0f} msg/s; receives and dispatches "
+            f"{c['receive_msg_s']:,.0f} msg/s ({c['lost']} lost)"
+        )
+    if "trebuchet" in extra:
+        t = extra["trebuchet"]
+        base = t["one_process"]["steps_s"]
+        print(
+            f"trebuchet training steps/s (100 shots forward + backward): one process {base:.1f}; "
+            f"through the hub {t['hub_in_process']['steps_s']:.1f} ({t['hub_in_process']['steps_s'] / base:.2f}x); "
+            f"components as processes {t['hub_processes']['steps_s']:.1f} "
+            f"({t['hub_processes']['steps_s'] / base:.2f}x)"
+        )
     stamp = datetime.datetime.now().strftime("%Y-%m-%d")
     args.out.mkdir(parents=True, exist_ok=True)
     path = args.out / f"peers-{stamp}{'-quick' if args.quick else ''}.json"
@@ -875,7 +944,7 @@ def main() -> None:
         "loadavg": os.getloadavg(),
         "python": sys.version.split()[0],
     }
-    path.write_text(json.dumps({"meta": meta, "results": all_results}, indent=2) + "\n")
+    path.write_text(json.dumps({"meta": meta, "results": all_results, "swergio_nb": extra}, indent=2) + "\n")
     print(f"\nwritten to {path}")
 
 
