@@ -8,14 +8,22 @@ import logging
 import signal
 from collections.abc import Sequence
 
-from .hub import DEFAULT_MAX_SIZE, DEFAULT_QUEUE_SIZE, Hub
+from .hub import DEFAULT_MAX_SIZE, DEFAULT_QUEUE_SIZE, DEFAULT_STALL_TIMEOUT, Hub
 from .router import DEFAULT_MAX_ROOMS
 
 __all__ = ["main"]
 
 
 async def _serve_hub(args: argparse.Namespace) -> None:
-    hub = Hub(args.host, args.port, max_size=args.max_size, queue_size=args.queue_size, max_rooms=args.max_rooms)
+    hub = Hub(
+        args.host,
+        args.port,
+        max_size=args.max_size,
+        queue_size=args.queue_size,
+        max_rooms=args.max_rooms,
+        flow_control=not args.no_flow_control,
+        stall_timeout=args.stall_timeout,
+    )
     await hub.start()
     print(f"swergio hub listening on {hub.url}", flush=True)
     loop = asyncio.get_running_loop()
@@ -43,7 +51,17 @@ def main(argv: Sequence[str] | None = None) -> None:
         default=DEFAULT_QUEUE_SIZE,
         help="frames queued per connection before the slow-consumer policy applies (default %(default)s)",
     )
-
+    hub.add_argument(
+        "--stall-timeout",
+        type=float,
+        default=DEFAULT_STALL_TIMEOUT,
+        help="seconds a sender waits for a recipient that delivers nothing before going on (default %(default)s)",
+    )
+    hub.add_argument(
+        "--no-flow-control",
+        action="store_true",
+        help="never make a sender wait for a slow recipient (only the queue bound and the 1013 cut-off apply)",
+    )
     hub.add_argument(
         "--max-rooms", type=int, default=DEFAULT_MAX_ROOMS, help="rooms per connection (default %(default)s)"
     )
