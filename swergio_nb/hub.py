@@ -61,7 +61,7 @@ DEFAULT_QUEUE_SIZE = 4096
 #: Bytes in a connection's transport buffer below which a frame with no backlog ahead of it is written at once.
 DIRECT_WRITE_LIMIT = 64 * 1024
 #: Seconds a sender waits on a recipient that delivers nothing before the recipient is marked stalled.
-DEFAULT_STALL_TIMEOUT = 2.0
+DEFAULT_STALL_TIMEOUT = 0.5
 #: Environment variable holding the hub token (read by hubs and clients).
 TOKEN_ENV = "SWERGIO_TOKEN"
 
