@@ -114,6 +114,7 @@ class Hub:
             frames) until it drains to the low-water mark (``queue_size // 8``). False: only the overflow policy.
         stall_timeout: seconds a waiting sender gives a recipient to deliver at least one frame before marking it
             stalled and going on.
+        traffic_interval: seconds between two ``LOG/TRAFFIC`` summaries to the members of ``_traffic`` (> 0).
         ping_interval: seconds between keepalive pings; None disables them.
         ping_timeout: seconds to wait for a pong before closing with 1011; None waits forever.
         max_rooms: rooms one connection may be in at once (for the default router); None: no limit.
@@ -123,7 +124,8 @@ class Hub:
             no authentication, allowed only on a loopback host.
 
     Raises:
-        ValueError: ``token=""`` with a host that is not loopback (anyone on the network could join).
+        ValueError: ``token=""`` with a host that is not loopback (anyone on the network could join), or a
+            ``traffic_interval`` that is not positive.
     """
 
     def __init__(
@@ -135,6 +137,7 @@ class Hub:
         queue_size: int = DEFAULT_QUEUE_SIZE,
         flow_control: bool = True,
         stall_timeout: float = DEFAULT_STALL_TIMEOUT,
+        traffic_interval: float = 0.1,
         ping_interval: float | None = 20.0,
         ping_timeout: float | None = 20.0,
         max_rooms: int | None = DEFAULT_MAX_ROOMS,
@@ -153,6 +156,10 @@ class Hub:
         self.high_water = max(1, queue_size // 4) if flow_control else None
         self.low_water = queue_size // 8
         self.stall_timeout = stall_timeout
+        if not traffic_interval > 0:
+            raise ValueError(f"traffic_interval must be > 0 seconds, got {traffic_interval!r}")
+        self.traffic_interval = traffic_interval
+        self._ticker: asyncio.Task | None = None
         self.ping_interval = ping_interval
         self.ping_timeout = ping_timeout
         self.router = router if router is not None else Router(max_rooms=max_rooms)
@@ -215,6 +222,7 @@ class Hub:
             ping_interval=self.ping_interval,
             ping_timeout=self.ping_timeout,
         )
+        self._ticker = asyncio.create_task(self._tick(), name="swergio-hub-traffic")
         logger.info("hub listening on ws://%s:%d", self.host, self.port)
 
     def _authenticate(self, connection: ServerConnection, request: Request) -> Response | None:
@@ -238,6 +246,10 @@ class Hub:
         starting, self._starting = self._starting, None
         if starting is not None:
             await asyncio.gather(starting, return_exceptions=True)
+        ticker, self._ticker = self._ticker, None
+        if ticker is not None:
+            ticker.cancel()
+            await asyncio.gather(ticker, return_exceptions=True)
         server, self._server = self._server, None
         if server is None:
             return
@@ -301,6 +313,18 @@ class Hub:
                 if peer.backlog <= low and not drained.is_set():
                     peer.stalled = False
                     drained.set()
+
+    async def _tick(self) -> None:
+        """Send the router's ``LOG/TRAFFIC`` summary every ``traffic_interval`` seconds (nothing when idle)."""
+        loop = asyncio.get_running_loop()
+        last = loop.time()
+        while True:
+            await asyncio.sleep(self.traffic_interval)
+            now = loop.time()
+            events = self.router.flush_traffic(now - last)
+            last = now
+            if events:
+                self._carry_out(events)
 
     async def _throttle(self, full: list[_Peer]) -> None:
         """Wait (not reading from the sender) until each recipient in ``full`` drains to the low-water mark, is

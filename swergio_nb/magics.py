@@ -7,7 +7,7 @@ Usage (``%swergio --help``, ``%swergio COMMAND --help``)::
     %swergio hub stop | status
     %swergio connect NAME [URL] [--as VAR]     a kernel-side Client bound to the notebook variable NAME (or VAR)
     %swergio rooms                             rooms and their members
-    %swergio monitor [ROOM ...]                the live room-traffic widget (optionally filtered to rooms)
+    %swergio monitor [ROOM ...] [--every-message]  the live room-traffic widget (optionally filtered to rooms)
     %swergio send ROOM TYPE [JSON]             send a message with DATA = the JSON value
     %swergio up FILE.yaml                      launch component processes (returns an awaitable)
     %swergio down                              stop them (returns an awaitable)
@@ -77,6 +77,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("rooms", help="rooms and their members")
     monitor = sub.add_parser("monitor", help="the live room-traffic widget")
     monitor.add_argument("rooms", nargs="*", help="show only these rooms")
+    monitor.add_argument(
+        "--every-message",
+        action="store_true",
+        help="a copy of every message from _logging (default: the hub's summary from _traffic, 10 per second)",
+    )
     send = sub.add_parser("send", help="send a message")
     send.add_argument("room")
     send.add_argument("type", help="message TYPE, e.g. DATA/TEXT")
@@ -168,7 +173,7 @@ class SwergioMagics(Magics):
         widget = TrafficWidget()
         if args.rooms:
             widget.room_filter = ",".join(args.rooms)
-        widget.attach(self.session.default_client())
+        widget.attach(self.session.default_client(), feed="messages" if args.every_message else "summary")
         self.session.monitors.append(widget)
         return widget
 

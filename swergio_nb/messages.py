@@ -42,6 +42,7 @@ __all__ = [
     "HUB_COMMANDS",
     "HUB_NAME",
     "LOGGING_ROOM",
+    "TRAFFIC_ROOM",
     "new_id",
     "make_message",
     "validate",
@@ -51,6 +52,9 @@ __all__ = [
 HUB_NAME = "_hub"
 #: The room that receives a ``LOG/MESSAGES`` copy of every ``DATA/*`` message (see ``router.LOGGED_TYPES``).
 LOGGING_ROOM = "_logging"
+#: The room that receives a ``LOG/TRAFFIC`` summary of the ``DATA/*`` traffic every ``Hub(traffic_interval=)``
+#: seconds: counts per room, sender and type, and the latest few messages (a cheap feed for monitors).
+TRAFFIC_ROOM = "_traffic"
 
 
 class MessageType(str, Enum):
@@ -78,6 +82,7 @@ class MessageType(str, Enum):
     COMMAND_LOADSETTINGS = "COMMAND/LOADSETTINGS"
     COMMAND_CUSTOM = "COMMAND/CUSTOM"
     LOG_MESSAGES = "LOG/MESSAGES"
+    LOG_TRAFFIC = "LOG/TRAFFIC"
     LOG_KPI = "LOG/KPI"
     LOG_MODELWEIGHTS = "LOG/MODELWEIGHTS"
     LOG_SETTINGS = "LOG/SETTINGS"

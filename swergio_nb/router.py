@@ -24,6 +24,12 @@ Rules:
   ``LOG/MESSAGES`` with fields ``MESSAGE`` (the stamped message), ``SENDER`` and ``ROOM``. These copies are marked
   ``droppable``: under backpressure a transport may drop them rather than the connection. A binary message nested
   at msgpack's limit (1024 levels) is delivered but has no copies: wrapped, it would be one level too deep.
+* The same messages are counted for the traffic room (``_traffic``) while it has members:
+  :meth:`Router.flush_traffic`, called by the transport every ``traffic_interval``, turns the counts since the last
+  call into one ``LOG/TRAFFIC`` message per member (``COUNTS``: ``[room, sender, type, messages, bytes]`` rows,
+  ``room`` null for direct messages; ``TAIL``: the latest :data:`TRAFFIC_TAIL` messages as ``{"SENDER", "ROOM",
+  "MESSAGE"}``; ``INTERVAL``: seconds covered), also ``droppable``. A monitor then costs one message per interval,
+  not one per message.
 * Bad input (not JSON/msgpack, not an object, missing ID/TYPE, unknown TYPE, addressed to nobody, bad arrays,
   unregistered sender...) is answered to its sender only with ``LOG/ERROR`` (``ERROR`` code, ``DETAIL`` text,
   ``REPLY_TO`` when the bad message had a usable ``ID``). The connection stays open; nobody else sees anything.
@@ -36,6 +42,7 @@ from __future__ import annotations
 
 import itertools
 import json
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,14 +50,20 @@ import msgpack
 
 from . import codec
 from .exceptions import InvalidMessage
-from .messages import HUB_COMMANDS, HUB_NAME, LOGGING_ROOM, new_id, validate
+from .messages import HUB_COMMANDS, HUB_NAME, LOGGING_ROOM, TRAFFIC_ROOM, new_id, validate
 from .rooms import Rooms
 
-__all__ = ["Router", "RouterStats", "Send", "Close", "Event", "LOGGED_TYPES", "DEFAULT_MAX_ROOMS"]
+__all__ = ["Router", "RouterStats", "Send", "Close", "Event", "LOGGED_TYPES", "DEFAULT_MAX_ROOMS", "TRAFFIC_TAIL"]
 
 #: Types copied to the logging room by default: every DATA type (swergio copied FORWARD and GRADIENT; rewards,
 #: text and custom data are traffic a monitor wants to see too).
 LOGGED_TYPES = ("DATA/FORWARD", "DATA/GRADIENT", "DATA/REWARD", "DATA/TEXT", "DATA/CUSTOM")
+#: Latest messages a ``LOG/TRAFFIC`` summary carries.
+TRAFFIC_TAIL = 20
+#: Largest frame a ``LOG/TRAFFIC`` tail entry carries whole, in bytes (characters for text); a larger one is shown by
+#: its envelope fields and its size.
+TRAFFIC_TAIL_FRAME = 16 * 1024
+_ENVELOPE_FIELDS = ("ID", "ROOT_ID", "TYPE", "TO_ROOM", "TO", "MODEL_STATUS", "REPLY_TO")
 #: Rooms one connection may be in at once, by default.
 DEFAULT_MAX_ROOMS = 256
 #: Longest ``DETAIL`` of a ``LOG/ERROR``, in characters: an error may quote the bad input, never megabytes of it.
@@ -124,6 +137,8 @@ class Router:
         self._name_of: dict[int, str] = {}
         self._name_json: dict[int, str] = {}
         self._conn_of: dict[str, int] = {}
+        self._traffic: dict[tuple[str | None, str, str], list[int]] = {}  # (room, sender, type) -> [count, bytes]
+        self._traffic_tail: deque[tuple[str, str | None, str | bytes, dict]] = deque(maxlen=TRAFFIC_TAIL)
 
     # -- connections -------------------------------------------------------------------------------------------
 
@@ -256,8 +271,10 @@ class Router:
             target = self._conn_of.get(to)
             if target is not None and target not in recipients:
                 recipients.append(target)
-        logging = msg["TYPE"] in self.logged_types and room != self.logging_room and self.logging_room in self.rooms
-        if not recipients and not logging:
+        logged = msg["TYPE"] in self.logged_types and room != self.logging_room
+        logging = logged and self.logging_room in self.rooms
+        traffic = logged and TRAFFIC_ROOM in self.rooms
+        if not recipients and not logging and not traffic:
             self.stats.dropped += 1
             return []
         if isinstance(frame, str) and "SENT_BY" not in msg:
@@ -273,7 +290,66 @@ class Router:
             self.stats.dropped += 1
         if logging:
             events.extend(self._log_copies(conn, name, room, stamped, msg))
+        if traffic:
+            self._count_traffic(name, room, stamped, msg)
         return events
+
+    def _count_traffic(self, name: str, room: str | None, stamped: str | bytes, msg: dict[str, Any]) -> None:
+        key = (room, name, msg["TYPE"])
+        row = self._traffic.get(key)
+        if row is None:
+            self._traffic[key] = [1, len(stamped)]
+        else:
+            row[0] += 1
+            row[1] += len(stamped)
+        if len(stamped) > TRAFFIC_TAIL_FRAME:  # the summary stays small: the envelope, and the size of the rest
+            unit = "bytes" if isinstance(stamped, bytes) else "characters"
+            msg = {k: msg[k] for k in _ENVELOPE_FIELDS if k in msg}
+            msg.update(SENT_BY=name, DATA=f"<{len(stamped):,} {unit}>")
+            stamped = json.dumps(msg, separators=(",", ":"))
+        self._traffic_tail.append((name, room, stamped, msg))
+
+    def flush_traffic(self, interval: float) -> list[Event]:
+        """The ``LOG/TRAFFIC`` summary of what was counted since the last call, for each member of the traffic room.
+
+        Args:
+            interval: seconds since the last call (reported as ``INTERVAL``; monitors turn counts into rates).
+
+        Returns:
+            One droppable :class:`Send` per member of ``_traffic``; none if nothing was counted.
+        """
+        counts, tail = self._traffic, list(self._traffic_tail)
+        self._traffic = {}
+        self._traffic_tail.clear()
+        members = list(self.rooms.members_view(TRAFFIC_ROOM))
+        if not counts or not members:
+            return []
+        header = {
+            "ID": new_id(),
+            "TYPE": "LOG/TRAFFIC",
+            "TO_ROOM": TRAFFIC_ROOM,
+            "SENT_BY": HUB_NAME,
+            "INTERVAL": interval,
+            "COUNTS": [[room, sender, mtype, n, size] for (room, sender, mtype), (n, size) in counts.items()],
+        }
+        frame: str | bytes
+        if all(isinstance(stamped, str) for _, _, stamped, _ in tail):
+            entries = ",".join(
+                f'{{"SENDER":{json.dumps(name)},"ROOM":{json.dumps(room)},"MESSAGE":{stamped}}}'
+                for name, room, stamped, _ in tail
+            )
+            frame = f'{json.dumps(header, separators=(",", ":"))[:-1]},"TAIL":[{entries}]}}'
+        else:
+            header["TAIL"] = [
+                {"SENDER": name, "ROOM": room, "MESSAGE": {**msg, "SENT_BY": name}} for name, room, _, msg in tail
+            ]
+            try:
+                frame = msgpack.packb(header, use_bin_type=True)
+            except ValueError:  # a message at msgpack's nesting limit: summarise without the tail
+                header["TAIL"] = []
+                frame = msgpack.packb(header, use_bin_type=True)
+        self.stats.logged += len(members)
+        return [Send(c, frame, droppable=True) for c in members]
 
     def _log_copies(self, conn: int, name: str, room: str | None, stamped: str | bytes, msg: dict) -> list[Event]:
         header = {

@@ -1,7 +1,9 @@
 """Traffic statistics of a hub, as seen from its logging room (sans-I/O: no asyncio, no widgets).
 
-The hub copies every ``DATA/FORWARD`` and ``DATA/GRADIENT`` to the ``_logging`` room as a ``LOG/MESSAGES`` envelope
-(fields ``MESSAGE``, ``SENDER``, ``ROOM``). :class:`TrafficStats` aggregates those envelopes: counts per room and per
+The hub copies every ``DATA/*`` message to the ``_logging`` room as a ``LOG/MESSAGES`` envelope (fields ``MESSAGE``,
+``SENDER``, ``ROOM``), and sends the ``_traffic`` room a ``LOG/TRAFFIC`` summary of the same traffic every tenth of
+a second (counts per room, sender and type, and the latest messages). :class:`TrafficStats` aggregates either feed
+(:meth:`~TrafficStats.observe` and :meth:`~TrafficStats.observe_summary`): counts per room and per
 type, per-type rates over a sliding window, and a bounded tail of the latest messages. The caller feeds it and says
 what time it is, so it is testable with a fake clock::
 
@@ -232,7 +234,29 @@ class TrafficStats:
             sender = msg.get("SENT_BY")
         room = DIRECT if room is None else str(room)
         mtype = str(msg.get("TYPE"))
-        self.total += 1
+        self._count(room, mtype, 1, now)
+        self._keep(msg, room, sender, mtype, now)
+
+    def observe_summary(self, traffic: dict[str, Any], now: float) -> None:
+        """Count one ``LOG/TRAFFIC`` summary: its ``COUNTS`` rows go into the counts and the rate bucket of ``now``
+        (rates are exact to one summary interval), its ``TAIL`` messages into the tail.
+
+        Args:
+            traffic: a ``LOG/TRAFFIC`` envelope (``COUNTS``: ``[room, sender, type, messages, bytes]`` rows, room
+                null for direct messages; ``TAIL``: ``{"SENDER", "ROOM", "MESSAGE"}`` entries, oldest first).
+            now: the current time, in seconds, on the clock of :meth:`observe`.
+        """
+        for row in traffic.get("COUNTS") or ():
+            if isinstance(row, list) and len(row) >= 4 and type(row[3]) is int and row[3] > 0:
+                self._count(DIRECT if row[0] is None else str(row[0]), str(row[2]), row[3], now)
+        for entry in traffic.get("TAIL") or ():
+            msg = entry.get("MESSAGE") if isinstance(entry, dict) else None
+            if isinstance(msg, dict):
+                room = entry.get("ROOM")
+                self._keep(msg, DIRECT if room is None else str(room), entry.get("SENDER"), str(msg.get("TYPE")), now)
+
+    def _count(self, room: str, mtype: str, n: int, now: float) -> None:
+        self.total += n
         if self._first is None:
             self._first = float(now)
 
@@ -242,27 +266,28 @@ class TrafficStats:
                 room = OTHER
             counts.setdefault(room, 0)
             self._room_types.setdefault(room, {})
-        counts[room] += 1
+        counts[room] += n
         types = self._type_counts
         if mtype not in types:
             if len(types) >= self.max_types:
                 mtype = OTHER
             types.setdefault(mtype, 0)
             self._buckets.setdefault(mtype, deque())
-        types[mtype] += 1
+        types[mtype] += n
         per_type = self._room_types[room]
-        per_type[mtype] = per_type.get(mtype, 0) + 1
+        per_type[mtype] = per_type.get(mtype, 0) + n
 
         bucket = int(now // self._resolution)
         buckets = self._buckets[mtype]
         if buckets and buckets[-1][0] == bucket:
-            buckets[-1][1] += 1
+            buckets[-1][1] += n
         else:
-            buckets.append([bucket, 1])
+            buckets.append([bucket, n])
             oldest = bucket - _BUCKETS_PER_WINDOW
             while buckets[0][0] <= oldest:
                 buckets.popleft()
 
+    def _keep(self, msg: dict[str, Any], room: str, sender: Any, mtype: str, now: float) -> None:
         if self._tail.maxlen and (
             (not self._room_filter or _matches(self._room_filter, room))
             and (not self._type_filter or _matches(self._type_filter, mtype))

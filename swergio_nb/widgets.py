@@ -2,9 +2,10 @@
 
 Python decides what to show; the JavaScript in ``static/`` (built from ``js/``) only draws it.
 
-* :class:`TrafficWidget` joins the hub's ``_logging`` room through a :class:`~swergio_nb.client.Client`, aggregates
-  every ``LOG/MESSAGES`` copy with :class:`~swergio_nb.traffic.TrafficStats` and pushes a JSON snapshot to the
-  browser at most every ``interval`` seconds.
+* :class:`TrafficWidget` joins the hub's ``_traffic`` room through a :class:`~swergio_nb.client.Client` (one
+  ``LOG/TRAFFIC`` summary per tenth of a second, whatever the traffic; or, with ``feed="messages"``, the
+  ``_logging`` room's copy of every message), aggregates it with :class:`~swergio_nb.traffic.TrafficStats` and
+  pushes a JSON snapshot to the browser at most every ``interval`` seconds.
 * :class:`MetricsWidget` plots series of numbers (pushed from Python or received as ``LOG/KPI`` messages) with
   matplotlib in a worker thread and shows the PNG.
 
@@ -35,7 +36,7 @@ import traitlets
 
 from .client import Client, Handler, Trigger
 from .exceptions import SwergioError
-from .messages import LOGGING_ROOM
+from .messages import LOGGING_ROOM, TRAFFIC_ROOM
 from .traffic import TrafficStats
 
 __all__ = ["TrafficWidget", "MetricsWidget", "STATIC"]
@@ -83,6 +84,7 @@ class TrafficWidget(anywidget.AnyWidget):
         self.stats = TrafficStats(window=window, tail=tail)
         self.clock = clock
         self.pushes = 0  #: snapshots pushed to the trait
+        self.feed: str | None = None  #: "summary" or "messages" once attached
         self._dirty = False
         self._client: Client | None = None
         self._handler: Handler | None = None
@@ -96,6 +98,11 @@ class TrafficWidget(anywidget.AnyWidget):
     def observe_message(self, log_message: dict[str, Any]) -> None:
         """Count one ``LOG/MESSAGES`` envelope (or plain message) now; the next tick pushes it."""
         self.stats.observe(log_message, self.clock())
+        self._dirty = True
+
+    def observe_summary(self, traffic: dict[str, Any]) -> None:
+        """Count one ``LOG/TRAFFIC`` summary now; the next tick pushes it."""
+        self.stats.observe_summary(traffic, self.clock())
         self._dirty = True
 
     @traitlets.observe("room_filter", "type_filter")
@@ -128,35 +135,47 @@ class TrafficWidget(anywidget.AnyWidget):
         """True while the background task runs."""
         return self._task is not None and not self._task.done()
 
-    def attach(self, client: Client, *, interval: float = 0.1, members_every: float = 1.0) -> None:
-        """Feed this widget from ``client``: join ``_logging`` and start the one background task.
+    def attach(
+        self, client: Client, *, feed: str = "summary", interval: float = 0.1, members_every: float = 1.0
+    ) -> None:
+        """Feed this widget from ``client``: join ``_traffic`` (or ``_logging``) and start the one background task.
 
         The task pushes a snapshot at most every ``interval`` seconds when something changed (new messages, new
         members, filters, or rates still decaying towards 0) and the widget is not paused, and refreshes the
         membership table with ``await client.room_table()`` every ``members_every`` seconds. If the client is
-        already connected, ``_logging`` is joined in the background; otherwise on ``connect()``.
+        already connected, the room is joined in the background; otherwise on ``connect()``.
 
         Args:
-            client: the component whose connection carries the logging copies.
+            client: the component whose connection carries the feed.
+            feed: ``"summary"``: the hub's ``LOG/TRAFFIC`` summaries (one message per ``Hub(traffic_interval=)``,
+                counts exact, the tail shows the latest 20 messages of each interval; watching costs almost nothing
+                however busy the hub is); ``"messages"``: a ``LOG/MESSAGES`` copy of every message (every message
+                in the tail, one extra delivery per message).
             interval: minimum seconds between two pushes (> 0; 0.1 gives at most 10 updates/s).
             members_every: seconds between membership refreshes (> 0).
 
         Raises:
             RuntimeError: no running event loop, or already attached (call :meth:`detach` first).
-            ValueError: ``interval`` or ``members_every`` is not positive.
+            ValueError: ``interval`` or ``members_every`` is not positive, or ``feed`` is unknown.
         """
         if not interval > 0 or not members_every > 0:
             raise ValueError("interval and members_every must be > 0 seconds")
+        if feed not in ("summary", "messages"):
+            raise ValueError(f"feed must be 'summary' or 'messages', got {feed!r}")
         if self.attached:
             raise RuntimeError("this TrafficWidget is already attached; call detach() first")
         loop = asyncio.get_running_loop()  # RuntimeError outside a loop
         self._client = client
         self._stopped = False
-        self._handler = client.add_handler(self.observe_message, Trigger("LOG/MESSAGES", LOGGING_ROOM))
+        if feed == "summary":
+            self._handler = client.add_handler(self.observe_summary, Trigger("LOG/TRAFFIC", TRAFFIC_ROOM))
+        else:
+            self._handler = client.add_handler(self.observe_message, Trigger("LOG/MESSAGES", LOGGING_ROOM))
+        self.feed = feed
         self._task = loop.create_task(self._run(client, interval, members_every), name="swergio-traffic-widget")
 
     async def ready(self) -> None:
-        """Wait until the attached client is connected and in ``_logging``, i.e. every message from now is seen.
+        """Wait until the attached client is connected and in its feed's room: every message from now is counted.
 
         Raises:
             RuntimeError: not attached.
@@ -170,8 +189,8 @@ class TrafficWidget(anywidget.AnyWidget):
         """Stop feeding: cancel the background task and remove the handler. Safe to call twice.
 
         A last snapshot marked ``"stopped"`` is pushed, so the browser does not keep showing the last rates.
-        The client stays in ``_logging`` (leaving needs a round trip): ``await client.leave_room("_logging")``
-        stops the hub's copies.
+        The client stays in the feed's room (leaving needs a round trip): ``await client.leave_room("_traffic")``
+        stops the hub's summaries.
         """
         if self._task is not None and not self._task.done():
             self._task.cancel()

@@ -6,6 +6,7 @@ import asyncio
 import base64
 import json
 import pathlib
+import re
 import shutil
 import subprocess
 import time
@@ -35,10 +36,10 @@ def png_bytes(widget: MetricsWidget) -> bytes:
 # -- TrafficWidget -------------------------------------------------------------------------------------------------
 
 
-async def test_traffic_widget_shows_counts_members_and_tail(hub):
+async def test_traffic_widget_fed_every_message_shows_counts_members_and_tail(hub):
     widget = TrafficWidget()
     control = Client("control", hub.url)
-    widget.attach(control, interval=0.05, members_every=0.1)
+    widget.attach(control, feed="messages", interval=0.05, members_every=0.1)
     seen = {"input": 0, "output": 0}
 
     def count(msg):
@@ -99,6 +100,44 @@ async def test_traffic_widget_shows_counts_members_and_tail(hub):
         await asyncio.sleep(0)
         assert task.done() and not widget.attached
         assert all(h.fn != widget.observe_message for h in control.handlers)
+        with pytest.raises(ValueError, match="feed"):
+            widget.attach(control, feed="everything")
+    widget.close()
+
+
+async def test_traffic_widget_fed_summaries_counts_exactly_and_tails_the_latest(hub):
+    widget = TrafficWidget()
+    control = Client("control", hub.url)
+    widget.attach(control, interval=0.05, members_every=0.1)  # feed="summary" by default
+    got: list[int] = []
+    model = Client("model", hub.url)
+    model.add_handler(lambda msg: got.append(msg["N"]), Trigger("DATA/FORWARD", "input"))
+    async with control, model, Client("sim", hub.url) as sim, Client("loss", hub.url) as loss:
+        await widget.ready()
+        for i in range(500):
+            await sim.send({"TYPE": "DATA/FORWARD", "TO_ROOM": "input", "DATA": np.full(4, i, np.float32), "N": i})
+        await until(lambda: len(got) == 500)  # the hub has routed them: the tail ends with what loss sends next
+        await loss.send({"TYPE": "DATA/GRADIENT", "TO": "model", "DATA": {"grad": np.ones((2, 3))}})
+        big = await loss.send({"TYPE": "DATA/REWARD", "TO_ROOM": "nobody", "DATA": "x" * 100_000})
+        last = await loss.send({"TYPE": "DATA/GRADIENT", "TO_ROOM": "output", "DATA": [1.0, 2.0]})
+
+        def complete():
+            snap = widget.snapshot
+            return snap.get("totals", {}).get("count") == 503 and snap["rooms"].get("input", {}).get("members")
+
+        await until(complete)
+        snap = widget.snapshot
+        assert got == list(range(500))
+        assert snap["rooms"]["input"] == {"members": ["model"], "count": 500, "types": {"DATA/FORWARD": 500}}
+        assert snap["rooms"]["(direct)"]["count"] == 1 and snap["rooms"]["nobody"]["count"] == 1  # undelivered too
+        assert snap["rooms"]["_traffic"]["members"] == ["control"] and "_logging" not in snap["rooms"]
+        assert snap["types"]["DATA/FORWARD"]["rate"] > 0
+        tail = snap["tail"]
+        assert 3 <= len(tail) <= 50
+        assert tail[-1]["id"] == last["ID"] and tail[-1]["sender"] == "loss" and tail[-1]["preview"] == "[1.0, 2.0]"
+        assert tail[-2]["id"] == big["ID"] and re.fullmatch(r"'<100,\d{3} characters>'", tail[-2]["preview"])  # size
+        assert tail[-3]["preview"] == "{grad: float64[2, 3]}" and tail[-3]["room"] == "(direct)"
+        assert hub.stats.log_dropped == 0
     widget.close()
 
 

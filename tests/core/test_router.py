@@ -113,6 +113,42 @@ def test_data_messages_are_copied_to_the_logging_room(router):
     assert by_conn[watcher]["MESSAGE"]["SENT_BY"] == "a"
 
 
+def test_traffic_room_gets_one_summary_per_flush_with_exact_counts_and_the_latest_messages(router):
+    a, b = join(router, "a"), join(router, "b", "input")
+    assert router.flush_traffic(0.1) == []  # nobody watching: nothing counted, nothing sent
+    router.receive(a, frame(ID="before", TYPE="DATA/FORWARD", TO_ROOM="input", DATA=[0]))
+    watcher, other = join(router, "watcher", "_traffic"), join(router, "other", "_traffic")
+    assert router.flush_traffic(0.1) == []  # the message before anyone watched was not counted
+    for i in range(30):
+        events = router.receive(a, frame(ID=f"f{i}", TYPE="DATA/FORWARD", TO_ROOM="input", DATA=[i]))
+        assert [e.conn for e in events] == [b]  # no per-message copy for the watchers
+    router.receive(a, frame(ID="g", TYPE="DATA/GRADIENT", TO="b", DATA=[1.0]))
+    router.receive(a, frame(ID="k", TYPE="LOG/KPI", TO_ROOM="input", DATA=1))  # not DATA/*: not counted
+    router.receive(b, frame(ID="lost", TYPE="DATA/REWARD", TO_ROOM="empty", DATA=1.0))  # undelivered: counted
+    events = router.flush_traffic(0.25)
+    assert sorted(e.conn for e in events) == sorted([watcher, other]) and all(e.droppable for e in events)
+    assert isinstance(events[0].frame, str) and events[0].frame is events[1].frame  # one encoding for all
+    summary = decode(events[0].frame)
+    assert summary["TYPE"] == "LOG/TRAFFIC" and summary["SENT_BY"] == "_hub" and summary["INTERVAL"] == 0.25
+    rows = {(room, sender, mtype): n for room, sender, mtype, n, _ in summary["COUNTS"]}
+    expected = {("input", "a", "DATA/FORWARD"): 30, (None, "a", "DATA/GRADIENT"): 1, ("empty", "b", "DATA/REWARD"): 1}
+    assert rows == expected
+    tail = summary["TAIL"]
+    assert len(tail) == 20 and [e["MESSAGE"]["ID"] for e in tail[-3:]] == ["f29", "g", "lost"]
+    assert tail[-1] == {
+        "SENDER": "b",
+        "ROOM": "empty",
+        "MESSAGE": {"ID": "lost", "TYPE": "DATA/REWARD", "TO_ROOM": "empty", "DATA": 1.0, "SENT_BY": "b"},
+    }
+    assert router.flush_traffic(0.1) == []  # counts start again after each flush
+    # a binary message makes the summary binary, its arrays intact
+    arr = np.arange(4, dtype=np.float32)
+    router.receive(a, encode({"ID": "bin", "TYPE": "DATA/FORWARD", "TO_ROOM": "input", "DATA": arr}))
+    (summary,) = {e.frame for e in router.flush_traffic(0.1)}
+    assert isinstance(summary, bytes)
+    np.testing.assert_array_equal(decode(summary)["TAIL"][0]["MESSAGE"]["DATA"], arr)
+
+
 def test_enable_logging_joins_the_logging_room(router):
     a = join(router, "a")
     w = join(router, "w")
