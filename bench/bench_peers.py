@@ -39,6 +39,7 @@ import argparse
 import asyncio
 import contextlib
 import datetime
+import itertools
 import json
 import math
 import os
@@ -435,10 +436,35 @@ class RawWs(AsyncSystem):
         async def echo() -> None:
             async for frame in end.ws:
                 msg = _raw_decode(frame)
+                msg.pop("SENT_BY", None)  # swergio_nb's hub stamps it; an echo sends its own message
                 await end.send({**msg, "ID": uuid.uuid4().hex, "TO_ROOM": target})
 
         end.reader = asyncio.create_task(echo())
         return end
+
+
+class NbHubRawClients(RawWs):
+    """swergio_nb's hub (every default on) driven by the same minimal clients as ``raw_ws``: the hubs side by side.
+
+    The clients only add what the protocol requires: ``COMMAND/REGISTER`` with a unique name first, and an ``ID`` on
+    commands (the token is in the hub's URL)."""
+
+    name = "swergio_nb_hub"
+    _names = itertools.count()
+
+    def server_argv(self) -> list[str]:
+        return SwergioNb().server_argv()
+
+    async def _connect(self, address: str, rooms: list[str]):
+        ws = await connect(address, max_size=None, compression=None)
+        commands = [{"TYPE": "COMMAND/REGISTER", "NAME": f"raw{next(self._names)}"}]
+        commands += [{"TYPE": "COMMAND/JOINROOM", "ROOM": room} for room in rooms]
+        for command in commands:
+            await ws.send(json.dumps({"ID": uuid.uuid4().hex, **command}))
+            ack = json.loads(await ws.recv())
+            if ack["TYPE"] != "COMMAND/ACK":
+                raise RuntimeError(f"hub refused {command}: {ack}")
+        return ws
 
 
 # -- (2) swergio 0.0.2 -------------------------------------------------------------------------------------------
@@ -789,7 +815,9 @@ async def single_client(n: int) -> dict[str, Any]:
         server.stop()
 
 
-SYSTEMS: dict[str, System] = {s.name: s for s in (SwergioNb(), RawWs(), Swergio002(), SocketIo(), ZmqBroker())}
+SYSTEMS: dict[str, System] = {
+    s.name: s for s in (SwergioNb(), NbHubRawClients(), RawWs(), Swergio002(), SocketIo(), ZmqBroker())
+}
 
 # -- running and reporting ---------------------------------------------------------------------------------------
 
