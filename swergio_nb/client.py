@@ -11,7 +11,10 @@ trigger's and the reply's rooms by itself, as in swergio. What the handler retur
 
 Each handler has its own worker task and queue, so one handler sees its messages in arrival order, a handler may
 ``await`` (even ``await client.request(...)``) without stopping the client from receiving, and a handler that raises
-is logged with its traceback (and passed to :attr:`Client.error_listeners`) while the client keeps serving.
+is logged with its traceback (and passed to :attr:`Client.error_listeners`) while the client keeps serving. A plain
+(not ``async``, not ``in_thread``) handler whose queue is empty is called right away by the reader instead, and its
+replies written at once if the connection is not backed up (else its worker sends them): the same order and error
+handling, without a task switch per message.
 ``in_thread=True`` runs a CPU-heavy handler in a worker thread so the event loop stays free.
 
 Example::
@@ -114,6 +117,8 @@ class Handler:
     errors: int = 0  #: calls that raised
     queue: asyncio.Queue | None = field(default=None, repr=False)
     task: asyncio.Task | None = field(default=None, repr=False)
+    inline: bool = field(default=False, repr=False)  #: a plain function: may run in the reader when idle
+    busy: bool = field(default=False, repr=False)  #: its worker is handling an item
 
     @property
     def name(self) -> str:
@@ -133,6 +138,14 @@ class ClientStats:
     undecodable: int = 0  #: frames received that were not valid messages
     hub_errors: int = 0  #: LOG/ERROR answers from the hub that no request was waiting for
     reconnects: int = 0  #: connections regained after a loss
+
+
+@dataclass(slots=True, eq=False)
+class _Continuation:
+    """What an inline handler call left for its worker: an awaitable result, or replies still to send."""
+
+    msg: dict[str, Any]
+    result: Any  #: an awaitable (the handler's result), or the list of replies not sent yet
 
 
 @dataclass(slots=True, eq=False)
@@ -420,6 +433,7 @@ class Client:
             reply_to=reply_to,
             in_thread=in_thread,
             context_keys=keys,
+            inline=not in_thread and not inspect.iscoroutinefunction(inspect.unwrap(fn)),
         )
         self.handlers.append(handler)
         if self.connected:
@@ -671,35 +685,84 @@ class Client:
                     waiter.future.set_result(msg)
                     return
         for handler in self.handlers:
-            if handler.queue is not None and handler.trigger.matches(msg, self.name):
-                await handler.queue.put(msg)
+            queue = handler.queue
+            if queue is not None and handler.trigger.matches(msg, self.name):
+                if handler.inline and not handler.busy and not queue.qsize():
+                    self._call_inline(handler, msg)
+                else:
+                    await queue.put(msg)
+
+    def _call_inline(self, handler: Handler, msg: dict[str, Any]) -> None:
+        """Run a plain handler now, in the reader; what cannot finish without waiting goes to its worker."""
+        handler.calls += 1
+        try:
+            result = handler.fn(msg, **{k: self.context[k] for k in handler.context_keys})
+            if inspect.isawaitable(result):  # a plain function returned an awaitable: the worker awaits it
+                handler.queue.put_nowait(_Continuation(msg, result))
+                return
+            replies = self._replies(handler, msg, result)
+            while replies and self._send_now(replies[0]):
+                replies.pop(0)
+            if replies:  # the connection is backed up: the worker waits for it, in order
+                handler.queue.put_nowait(_Continuation(msg, replies))
+        except Exception as exc:
+            self._handler_failed(handler, msg, exc)
+
+    def _send_now(self, msg: dict[str, Any]) -> bool:
+        """Send ``msg`` if that needs no waiting (connected, joins done, transport not backed up); else False."""
+        ws = self._online
+        if (
+            ws is None
+            or ws is not self._ws
+            or self._pending_joins
+            or ws.state is not State.OPEN
+            or ws.transport.get_write_buffer_size() >= DIRECT_WRITE_LIMIT
+        ):
+            return False
+        broadcast((ws,), codec.encode(self._complete(msg)), raise_exceptions=True)
+        self.stats.sent += 1
+        return True
+
+    def _handler_failed(self, handler: Handler, msg: dict[str, Any], exc: Exception) -> None:
+        handler.errors += 1
+        logger.error("%s: handler %s raised on %s %s", self.name, handler.name, msg["TYPE"], msg["ID"], exc_info=exc)
+        for listener in list(self.error_listeners):
+            try:
+                listener(handler, msg, exc)
+            except Exception:
+                logger.exception("%s: error listener raised", self.name)
 
     async def _work(self, handler: Handler) -> None:
         queue = handler.queue
         assert queue is not None
         while True:
-            msg = await queue.get()
-            handler.calls += 1
+            item = await queue.get()
+            handler.busy = True
             try:
-                kwargs = {k: self.context[k] for k in handler.context_keys}
-                if handler.in_thread:
-                    result = await asyncio.to_thread(handler.fn, msg, **kwargs)
+                if type(item) is _Continuation:
+                    msg, result = item.msg, item.result
+                    replies = result if isinstance(result, list) else None
+                    if replies is None:
+                        replies = self._replies(handler, msg, await result)
                 else:
-                    result = handler.fn(msg, **kwargs)
-                    if inspect.isawaitable(result):
-                        result = await result
-                for reply in self._replies(handler, msg, result):
+                    msg = item
+                    handler.calls += 1
+                    kwargs = {k: self.context[k] for k in handler.context_keys}
+                    if handler.in_thread:
+                        result = await asyncio.to_thread(handler.fn, msg, **kwargs)
+                    else:
+                        result = handler.fn(msg, **kwargs)
+                        if inspect.isawaitable(result):
+                            result = await result
+                    replies = self._replies(handler, msg, result)
+                for reply in replies:
                     await self.send(reply)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                handler.errors += 1
-                logger.exception("%s: handler %s raised on %s %s", self.name, handler.name, msg["TYPE"], msg["ID"])
-                for listener in list(self.error_listeners):
-                    try:
-                        listener(handler, msg, exc)
-                    except Exception:
-                        logger.exception("%s: error listener raised", self.name)
+                self._handler_failed(handler, msg, exc)
+            finally:
+                handler.busy = False
 
     @staticmethod
     def _replies(handler: Handler, incoming: dict[str, Any], result: Any) -> list[dict[str, Any]]:

@@ -306,3 +306,36 @@ async def test_a_blocked_loop_costs_no_connection_and_no_message(ping_timeout):
         assert got == list(range(50)) and outcome["still_connected"]
     else:  # with a ping timeout the component gives the connection up: what the default avoids
         assert not outcome["still_connected"]
+
+
+async def test_plain_handlers_keep_order_and_replies_when_the_connection_backs_up(hub):
+    """A plain handler runs in the reader when idle; replies it cannot write at once go via its worker, in order."""
+    echo = Client("echo", hub.url)
+    payload = "x" * 300_000  # each reply alone fills the transport past the direct-write limit
+
+    @echo.on(Trigger("DATA/TEXT", "in"), reply_type="DATA/TEXT", reply_rooms="out")
+    def big_reply(msg):
+        return [{"DATA": payload, "N": msg["N"]}, {"DATA": "small", "N": msg["N"]}]
+
+    @echo.on(Trigger("DATA/CUSTOM", "in"), reply_type="DATA/CUSTOM", reply_rooms="out")
+    def later(msg):  # a plain function returning an awaitable: finished by the worker
+        async def reply():
+            await asyncio.sleep(0.001)
+            return {"N": msg["N"]}
+
+        return reply()
+
+    got: list[tuple[str, int, int]] = []
+    sink = Client("sink", hub.url)
+    sink.add_handler(lambda m: got.append((m["TYPE"], m["N"], len(m.get("DATA", "")))), Trigger("DATA/TEXT", "out"))
+    sink.add_handler(lambda m: got.append((m["TYPE"], m["N"], 0)), Trigger("DATA/CUSTOM", "out"))
+    async with echo, sink, Client("src", hub.url) as src:
+        for n in range(20):
+            await src.send({"TYPE": "DATA/TEXT", "TO_ROOM": "in", "N": n})
+        for n in range(5):
+            await src.send({"TYPE": "DATA/CUSTOM", "TO_ROOM": "in", "N": n})
+        await until(lambda: len(got) == 45, timeout=30)
+    text = [(n, size) for t, n, size in got if t == "DATA/TEXT"]
+    assert text == [(n, size) for n in range(20) for size in (300_000, 5)]
+    assert [n for t, n, _ in got if t == "DATA/CUSTOM"] == list(range(5))
+    assert [h.calls for h in echo.handlers] == [20, 5] and [h.errors for h in echo.handlers] == [0, 0]
