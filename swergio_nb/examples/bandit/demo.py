@@ -197,7 +197,7 @@ async def run_bandit(
                         runner.listeners.append(lambda i, log: progress.update(1))
                     await runner.run()
                     await runner.drain()
-                    await asyncio.sleep(2 * max_batch_age / speed + 0.1)  # the last partial batch trains
+                    await asyncio.sleep((wait + 2 * max_batch_age) / speed + 0.1)  # every window closes and trains
                     serving = await fetch_stats(client, serving_name)
                     learning = serving if architecture == "in-process" else await fetch_stats(client, "trainer")
                     routed = hub.router.stats.routed

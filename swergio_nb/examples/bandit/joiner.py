@@ -62,7 +62,8 @@ class JoinedEvent:
         reward: the observed reward, or the default reward if none arrived within the wait time.
         observed: True if ``reward`` was observed, False if it is the default.
         reward_at: when the reward arrived (joiner clock, s); None for a default reward.
-        joined_at: when the event was settled (joiner clock, s).
+        joined_at: when the event was settled (joiner clock, s); for a default reward, when its window closed
+            (or the time of an early settlement: eviction, :meth:`RewardJoiner.flush`).
         emitted_at: when the world emitted the reward (wall clock, s, as carried by the reward); None if unknown.
     """
 
@@ -315,7 +316,7 @@ class RewardJoiner:
             self.stats.evicted += 1
         else:
             self.stats.defaulted += 1
-        return JoinedEvent(entry.decision, self.default_reward, False, None, max(self.now, entry.deadline))
+        return JoinedEvent(entry.decision, self.default_reward, False, None, min(self.now, entry.deadline))
 
     def _remember_closed(self, eid: str) -> None:
         self._closed[eid] = None
