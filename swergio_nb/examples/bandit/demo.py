@@ -34,9 +34,21 @@ from . import agent, server, trainer
 from .options import add_arguments
 from .world import DelayModel, LinearBernoulliWorld, WorldRunner
 
-__all__ = ["BanditResult", "run_bandit", "plot_results", "fetch_stats", "run", "main", "ARCHITECTURES"]
+__all__ = [
+    "ONE_BLAS_THREAD",
+    "BanditResult",
+    "run_bandit",
+    "plot_results",
+    "fetch_stats",
+    "run",
+    "main",
+    "ARCHITECTURES",
+]
 
 ARCHITECTURES = ("baseline", "in-process")
+#: Component processes get one BLAS thread: on a small machine shared by the hub, the world and the components,
+#: OpenBLAS's own threads oversubscribe the cores (a batched 100x100 inversion measured 30x slower).
+ONE_BLAS_THREAD = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
 @dataclass
@@ -98,6 +110,8 @@ async def run_bandit(
     *,
     policy: str = "linucb",
     events: int = 2000,
+    n_actions: int = 5,
+    dim: int = 6,
     seed: int = 0,
     wait: float = 60.0,
     speed: float = 100.0,
@@ -116,6 +130,7 @@ async def run_bandit(
         delay: the reward delay model (default: fixed 10 simulated s, none lost).
         policy: ``linucb``, ``egreedy`` or ``uniform``.
         events: decisions.
+        n_actions, dim: the world's K actions and context length d (see :class:`~.world.LinearBernoulliWorld`).
         seed: seeds the world's stream and the policy.
         wait: reward wait time, simulated s.
         speed: simulated seconds per real second.
@@ -132,7 +147,7 @@ async def run_bandit(
     if architecture not in ARCHITECTURES:
         raise ValueError(f"architecture must be one of {ARCHITECTURES}, got {architecture!r}")
     delay = delay or DelayModel("fixed", 10.0)
-    world = LinearBernoulliWorld(seed=seed)
+    world = LinearBernoulliWorld(n_actions, dim, seed=seed)
     stream = world.events(events, delay, seed=seed)
     with contextlib.ExitStack() as stack:
         if log_dir is None:
@@ -161,12 +176,15 @@ async def run_bandit(
             try:
                 if processes and architecture == "baseline":
                     specs = [
-                        ComponentSpec("server", module=server.__name__, args=cli, ready_timeout=start_timeout),
+                        ComponentSpec(
+                            "server", module=server.__name__, args=cli, ready_timeout=start_timeout, env=ONE_BLAS_THREAD
+                        ),
                         ComponentSpec(
                             "trainer",
                             module=trainer.__name__,
                             args=[*cli, *learn_cli, "--log", str(log_path)],
                             ready_timeout=start_timeout,
+                            env=ONE_BLAS_THREAD,
                         ),
                     ]
                     await launcher.up(specs, hub.url)
@@ -178,6 +196,7 @@ async def run_bandit(
                                 module=agent.__name__,
                                 args=[*cli, *learn_cli, "--log", str(log_path)],
                                 ready_timeout=start_timeout,
+                                env=ONE_BLAS_THREAD,
                             )
                         ],
                         hub.url,

@@ -47,9 +47,14 @@ class RidgeArms:
         self.trained_events = 0  #: events the statistics include
         self._refresh()
 
-    def _refresh(self) -> None:
-        self.A_inv = np.linalg.inv(self.A)
-        self.theta = np.einsum("kij,kj->ki", self.A_inv, self.b)
+    def _refresh(self, arms: np.ndarray | None = None) -> None:
+        """Recompute A^-1 and theta (of ``arms`` only, if given)."""
+        if arms is None:
+            self.A_inv = np.linalg.inv(self.A)
+            self.theta = np.einsum("kij,kj->ki", self.A_inv, self.b)
+        elif len(arms):
+            self.A_inv[arms] = np.linalg.inv(self.A[arms])
+            self.theta[arms] = np.einsum("kij,kj->ki", self.A_inv[arms], self.b[arms])
 
     def update(self, contexts: np.ndarray, actions: np.ndarray, rewards: np.ndarray) -> None:
         """Add a batch: contexts (n, d), actions (n,) ints in [0, K), rewards (n,) floats.
@@ -64,11 +69,14 @@ class RidgeArms:
             raise ValueError(f"batch sizes disagree: {len(x)} contexts, {len(a)} actions, {len(r)} rewards")
         if len(a) and (a.min() < 0 or a.max() >= self.n_actions):
             raise ValueError(f"actions must be in [0, {self.n_actions}), got {a.min()}..{a.max()}")
-        np.add.at(self.A, a, np.einsum("ni,nj->nij", x, x))
-        np.add.at(self.b, a, x * r[:, None])
+        arms = np.unique(a)
+        for k in arms:
+            xk = x[a == k]
+            self.A[k] += xk.T @ xk
+            self.b[k] += r[a == k] @ xk
         self.version += 1
         self.trained_events += len(a)
-        self._refresh()
+        self._refresh(arms)
 
     def get_weights(self) -> dict[str, Any]:
         """``{"A": (K, d, d) float64, "b": (K, d) float64, "version": int, "trained_events": int}`` (copies)."""
@@ -120,7 +128,7 @@ class LinUCB(RidgeArms):
     def decide(self, context: np.ndarray, rng: np.random.Generator) -> tuple[int, float]:
         """(action, propensity) for a context (d,)."""
         x = np.asarray(context, dtype=np.float64)
-        bonus = np.sqrt(np.einsum("i,kij,j->k", x, self.A_inv, x))
+        bonus = np.sqrt(np.maximum((self.A_inv @ x) @ x, 0.0))
         return _choose(self.theta @ x + self.alpha * bonus, self.explore, rng)
 
 
