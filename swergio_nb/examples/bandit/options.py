@@ -10,7 +10,7 @@ __all__ = ["add_arguments"]
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The demo's command-line options."""
-    parser.add_argument("--events", type=int, default=2000, help="decisions per run (default %(default)s)")
+    parser.add_argument("--events", type=int, default=1500, help="decisions per run (default %(default)s)")
     parser.add_argument("--seed", type=int, default=0, help="random seed of world and policies (default 0)")
     parser.add_argument(
         "--architecture",
