@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime
+import itertools
 import json
 import os
 import statistics
@@ -41,6 +42,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--events", type=int, default=1500)
     parser.add_argument("--delays", default="none,fixed,heavy")
     parser.add_argument("--sizes", default="small,large")
+    parser.add_argument("--policies", default="linucb", help="comma-separated: linucb, egreedy, uniform")
     parser.add_argument("--quick", action="store_true", help="1 seed, 600 events")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
     args = parser.parse_args(argv)
@@ -52,16 +54,19 @@ def main(argv: list[str] | None = None) -> None:
         n_actions, dim = SIZES[size]
         for delay in args.delays.split(","):
             model = DelayModel(delay, 10.0, loss=0.0 if delay == "none" else 0.05)
-            for arch in ARCHITECTURES:
+            for policy, arch in itertools.product(args.policies.split(","), ARCHITECTURES):
                 runs = []
                 for seed in range(args.seeds):
                     result = asyncio.run(
-                        run_bandit(arch, model, events=args.events, seed=seed, n_actions=n_actions, dim=dim)
+                        run_bandit(
+                            arch, model, policy=policy, events=args.events, seed=seed, n_actions=n_actions, dim=dim
+                        )
                     )
                     runs.append(result.summary())
                 row = {
                     "size": size,
                     "delay": delay,
+                    "policy": policy,
                     "architecture": arch,
                     "regret": _mean([r["cumulative_regret"] for r in runs]),
                     "regret_sd": statistics.pstdev([r["cumulative_regret"] for r in runs]),
@@ -73,27 +78,31 @@ def main(argv: list[str] | None = None) -> None:
                 }
                 rows.append(row)
                 print(
-                    f"{size:>5} {delay:>5} {arch:>10}: regret {row['regret']:6.1f} +- {row['regret_sd']:4.1f} "
-                    f"(uniform {row['uniform']:6.1f}) serve p50/p99 {row['serve_p50_ms']:.2f}/{row['serve_p99_ms']:.2f}"
-                    f" ms  learn p50/p99 {row['learn_p50_ms']:.0f}/{row['learn_p99_ms']:.0f} ms  "
+                    f"{size:>5} {delay:>5} {policy:>7} {arch:>10}: regret {row['regret']:6.1f} "
+                    f"+- {row['regret_sd']:4.1f} (uniform {row['uniform']:6.1f}) serve p50/p99 "
+                    f"{row['serve_p50_ms']:.2f}/{row['serve_p99_ms']:.2f} ms  learn p50/p99 "
+                    f"{row['learn_p50_ms']:.0f}/{row['learn_p99_ms']:.0f} ms  "
                     f"train batch {row['train_batch_p50_ms']:.2f} ms",
                     flush=True,
                 )
     wall = time.perf_counter() - start
     print("\nin-process / baseline ratios (mean over seeds):")
-    print(f"{'size':>5} {'delay':>5} {'regret':>7} {'serve p50':>9} {'serve p99':>9} {'learn p50':>9} {'learn p99':>9}")
-    for size in args.sizes.split(","):
-        for delay in args.delays.split(","):
-            base, inproc = (next(r for r in rows if (r["size"], r["delay"], r["architecture"]) == (size, delay, a))
-                            for a in ARCHITECTURES)  # fmt: skip
-            ratios = [
-                inproc[k] / base[k] for k in ("regret", "serve_p50_ms", "serve_p99_ms", "learn_p50_ms", "learn_p99_ms")
-            ]
-            print(f"{size:>5} {delay:>5} " + " ".join(f"{r:9.2f}" for r in ratios))
+    names = ("regret", "serve p50", "serve p99", "learn p50", "learn p99")
+    print(f"{'size':>5} {'delay':>5} {'policy':>7} " + " ".join(f"{n:>9}" for n in names))
+    keys = ("regret", "serve_p50_ms", "serve_p99_ms", "learn_p50_ms", "learn_p99_ms")
+    for size, delay, policy in itertools.product(
+        *(getattr(args, a).split(",") for a in ("sizes", "delays", "policies"))
+    ):
+        base, inproc = (
+            next(r for r in rows if (r["size"], r["delay"], r["policy"], r["architecture"]) == (size, delay, policy, a))
+            for a in ARCHITECTURES
+        )
+        print(f"{size:>5} {delay:>5} {policy:>7} " + " ".join(f"{inproc[k] / base[k]:9.2f}" for k in keys))
     print(f"{len(rows) * args.seeds} runs in {wall:.0f} s; load average {os.getloadavg()}")
     args.out.mkdir(parents=True, exist_ok=True)
     stamp = datetime.date.today().isoformat() + ("-quick" if args.quick else "")
-    path = args.out / f"bandit-{stamp}.json"
+    suffix = "" if args.policies == "linucb" else "-" + args.policies.replace(",", "-")
+    path = args.out / f"bandit-{stamp}{suffix}.json"
     meta = {
         "events": args.events,
         "seeds": args.seeds,
