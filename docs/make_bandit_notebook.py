@@ -1,5 +1,6 @@
 # ruff: noqa: E501 - the notebook cells are kept as written
-"""Writes notebooks/05_contextual_bandit.ipynb (without outputs): ``python docs/make_bandit_notebook.py``."""
+"""Writes notebooks/05_contextual_bandit.ipynb (without outputs): ``python docs/make_bandit_notebook.py``, then
+``ruff check --fix notebooks/05_contextual_bandit.ipynb && ruff format notebooks/05_contextual_bandit.ipynb``."""
 
 from __future__ import annotations
 
@@ -36,8 +37,13 @@ await up
     ),
     (
         "code",
-        """%swergio connect world
-monitor = %swergio monitor
+        """from swergio_nb import current_session
+
+world = current_session().connect("world")  # the notebook is the world (as `%swergio connect world` does)""",
+    ),
+    (
+        "code",
+        """monitor = %swergio monitor
 monitor""",
     ),
     (
@@ -79,7 +85,10 @@ await asyncio.sleep(0.8)  # the last wait windows close and train
 served, learned = await fetch_stats(world, "server"), await fetch_stats(world, "trainer")
 print(f"baseline: regret {np.sum(baseline.regret):.1f} vs uniform random {uniform[-1]:.1f}; "
       f"policy version {served['version']}, trained on {learned['trained_events']} events")
-print(f"joined {learned['joined']}, defaulted {learned['defaulted']}, late {learned['late_rewards']}, pending {learned['pending']}")""",
+print(
+    f"joined {learned['joined']}, defaulted {learned['defaulted']}, late {learned['late_rewards']}, "
+    f"pending {learned['pending']}"
+)""",
     ),
     ("md", "Now the in-process architecture on the same stream (same seed)."),
     (
@@ -125,7 +134,10 @@ fig, ax = plt.subplots(figsize=(7, 3.5))
 ax.plot(np.cumsum(baseline.regret), label="linucb, baseline")
 ax.plot(np.cumsum(inproc.regret), "--", label="linucb, in-process")
 ax.plot(uniform, ":", color="grey", label="uniform random (expected)")
-ax.set_xlabel("decision"); ax.set_ylabel("cumulative regret"); ax.legend(); ax.grid(alpha=0.3)
+ax.set_xlabel("decision")
+ax.set_ylabel("cumulative regret")
+ax.legend()
+ax.grid(alpha=0.3)
 plt.show()""",
     ),
     (

@@ -69,6 +69,7 @@ class BanditResult:
 
     @property
     def label(self) -> str:
+        """``architecture / policy / delay kind``."""
         return f"{self.architecture} / {self.policy} / delay {self.delay}"
 
     def summary(self) -> dict[str, Any]:

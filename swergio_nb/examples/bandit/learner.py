@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import asdict
@@ -27,6 +28,8 @@ from .joiner import Decision, JoinedEvent, JoinLog, RewardJoiner, replay
 from .policy import RidgeArms
 
 __all__ = ["Learner", "SimClock", "TickingClient"]
+
+logger = logging.getLogger("swergio_nb.examples.bandit")
 
 
 class SimClock:
@@ -168,7 +171,8 @@ class Learner:
 
 
 class TickingClient(Client):
-    """A client that calls ``on_tick()`` every ``tick`` real seconds while connected (and once more on close)."""
+    """A client that calls ``on_tick()`` (plain or async) every ``tick`` real seconds from :meth:`connect` until
+    :meth:`close`; a tick that raises is logged and the next one runs."""
 
     def __init__(self, name: str, url: str, *, tick: float, on_tick: Callable[[], Any], **kwargs: Any) -> None:
         super().__init__(name, url, **kwargs)
@@ -192,9 +196,7 @@ class TickingClient(Client):
             except asyncio.CancelledError:
                 raise
             except Exception:
-                import logging
-
-                logging.getLogger("swergio_nb.examples.bandit").exception("%s: tick failed", self.name)
+                logger.exception("%s: tick failed", self.name)
 
     async def close(self) -> None:
         if self._ticker is not None:

@@ -92,6 +92,7 @@ class Serving:
         self.learn_latency_s += [now - float(t) for t in np.asarray(emitted_at, dtype=np.float64).reshape(-1)]
 
     def stats(self) -> dict[str, Any]:
+        """Weights version, events trained on, loads, and float64 arrays of decision times and learn latencies (s)."""
         return {
             "version": self.policy.version,
             "trained_events": self.policy.trained_events,

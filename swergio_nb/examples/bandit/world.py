@@ -158,7 +158,13 @@ class WorldRunner:
         rate: events per simulated second (paced open loop; if the policy is slower, the world waits for it).
         label: the policy's name in the KPI series (``regret: <label>``).
         kpi_every: send ``LOG/KPI`` to ``metrics_room`` every this many events (0: never).
+        contexts_room, decisions_room, rewards_room: where contexts go, decisions come back, rewards go.
+        metrics_room, reward_rate_room: where the cumulative regrets and the reward rate go (``LOG/KPI``).
         timeout: seconds to wait for each decision.
+
+    Raises:
+        ValueError: ``speed`` or ``rate`` is not positive; :meth:`run` raises it for an action outside [0, K).
+        TimeoutError: (from :meth:`run`) no decision within ``timeout``.
     """
 
     def __init__(
