@@ -73,6 +73,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     from .examples.trebuchet.options import add_arguments
 
     add_arguments(trebuchet)
+    bandit = examples.add_parser("bandit", help="contextual bandit with delayed rewards, two architectures")
+    from .examples.bandit.options import add_arguments as add_bandit_arguments
+
+    add_bandit_arguments(bandit)
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s")
     if args.command == "hub":
@@ -81,6 +85,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         from .examples.trebuchet.demo import run
 
         run(args)
+    elif args.example == "bandit":
+        from .examples.bandit.demo import run as run_bandit
+
+        run_bandit(args)
 
 
 if __name__ == "__main__":

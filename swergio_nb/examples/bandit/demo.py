@@ -1,0 +1,351 @@
+"""``swergio-nb demo bandit``: a contextual bandit with delayed rewards, in two architectures, through a hub.
+
+For each delay setting (none, fixed, heavy-tailed) and policy, the same event stream (same seed) is played by the
+world against:
+
+* **baseline**: a ``server`` process decides and logs; a ``trainer`` process joins decisions with rewards, logs the
+  joined events durably, trains on batches and pushes the policy's weights back to the server as binary arrays;
+* **in-process**: one ``agent`` process serves, joins, logs and trains.
+
+Figures per run: cumulative regret against the known optimum (and the exact expected regret of uniform random),
+reward-to-policy latency (a reward's emission by the world until a serving policy has learned from it) and the
+serving latency (request to decision, through the hub) p50/p99 while training runs. Writes ``bandit_regret.png`` and
+``bandit_results.json`` to ``--out``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ...client import Client
+from ...hub import Hub
+from ...launcher import ComponentSpec, Launcher
+from . import agent, server, trainer
+from .options import add_arguments
+from .world import DelayModel, LinearBernoulliWorld, WorldRunner
+
+__all__ = [
+    "ONE_BLAS_THREAD",
+    "BanditResult",
+    "run_bandit",
+    "plot_results",
+    "fetch_stats",
+    "run",
+    "main",
+    "ARCHITECTURES",
+]
+
+ARCHITECTURES = ("baseline", "in-process")
+#: Component processes get one BLAS thread: on a small machine shared by the hub, the world and the components,
+#: OpenBLAS's own threads oversubscribe the cores (a batched 100x100 inversion measured 30x slower).
+ONE_BLAS_THREAD = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
+
+@dataclass
+class BanditResult:
+    """Outcome of one run (one architecture, delay setting and policy)."""
+
+    architecture: str
+    delay: str
+    policy: str
+    events: int
+    regret: np.ndarray  #: per-event pseudo-regret (n,)
+    uniform_regret: np.ndarray  #: per-event expected regret of uniform random (n,)
+    serve_latency_s: np.ndarray  #: world's request -> decision round trip (n,), s
+    learn_latency_s: np.ndarray  #: reward emission -> serving policy learned from it (m,), s
+    joiner: dict[str, Any]  #: the joiner's counters
+    wall_s: float
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        """``architecture / policy / delay kind``."""
+        return f"{self.architecture} / {self.policy} / delay {self.delay}"
+
+    def summary(self) -> dict[str, Any]:
+        """The figures, JSON-able (latencies in ms)."""
+
+        def pct(a: np.ndarray, q: float) -> float | None:
+            return None if len(a) == 0 else float(np.percentile(a, q) * 1e3)
+
+        return {
+            "architecture": self.architecture,
+            "delay": self.delay,
+            "policy": self.policy,
+            "events": self.events,
+            "cumulative_regret": float(self.regret.sum()),
+            "uniform_expected_regret": float(self.uniform_regret.sum()),
+            "regret_first_half": float(self.regret[: self.events // 2].sum()),
+            "regret_second_half": float(self.regret[self.events // 2 :].sum()),
+            "serve_p50_ms": pct(self.serve_latency_s, 50),
+            "serve_p99_ms": pct(self.serve_latency_s, 99),
+            "learn_p50_ms": pct(self.learn_latency_s, 50),
+            "learn_p99_ms": pct(self.learn_latency_s, 99),
+            "joiner": self.joiner,
+            "wall_s": self.wall_s,
+            **self.extra,
+        }
+
+
+async def fetch_stats(client: Client, component: str, timeout: float = 10.0) -> dict[str, Any]:
+    """The ``STATS`` a bandit component answers to ``COMMAND/CUSTOM`` ``stats``."""
+    reply = await client.request(
+        {"TYPE": "COMMAND/CUSTOM", "TO": component, "COMMAND": "stats"}, reply_type="LOG/CUSTOM", timeout=timeout
+    )
+    return reply["STATS"]
+
+
+async def run_bandit(
+    architecture: str = "baseline",
+    delay: DelayModel | None = None,
+    *,
+    policy: str = "linucb",
+    events: int = 2000,
+    n_actions: int = 5,
+    dim: int = 6,
+    seed: int = 0,
+    wait: float = 60.0,
+    speed: float = 100.0,
+    rate: float = 2.5,
+    batch_size: int = 32,
+    max_batch_age: float = 5.0,
+    processes: bool = True,
+    log_dir: str | Path | None = None,
+    progress: Any = None,
+    start_timeout: float = 120.0,
+) -> BanditResult:
+    """Play ``events`` decisions through an embedded hub in one architecture; see the module docstring.
+
+    Args:
+        architecture: ``baseline`` (server + trainer) or ``in-process`` (agent).
+        delay: the reward delay model (default: fixed 10 simulated s, none lost).
+        policy: ``linucb``, ``egreedy`` or ``uniform``.
+        events: decisions.
+        n_actions, dim: the world's K actions and context length d (see :class:`~.world.LinearBernoulliWorld`).
+        seed: seeds the world's stream and the policy.
+        wait: reward wait time, simulated s.
+        speed: simulated seconds per real second.
+        rate: events per simulated second.
+        batch_size, max_batch_age: when the learner trains (see :class:`~.learner.Learner`).
+        processes: run the components as OS processes (True) or as clients on this event loop.
+        log_dir: where the joined-event log and the process logs go (a temporary directory by default).
+        progress: a tqdm bar (or anything with ``update(1)``).
+
+    Raises:
+        ValueError: unknown architecture.
+        LauncherError: component processes did not get ready within ``start_timeout`` seconds.
+    """
+    if architecture not in ARCHITECTURES:
+        raise ValueError(f"architecture must be one of {ARCHITECTURES}, got {architecture!r}")
+    delay = delay or DelayModel("fixed", 10.0)
+    world = LinearBernoulliWorld(n_actions, dim, seed=seed)
+    stream = world.events(events, delay, seed=seed)
+    with contextlib.ExitStack() as stack:
+        if log_dir is None:
+            log_dir = stack.enter_context(tempfile.TemporaryDirectory(prefix="swergio-bandit-"))
+        log_dir = Path(log_dir)
+        log_path = log_dir / f"joined-{architecture}-{policy}-{delay.kind}.jsonl"
+        log_path.unlink(missing_ok=True)
+        learner_options = dict(
+            policy=policy,
+            n_actions=world.n_actions,
+            dim=world.dim,
+            wait=wait,
+            batch_size=batch_size,
+            max_batch_age=max_batch_age,
+            log=log_path,
+        )
+        cli = [
+            "--seed", str(seed), "--policy", policy, "--actions", str(world.n_actions), "--dim", str(world.dim),
+            "--speed", str(speed),
+        ]  # fmt: skip
+        learn_cli = ["--wait", str(wait), "--batch-size", str(batch_size), "--max-batch-age", str(max_batch_age)]
+        serving_name = "server" if architecture == "baseline" else "agent"
+        launcher = Launcher(log_dir)
+        clients: list[Client] = []
+        async with Hub(port=0) as hub:
+            try:
+                if processes and architecture == "baseline":
+                    specs = [
+                        ComponentSpec(
+                            "server", module=server.__name__, args=cli, ready_timeout=start_timeout, env=ONE_BLAS_THREAD
+                        ),
+                        ComponentSpec(
+                            "trainer",
+                            module=trainer.__name__,
+                            args=[*cli, *learn_cli, "--log", str(log_path)],
+                            ready_timeout=start_timeout,
+                            env=ONE_BLAS_THREAD,
+                        ),
+                    ]
+                    await launcher.up(specs, hub.url)
+                elif processes:
+                    await launcher.up(
+                        [
+                            ComponentSpec(
+                                "agent",
+                                module=agent.__name__,
+                                args=[*cli, *learn_cli, "--log", str(log_path)],
+                                ready_timeout=start_timeout,
+                                env=ONE_BLAS_THREAD,
+                            )
+                        ],
+                        hub.url,
+                    )
+                elif architecture == "baseline":
+                    clients.append(
+                        await server.build(
+                            hub.url, policy=policy, n_actions=world.n_actions, dim=world.dim, seed=seed, speed=speed
+                        ).connect()
+                    )
+                    clients.append(await trainer.build(hub.url, speed=speed, **learner_options).connect())
+                else:
+                    clients.append(await agent.build(hub.url, seed=seed, speed=speed, **learner_options).connect())
+                async with Client("world", hub.url) as client:
+                    runner = WorldRunner(client, stream, speed=speed, rate=rate, label=f"{policy} ({architecture})")
+                    if progress is not None:
+                        runner.listeners.append(lambda i, log: progress.update(1))
+                    await runner.run()
+                    await runner.drain()
+                    await asyncio.sleep((wait + 2 * max_batch_age) / speed + 0.1)  # every window closes and trains
+                    serving = await fetch_stats(client, serving_name)
+                    learning = serving if architecture == "in-process" else await fetch_stats(client, "trainer")
+                    routed = hub.router.stats.routed
+            finally:
+                for c in clients:
+                    await c.close()
+                await launcher.adown()
+    log = runner.log
+    joiner_keys = (
+        "decisions", "rewards", "joined", "defaulted", "evicted", "duplicate_rewards", "late_rewards",
+        "out_of_order", "orphans_dropped", "pending", "held", "batches", "trained_events",
+    )  # fmt: skip
+    return BanditResult(
+        architecture=architecture,
+        delay=delay.kind,
+        policy=policy,
+        events=events,
+        regret=np.array(log.regret),
+        uniform_regret=stream.uniform_regret(),
+        serve_latency_s=np.array(log.serve_latency_s),
+        learn_latency_s=np.asarray(serving["learn_latency_s"], dtype=np.float64),
+        joiner={k: int(learning[k]) for k in joiner_keys},
+        wall_s=log.wall_s,
+        extra={
+            "rewards_sent": log.rewards_sent,
+            "rewards_lost": log.rewards_lost,
+            "messages_routed": routed,
+            "policy_version_at_end": int(serving["version"]),
+            "mean_propensity": float(np.mean(log.propensities)),
+            "decide_p50_us": float(np.percentile(serving["decide_s"], 50) * 1e6),
+            "train_batch_p50_ms": float(np.percentile(learning["train_s"], 50) * 1e3)
+            if len(learning["train_s"])
+            else None,
+        },
+    )
+
+
+def plot_results(results: list[BanditResult], path: Path) -> None:
+    """Cumulative regret of every run (one panel per delay setting, uniform random dashed) to ``path`` (PNG)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
+    delays = list(dict.fromkeys(r.delay for r in results))
+    fig, axes = plt.subplots(1, len(delays), figsize=(5 * len(delays), 4), dpi=100, sharey=True, squeeze=False)
+    for ax, delay in zip(axes[0], delays, strict=True):
+        runs = [r for r in results if r.delay == delay]
+        for r in runs:
+            style = "-" if r.architecture == "baseline" else "--"
+            ax.plot(np.cumsum(r.regret), style, lw=1.5, label=f"{r.policy} ({r.architecture})")
+        ax.plot(np.cumsum(runs[0].uniform_regret), ":", color="grey", label="uniform random (expected)")
+        ax.set_title(f"reward delay: {delay}")
+        ax.set_xlabel("decision")
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize=7)
+    axes[0][0].set_ylabel("cumulative regret vs the optimum")
+    fig.suptitle("Contextual bandit with delayed rewards joined by event id, through the hub")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def _delay(kind: str, args: argparse.Namespace) -> DelayModel:
+    return DelayModel(kind, args.delay_scale, loss=args.loss if kind != "none" else 0.0)
+
+
+def run(args: argparse.Namespace) -> list[BanditResult]:
+    """Run the demo as the options say; prints a table and writes the plot and the figures."""
+    from tqdm.auto import tqdm
+
+    architectures = ARCHITECTURES if args.architecture == "both" else (args.architecture,)
+    delays = [d.strip() for d in args.delays.split(",") if d.strip()]
+    policies = [p.strip() for p in args.policies.split(",") if p.strip()]
+    args.out.mkdir(parents=True, exist_ok=True)
+    results = []
+    start = time.perf_counter()
+    for delay in delays:
+        model = _delay(delay, args)
+        for policy in policies:
+            for architecture in architectures:
+                desc = f"{architecture:>10} {policy:>7} delay={delay}"
+                with contextlib.closing(tqdm(total=args.events, desc=desc, disable=args.no_progress)) as bar:
+                    result = asyncio.run(
+                        run_bandit(
+                            architecture,
+                            model,
+                            policy=policy,
+                            events=args.events,
+                            seed=args.seed,
+                            wait=args.wait,
+                            speed=args.speed,
+                            rate=args.rate,
+                            batch_size=args.batch_size,
+                            processes=not args.same_loop,
+                            log_dir=args.out / "logs",
+                            progress=bar,
+                        )
+                    )
+                results.append(result)
+    total = time.perf_counter() - start
+    summaries = [r.summary() for r in results]
+    (args.out / "bandit_results.json").write_text(json.dumps(summaries, indent=1))
+    plot_results(results, args.out / "bandit_regret.png")
+    header = (
+        f"{'architecture':>11} {'policy':>7} {'delay':>5} {'regret':>7} {'uniform':>7} {'2nd half':>8} "
+        f"{'serve p50/p99 ms':>16} {'learn p50/p99 ms':>17} {'joined':>6} {'default':>7} {'late':>4}"
+    )
+    print(header)
+    for s in summaries:
+        j = s["joiner"]
+        learn = "-" if s["learn_p50_ms"] is None else f"{s['learn_p50_ms']:.0f}/{s['learn_p99_ms']:.0f}"
+        print(
+            f"{s['architecture']:>11} {s['policy']:>7} {s['delay']:>5} {s['cumulative_regret']:7.1f} "
+            f"{s['uniform_expected_regret']:7.1f} {s['regret_second_half']:8.1f} "
+            f"{s['serve_p50_ms']:7.2f}/{s['serve_p99_ms']:<8.2f} {learn:>17} {j['joined']:>6} "
+            f"{j['defaulted'] + j['evicted']:>7} {j['late_rewards']:>4}"
+        )
+    print(f"{len(results)} runs of {args.events} decisions in {total:.1f} s")
+    print(f"wrote {args.out / 'bandit_regret.png'}, {args.out / 'bandit_results.json'}")
+    return results
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_arguments(parser)
+    run(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    main()
