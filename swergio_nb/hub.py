@@ -50,7 +50,15 @@ from websockets.http11 import Request, Response
 
 from .router import DEFAULT_MAX_ROOMS, Close, Event, Router, Send
 
-__all__ = ["Hub", "HubStats", "DEFAULT_MAX_SIZE", "DEFAULT_QUEUE_SIZE", "DEFAULT_STALL_TIMEOUT", "TOKEN_ENV"]
+__all__ = [
+    "Hub",
+    "HubStats",
+    "DEFAULT_MAX_SIZE",
+    "DEFAULT_QUEUE_SIZE",
+    "DEFAULT_STALL_TIMEOUT",
+    "DIRECT_WRITE_LIMIT",
+    "TOKEN_ENV",
+]
 
 logger = logging.getLogger("swergio_nb.hub")
 
