@@ -69,7 +69,7 @@ def melody_scores(melody: Melody) -> dict[str, float]:
     rhythm = max(0.0, 1 - abs(rest - 0.2) / 0.8)
     degrees = [int(n.degree) for n in notes]  # type: ignore[arg-type]
     if len(degrees) >= 2:
-        contour = float(np.mean([_INTERVAL_SCORE[abs(b - a)] for a, b in zip(degrees, degrees[1:])]))
+        contour = float(np.mean([_INTERVAL_SCORE[abs(b - a)] for a, b in zip(degrees[:-1], degrees[1:], strict=True)]))
     else:
         contour = 0.0
     sounding = sum(n.beats for n in notes)
