@@ -216,7 +216,7 @@ def write_swergio_csv(path: str | Path, rows: Iterable[tuple[Sequence[int] | np.
     """
     checked = [(tuple(int(b) for b in check_genome(g)), check_rating(r)) for g, r in rows]
     with open(path, "w", newline="") as file:
-        writer = csv.writer(file)
+        writer = csv.writer(file, lineterminator="\n")
         for genome, rating in checked:
             writer.writerow((genome, rating))
 
