@@ -82,7 +82,8 @@ def main() -> None:
             for s, c in curves.items()}  # fmt: skip
     target = float(means["random"][-1])
     setup = f"{args.seeds} seeds, budget {args.budget} labels, k {args.k}, pool {args.pool_size}"
-    print(f"\n{setup}, test set {args.test_size}; ceiling (noiseless person) {np.mean(ceilings):.3f}; wall {wall:.0f} s")
+    ceiling = np.mean(ceilings)
+    print(f"\n{setup}, test set {args.test_size}; ceiling (noiseless person) {ceiling:.3f}; wall {wall:.0f} s")
     print(f"{'strategy':>16} {'final acc':>9} {'+- s.e.':>7} {'labels to reach random final':>30}")
     summary = {}
     for s in STRATEGIES:

@@ -27,7 +27,8 @@ await up
 monitor = %swergio monitor
 monitor"""),
     ("md", """The person (this notebook: the widget's queue) and the learner run in the kernel. Every rating is
-committed to an SQLite store before the widget says "saved"; a restarted session loads them and trains on them first."""),
+committed to an SQLite store before the widget says "saved"; a restarted session loads them and trains on
+them first."""),
     ("code", """import os, tempfile
 from pathlib import Path
 import numpy as np
