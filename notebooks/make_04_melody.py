@@ -8,7 +8,9 @@ import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 CELLS = [
-    ("md", """# Active-learning melody generator: rate melodies, the evaluation network learns from you
+    (
+        "md",
+        """# Active-learning melody generator: rate melodies, the evaluation network learns from you
 
 swergio's MelodyCreator: a genetic algorithm (**evolution**) breeds 128-bit melodies, an **evaluation network**
 scores them, and an **active learner** asks a person to rate the melodies the network is least sure about, then
@@ -16,20 +18,35 @@ retrains the network on every rating through `DATA/FORWARD` / `DATA/GRADIENT`. H
 and nothing blocks: the label handler awaits the clicks while the kernel stays free.
 
 Run headless (tests), a **simulated person** rates through the same queue as the widget's buttons; set the
-environment variable `MELODY_PERSON=browser` before starting Jupyter to rate yourself."""),
-    ("code", """%load_ext swergio_nb
-%swergio hub start --port 0"""),
+environment variable `MELODY_PERSON=browser` before starting Jupyter to rate yourself.""",
+    ),
+    (
+        "code",
+        """%load_ext swergio_nb
+%swergio hub start --port 0""",
+    ),
     ("md", "The GA and the evaluation network run as OS processes (`melody.yaml`)."),
-    ("code", """up = %swergio up melody.yaml
+    (
+        "code",
+        """up = %swergio up melody.yaml
 await up
-%swergio ps"""),
-    ("code", """%swergio connect conductor
+%swergio ps""",
+    ),
+    (
+        "code",
+        """%swergio connect conductor
 monitor = %swergio monitor
-monitor"""),
-    ("md", """The person (this notebook: the widget's queue) and the learner run in the kernel. Every rating is
+monitor""",
+    ),
+    (
+        "md",
+        """The person (this notebook: the widget's queue) and the learner run in the kernel. Every rating is
 committed to an SQLite store before the widget says "saved"; a restarted session loads them and trains on
-them first."""),
-    ("code", """import os, tempfile
+them first.""",
+    ),
+    (
+        "code",
+        """import os, tempfile
 from pathlib import Path
 import numpy as np
 from swergio_nb import current_session
@@ -54,8 +71,11 @@ learner_client = learner_mod.build(url, strategy="entropy", pool_size=100, k=5, 
                                    test_set=test_set, max_rounds=4)
 await learner_client.connect()
 rounds = learner_client.context["rounds"]
-widget"""),
-    ("code", """metrics = MetricsWidget(title="learner accuracy and population fitness")
+widget""",
+    ),
+    (
+        "code",
+        """metrics = MetricsWidget(title="learner accuracy and population fitness")
 metrics.attach(conductor, "metrics")
 heard = []
 def judge(msg):  # the population's mean rating by the simulated person's taste
@@ -65,19 +85,28 @@ def judge(msg):  # the population's mean rating by the simulated person's taste
 from swergio_nb import Trigger
 conductor.add_handler(judge, Trigger("DATA/CUSTOM", "evolution"))
 await conductor.join_room("evolution")
-metrics"""),
+metrics""",
+    ),
     ("md", "Start the evolution. Rate the melodies as they arrive in the widget above (keys 0-5, s skip, u undo)."),
-    ("code", """await conductor.send({"TYPE": "DATA/CUSTOM", "TO_ROOM": "control", "CMD": "START"})
+    (
+        "code",
+        """await conductor.send({"TYPE": "DATA/CUSTOM", "TO_ROOM": "control", "CMD": "START"})
 for _ in range(4):
     r = await rounds.get()   # the kernel stays free: widget clicks are handled while this awaits
     print(f"round {r['round']}: {r['labels']} labels, test accuracy {r['test_accuracy']:.3f}, "
-          f"batch accuracy {r['batch_accuracy']}")"""),
-    ("code", """await conductor.send({"TYPE": "DATA/CUSTOM", "TO_ROOM": "control", "CMD": "STOP"})
+          f"batch accuracy {r['batch_accuracy']}")""",
+    ),
+    (
+        "code",
+        """await conductor.send({"TYPE": "DATA/CUSTOM", "TO_ROOM": "control", "CMD": "STOP"})
 print(f"{len(store)} ratings stored; population mean rating {heard[0]:.2f} -> {max(heard[-5:]):.2f} "
       f"over {len(heard)} generations")
-print(f"exported {store.export_csv(workdir / 'ratings.csv')} ratings in swergio's CSV format")"""),
+print(f"exported {store.export_csv(workdir / 'ratings.csv')} ratings in swergio's CSV format")""",
+    ),
     ("md", "The best melody of the last population, by the network's score: listen, look, save as MIDI."),
-    ("code", """import ipywidgets
+    (
+        "code",
+        """import ipywidgets
 from IPython.display import Image, display
 from swergio_nb.examples.melody.music import genome_to_melody, piano_roll_png, render_wav, to_midi
 last = learner_client.context["learner"]
@@ -85,10 +114,14 @@ x, y = last.labelled_arrays()
 best = genome_to_melody(x[int(np.argmax(y))].astype(np.uint8))
 to_midi(best).save(str(workdir / "best.mid"))
 display(ipywidgets.Audio(value=render_wav(best), format="wav", autoplay=False))
-Image(piano_roll_png(best, title="best-rated melody so far"))"""),
-    ("code", """await user.close(); await learner_client.close(); widget.close(); store.close()
+Image(piano_roll_png(best, title="best-rated melody so far"))""",
+    ),
+    (
+        "code",
+        """await user.close(); await learner_client.close(); widget.close(); store.close()
 down = %swergio down
-await down"""),
+await down""",
+    ),
     ("code", "%unload_ext swergio_nb"),
 ]
 
