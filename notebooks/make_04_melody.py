@@ -18,7 +18,8 @@ retrains the network on every rating through `DATA/FORWARD` / `DATA/GRADIENT`. H
 and nothing blocks: the label handler awaits the clicks while the kernel stays free.
 
 Run headless (tests), a **simulated person** rates through the same queue as the widget's buttons; set the
-environment variable `MELODY_PERSON=browser` before starting Jupyter to rate yourself.""",
+environment variable `MELODY_PERSON=browser` before starting Jupyter to rate yourself (`MELODY_ROUNDS`: how many
+batches of 5 to rate, default 4; `MELODY_WORKDIR`: where the label store goes, default a new temporary folder).""",
     ),
     (
         "code",
@@ -56,19 +57,21 @@ from swergio_nb.examples.melody.labelling import LabelQueue, LabelStore
 from swergio_nb.examples.melody.widget import LabellingWidget
 
 url = current_session().hub_url
-workdir = Path(tempfile.mkdtemp(prefix="melody-"))
+workdir = Path(os.environ.get("MELODY_WORKDIR") or tempfile.mkdtemp(prefix="melody-"))
+workdir.mkdir(parents=True, exist_ok=True)
 store = LabelStore(workdir / "labels.db")
 queue = LabelQueue(store)
 widget = LabellingWidget(queue, autoplay=False)
 widget.attach(conductor)
 SIMULATED = os.environ.get("MELODY_PERSON", "simulated") == "simulated"
+ROUNDS = int(os.environ.get("MELODY_ROUNDS", "4"))  # batches of 5 melodies to rate
 taste = person_mod.SimulatedPerson(seed=1)          # the simulated person (also the judge of the population)
 if SIMULATED:
     taste.drive(queue)
 test_set = person_mod.make_test_set(person_mod.SimulatedPerson(seed=2), 300)
 user = await person_mod.build(url, queue).connect()
 learner_client = learner_mod.build(url, strategy="entropy", pool_size=100, k=5, seed=0, store=store,
-                                   test_set=test_set, max_rounds=4)
+                                   test_set=test_set, max_rounds=ROUNDS)
 await learner_client.connect()
 rounds = learner_client.context["rounds"]
 widget""",
@@ -91,7 +94,7 @@ metrics""",
     (
         "code",
         """await conductor.send({"TYPE": "DATA/CUSTOM", "TO_ROOM": "control", "CMD": "START"})
-for _ in range(4):
+for _ in range(ROUNDS):
     r = await rounds.get()   # the kernel stays free: widget clicks are handled while this awaits
     print(f"round {r['round']}: {r['labels']} labels, test accuracy {r['test_accuracy']:.3f}, "
           f"batch accuracy {r['batch_accuracy']}")""",
@@ -129,6 +132,8 @@ await down""",
 def main() -> None:
     nb = new_notebook()
     nb.cells = [new_markdown_cell(src) if kind == "md" else new_code_cell(src) for kind, src in CELLS]
+    for number, cell in enumerate(nb.cells):
+        cell["id"] = f"melody-{number:02d}"  # stable ids: regenerating changes only what changed
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nbformat.write(nb, Path(__file__).parent / "04_melody_active_learning.ipynb")
 
