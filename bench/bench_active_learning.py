@@ -67,11 +67,12 @@ def main() -> None:
     args = parser.parse_args()
     started = time.perf_counter()
     curves: dict[str, list[list[float]]] = {s: [] for s in STRATEGIES}
-    ceilings = []
+    ceilings, majorities = [], []
     for seed in range(args.seeds):
         oracle = SimulatedPerson(seed=10_000 + seed)
         test = make_test_set(oracle, args.test_size, seed=20_000 + seed)
         ceilings.append(float(np.mean(oracle.true_ratings(test[0]) == test[1])))
+        majorities.append(float(np.bincount(test[1]).max() / len(test[1])))  # always answering the commonest class
         for strategy in STRATEGIES:
             curves[strategy].append(asyncio.run(one_run(strategy, seed, args.budget, args.k, args.pool_size, test)))
             print(f"seed {seed} {strategy:>16}: final accuracy {curves[strategy][-1][-1]:.3f}", flush=True)
@@ -82,8 +83,11 @@ def main() -> None:
             for s, c in curves.items()}  # fmt: skip
     target = float(means["random"][-1])
     setup = f"{args.seeds} seeds, budget {args.budget} labels, k {args.k}, pool {args.pool_size}"
-    ceiling = np.mean(ceilings)
-    print(f"\n{setup}, test set {args.test_size}; ceiling (noiseless person) {ceiling:.3f}; wall {wall:.0f} s")
+    ceiling, majority = np.mean(ceilings), np.mean(majorities)
+    print(
+        f"\n{setup}, test set {args.test_size}; ceiling (noiseless person) {ceiling:.3f}; "
+        f"majority class {majority:.3f}; wall {wall:.0f} s"
+    )
     print(f"{'strategy':>16} {'final acc':>9} {'+- s.e.':>7} {'labels to reach random final':>30}")
     summary = {}
     for s in STRATEGIES:
@@ -101,7 +105,8 @@ def main() -> None:
     for s in STRATEGIES:
         ax.plot(labels, means[s], label=s, lw=2 if s == "random" else 1.4, ls="--" if s == "random" else "-")
         ax.fill_between(labels, means[s] - sems[s], means[s] + sems[s], alpha=0.15)
-    ax.axhline(np.mean(ceilings), color="grey", lw=0.8, ls=":", label="ceiling (noiseless person)")
+    ax.axhline(ceiling, color="grey", lw=0.8, ls=":", label="ceiling (noiseless person)")
+    ax.axhline(majority, color="black", lw=0.8, ls="-.", label="majority class")
     ax.set_xlabel("labels")
     ax.set_ylabel("test accuracy (6 classes)")
     ax.set_title(f"Melody evaluation network: uncertainty sampling vs random ({args.seeds} seeds, mean +- s.e.)")
@@ -111,7 +116,7 @@ def main() -> None:
     fig.savefig(RESULTS / "active_learning.png")
     (RESULTS / "active_learning.json").write_text(json.dumps(
         {"args": vars(args), "labels": labels.tolist(), "curves": curves, "summary": summary,
-         "ceiling": float(np.mean(ceilings)), "wall_s": wall}, indent=1))  # fmt: skip
+         "ceiling": float(ceiling), "majority": float(majority), "wall_s": wall}, indent=1))  # fmt: skip
     print(f"wrote {RESULTS / 'active_learning.png'} and .json")
 
 

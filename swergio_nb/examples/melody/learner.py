@@ -8,8 +8,9 @@ As swergio's ``04_active_learner.py``: the evaluation network's answers in ``evo
 the ``k`` (swergio: 5) most informative are sent to ``user`` (``DATA/CUSTOM`` with ``GENOMES``) and the answer
 (``GENOMES``, ``FITNESS`` = ratings) is awaited without blocking anything; then the network is trained for
 ``epochs`` epochs (swergio: 10) of mini-batches of ``batch_size`` (swergio: 20) over *all* labels, each mini-batch
-one ``DATA/FORWARD`` to ``traininput`` and one ``DATA/GRADIENT`` (dL/dlogits of the cross-entropy) to
-``trainoutput``; the pool is then emptied (its probabilities are stale).
+one ``DATA/FORWARD`` to ``traininput`` (the genomes' :func:`~swergio_nb.examples.melody.evaluation.melody_features`)
+and one ``DATA/GRADIENT`` (dL/dlogits of the cross-entropy) to ``trainoutput``; the pool is then emptied (its
+probabilities are stale). Training continues from the current weights (as swergio's did), it does not restart.
 
 Uncertainty sampling strategies (Settles, *Active Learning Literature Survey*, 2009, section 3.1), for class
 probabilities ``p`` (sorted descending ``p(1) >= p(2) >= ...``), highest first:
@@ -40,6 +41,7 @@ from ...client import Client, Trigger
 from ...feedback import ModuleComponent, loss_and_gradient
 from ...messages import ModelStatus, new_id
 from .._component import component_parser, serve_component
+from .evaluation import melody_features
 from .labelling import LabelStore, check_rating, read_swergio_csv
 from .music import GENOME_SIZE, check_genome
 
@@ -199,6 +201,8 @@ class ActiveLearner:
         self.history: list[dict[str, Any]] = []
         self.listeners: list[Callable[[dict[str, Any]], Any]] = []
         self._asked: dict[tuple[int, ...], np.ndarray] = {}
+        self._features: dict[tuple[int, ...], np.ndarray] = {}  # network inputs of the labelled genomes
+        self._test_features: np.ndarray | None = None
 
     @property
     def ready(self) -> bool:
@@ -239,6 +243,8 @@ class ActiveLearner:
         hits = []
         for key, rating in pairs:
             self.labels[key] = rating
+            if key not in self._features:
+                self._features[key] = melody_features(np.array(key, dtype=np.uint8))[0]
             self.pool.pop(key, None)
             asked = self._asked.pop(key, None)
             if asked is not None:
@@ -252,9 +258,16 @@ class ActiveLearner:
         keys = list(self.labels)
         return np.array(keys, dtype=np.float32), np.array([self.labels[k] for k in keys], dtype=np.int64)
 
+    def training_arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        """All labels as the network's inputs: ``(float32 (N, NUM_FEATURES) of melody_features, int64 (N,))``."""
+        keys = list(self.labels)
+        if not keys:
+            return melody_features(np.zeros((0, GENOME_SIZE), np.uint8)), np.zeros(0, np.int64)
+        return np.stack([self._features[k] for k in keys]), np.array([self.labels[k] for k in keys], dtype=np.int64)
+
     async def retrain(self, batch_accuracy: float | None = None) -> dict[str, Any]:
         """Train ``epochs`` epochs over all labels, measure, empty the pool; returns (and records) the record."""
-        x, y = self.labelled_arrays()
+        x, y = self.training_arrays()
         losses = []
         for _ in range(self.epochs if len(y) else 0):
             order = self.rng.permutation(len(y))
@@ -282,7 +295,9 @@ class ActiveLearner:
         if self.test_set is None:
             raise ValueError("no test set")
         genomes, ratings = self.test_set
-        probs = await self.fitter.predict(np.asarray(genomes, dtype=np.float32))
+        if self._test_features is None or self._test_features.shape[0] != len(ratings):
+            self._test_features = melody_features(genomes)
+        probs = await self.fitter.predict(self._test_features)
         return float(np.mean(probs.argmax(axis=1) == np.asarray(ratings)))
 
 

@@ -162,10 +162,15 @@ class SimulatedPerson:
             on_change(queue)
 
 
-def make_test_set(person: SimulatedPerson, n: int = 400, seed: int = 12345) -> tuple[np.ndarray, np.ndarray]:
+def make_test_set(
+    person: SimulatedPerson, n: int = 400, seed: int = 12345, generations: int = 12
+) -> tuple[np.ndarray, np.ndarray]:
     """A held-out test set rated by ``person`` (with its noise): half uniformly random genomes, half genomes
     from a GA (:class:`~swergio_nb.examples.melody.evolution.Evolution`, seed ``seed``) driven by the person's
-    noiseless score, sampled across 40 generations, so every rating class 0..5 is represented.
+    noiseless score, sampled across its first ``generations`` generations: melodies of the kinds the learner meets,
+    random ones and those on a GA's climb, every rating class 0..5 represented. (After 40 generations the person's
+    GA sits at rating 5, a class a learner whose GA is led by a young network rarely sees: such a test set measured
+    the distance between the two GAs more than the network's judgement.)
 
     Returns:
         ``(genomes uint8 (n, 128), ratings int64 (n,))``.
@@ -177,7 +182,7 @@ def make_test_set(person: SimulatedPerson, n: int = 400, seed: int = 12345) -> t
     half = n // 2
     evolved = []
     evolution = Evolution(50, seed=seed)
-    for _ in range(40):
+    for _ in range(generations):
         genomes = evolution.genomes()
         evolved.append(genomes)
         evolution.evolve([person.score(g) for g in genomes])
