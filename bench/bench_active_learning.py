@@ -109,7 +109,7 @@ def main() -> None:
     ax.axhline(majority, color="black", lw=0.8, ls="-.", label="majority class")
     ax.set_xlabel("labels")
     ax.set_ylabel("test accuracy (6 classes)")
-    ax.set_title(f"Melody evaluation network: uncertainty sampling vs random ({args.seeds} seeds, mean +- s.e.)")
+    ax.set_title(f"Melody evaluation network: strategies vs random ({args.seeds} seeds, mean ± s.e.)", fontsize=10)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()
