@@ -77,6 +77,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     from .examples.bandit.options import add_arguments as add_bandit_arguments
 
     add_bandit_arguments(bandit)
+    melody = examples.add_parser("melody", help="active-learning melody generator with a simulated person")
+    from .examples.melody.options import add_arguments as add_melody_arguments
+
+    add_melody_arguments(melody)
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s")
     if args.command == "hub":
@@ -89,6 +93,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         from .examples.bandit.demo import run as run_bandit
 
         run_bandit(args)
+    elif args.example == "melody":
+        from .examples.melody.demo import run as run_melody
+
+        run_melody(args)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,37 @@
+"""The whole loop through a real hub: GA -> evaluation network -> active learner -> simulated person -> retraining,
+then a restart that resumes from the stored ratings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from swergio_nb.examples.melody.demo import run_through_hub
+from swergio_nb.examples.melody.labelling import LabelStore
+
+DATA = Path(__file__).resolve().parents[4] / "shared" / "data" / "swergio_melody_ratings.csv"
+SMALL = dict(k=3, pool_size=40, population=20, test_size=60, timeout=120.0)
+
+
+async def test_loop_asks_rates_stores_retrains_and_resumes(tmp_path: Path) -> None:
+    db = tmp_path / "labels.db"
+    first = await run_through_hub(rounds=2, seed=1, store=db, **SMALL)
+    assert [r["labels"] for r in first.rounds] == [3, 6]
+    assert all(0 <= r["test_accuracy"] <= 1 and r["batch_accuracy"] is not None for r in first.rounds)
+    assert first.population_rating and first.messages_routed > 0
+    with LabelStore(db) as store:
+        stored = store.labels()
+        assert len(stored) == 6 and {r.source for r in store.rows()} == {"simulated"}
+
+    # a new session on the same store: training resumes from the 6 stored ratings (round 0), then goes on
+    second = await run_through_hub(rounds=1, seed=2, store=db, **SMALL)
+    assert [(r["round"], r["labels"]) for r in second.rounds] == [(0, 6), (1, 9)]
+    with LabelStore(db) as store:
+        assert len(store) == 9 and set(stored) <= set(store.labels())
+
+
+async def test_pretraining_on_swergio_ratings(tmp_path: Path) -> None:
+    result = await run_through_hub(rounds=1, seed=3, pretrain=DATA, **SMALL)
+    assert [(r["round"], r["labels"]) for r in result.rounds] == [(0, 39), (1, 42)]
+    assert np.isfinite(result.rounds[0]["loss"])
