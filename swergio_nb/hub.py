@@ -44,10 +44,9 @@ from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.asyncio.server import Server, ServerConnection, broadcast, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
-from websockets.protocol import State
 
 from .router import DEFAULT_MAX_ROOMS, Close, Event, Router, Send
 
@@ -67,8 +66,7 @@ logger = logging.getLogger("swergio_nb.hub")
 DEFAULT_MAX_SIZE = 64 * 2**20
 #: Frames waiting to be written to one connection before the backpressure policy applies.
 DEFAULT_QUEUE_SIZE = 4096
-#: Bytes in a connection's transport buffer (plus frames pending a flush) below which a frame with no backlog ahead of
-#: it takes the fast path.
+#: Bytes in a connection's transport buffer below which a frame with no backlog ahead of it is written at once.
 DIRECT_WRITE_LIMIT = 64 * 1024
 #: Seconds a sender waits on a recipient that delivers nothing before the recipient is marked stalled.
 DEFAULT_STALL_TIMEOUT = 0.5
@@ -107,7 +105,6 @@ class _Peer:
     stalled: bool = False
     sent: int = 0  #: frames handed to the transport so far
     backlog: int = 0  #: frames queued or held by the writer, not yet handed to the transport
-    pending: int = 0  #: bytes framed on the fast path, written at the next flush
     drained: asyncio.Event = field(default_factory=asyncio.Event)  #: set while the backlog is at or below low water
     tasks: set = field(default_factory=set)
 
@@ -171,7 +168,6 @@ class Hub:
             raise ValueError(f"traffic_interval must be > 0 seconds, got {traffic_interval!r}")
         self.traffic_interval = traffic_interval
         self._ticker: asyncio.Task | None = None
-        self._unflushed: set[_Peer] = set()  # connections with frames framed but not yet written
         self.ping_interval = ping_interval
         self.ping_timeout = ping_timeout
         self.router = router if router is not None else Router(max_rooms=max_rooms)
@@ -355,42 +351,30 @@ class Hub:
     def _carry_out(self, events: list[Event]) -> list[_Peer]:
         """Carry out the router's deliveries; returns the recipients now at the high-water mark (empty if none).
 
-        Fast path: a frame for an open connection with no backlog whose transport buffer and pending frames hold
-        less than :data:`DIRECT_WRITE_LIMIT` bytes is framed at once with websockets' sans-I/O ``protocol.send_*``
-        (one UTF-8 encoding per frame for all its recipients, no task switch), and the frames pending for a
-        connection go out together in one ``transport.writelines`` at the end of the event loop's iteration (see
-        :meth:`_flush`), so a burst of messages costs one system call per recipient, not one per message.
-        Otherwise the frame joins the connection's backlog, which its writer task sends in order as the transport
-        drains.
+        Fast path: a frame for a connection with no backlog whose transport buffer holds less than
+        :data:`DIRECT_WRITE_LIMIT` bytes is written at once, with one :func:`websockets.asyncio.server.broadcast`
+        per frame for all such recipients (one UTF-8 encoding, no task switch). Otherwise it joins the
+        connection's backlog, which its writer task sends in order as the transport drains.
         """
         peers = self._peers
         high = self.high_water
         full: list[_Peer] = []
-        encoded_of: str | bytes | None = None
-        encoded = b""
+        direct: list[ServerConnection] = []
+        direct_frame: str | bytes | None = None
         for event in events:
             peer = peers.get(event.conn)
             if peer is None or peer.closing:
                 continue
             if type(event) is Send:
                 frame = event.frame
-                ws = peer.ws
-                if (
-                    peer.backlog == 0
-                    and ws.protocol.state is State.OPEN
-                    and ws.transport.get_write_buffer_size() + peer.pending < DIRECT_WRITE_LIMIT
-                ):
-                    if frame is not encoded_of:
-                        encoded_of, encoded = frame, frame.encode() if isinstance(frame, str) else frame
-                    if isinstance(frame, str):
-                        ws.protocol.send_text(encoded)
-                    else:
-                        ws.protocol.send_binary(encoded)
-                    peer.pending += len(encoded)
+                if frame is not direct_frame:
+                    if direct:
+                        broadcast(direct, direct_frame)
+                        direct = []
+                    direct_frame = frame
+                if peer.backlog == 0 and peer.ws.transport.get_write_buffer_size() < DIRECT_WRITE_LIMIT:
+                    direct.append(peer.ws)
                     peer.sent += 1
-                    if not self._unflushed:
-                        asyncio.get_running_loop().call_soon(self._flush)
-                    self._unflushed.add(peer)
                     continue
                 try:
                     peer.queue.put_nowait(frame)
@@ -406,27 +390,16 @@ class Hub:
                         logger.warning("closing connection %d: slow consumer", event.conn)
                         self._close(peer, 1013, f"slow consumer: send queue full ({self.queue_size} frames)")
             elif type(event) is Close:
+                if direct:  # what was routed before the close goes out before it
+                    broadcast(direct, direct_frame)
+                    direct = []
                 self._close(peer, event.code, event.reason)
+        if direct:
+            broadcast(direct, direct_frame)
         return full
-
-    def _flush(self) -> None:
-        """Write every connection's frames framed since the last flush, in one ``writelines`` each."""
-        unflushed, self._unflushed = self._unflushed, set()
-        for peer in unflushed:
-            peer.pending = 0
-            chunks = peer.ws.protocol.data_to_send()
-            if peer.ws.transport.is_closing():
-                continue
-            peer.ws.transport.writelines([chunk for chunk in chunks if chunk])
-            if not all(chunks) and peer.ws.transport.can_write_eof():  # websockets' end-of-stream marker
-                peer.ws.transport.write_eof()
 
     def _close(self, peer: _Peer, code: int, reason: str) -> None:
         peer.closing = True
-        if peer in self._unflushed:  # what was routed before the close goes out before it
-            self._unflushed.discard(peer)
-            peer.pending = 0
-            peer.ws.send_data()
         self.router.disconnect(peer.conn)  # route nothing more to it while the close handshake runs
         if peer.writer is not None:
             peer.writer.cancel()
