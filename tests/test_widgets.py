@@ -280,7 +280,7 @@ JS_SOURCES = sorted((ROOT / "js").glob("*.js"))
 
 
 def test_built_js_equals_the_sources():
-    assert [p.name for p in JS_SOURCES] == ["metrics.js", "traffic.js"]
+    assert [p.name for p in JS_SOURCES] == ["labelling.js", "metrics.js", "traffic.js"]
     assert sorted(p.name for p in STATIC.glob("*.js")) == [p.name for p in JS_SOURCES]
     for source in JS_SOURCES:
         assert (STATIC / source.name).read_bytes() == source.read_bytes(), f"run `npm run build` in js/ ({source.name})"
