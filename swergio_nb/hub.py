@@ -234,6 +234,12 @@ class Hub:
     # -- per connection ----------------------------------------------------------------------------------------
 
     async def _serve(self, ws: ServerConnection) -> None:
+        sock = ws.transport.get_extra_info("socket")
+        if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+            # asyncio sets TCP_NODELAY only on sockets whose proto is IPPROTO_TCP, and socket.create_server's
+            # (hence the accepted ones) have proto 0: without this, Nagle's algorithm holds a small frame that
+            # follows another until the peer's delayed ACK (~40 ms on Linux).
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         conn = self.router.connect()
         peer = _Peer(conn, ws, asyncio.Queue(self.queue_size))
         peer.writer = asyncio.create_task(self._write(peer), name=f"swergio-hub-writer-{conn}")
