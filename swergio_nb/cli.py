@@ -55,6 +55,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     from .examples.trebuchet.options import add_arguments
 
     add_arguments(trebuchet)
+    cartpole = examples.add_parser("cartpole", help="an ensemble of actor-critics learns CartPole-v1 through the hub")
+    from .examples.cartpole.options import add_arguments as add_cartpole_arguments
+
+    add_cartpole_arguments(cartpole)
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s")
     if args.command == "hub":
@@ -63,6 +67,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         from .examples.trebuchet.demo import run
 
         run(args)
+    elif args.example == "cartpole":
+        from .examples.cartpole.demo import run as run_cartpole
+
+        run_cartpole(args)
 
 
 if __name__ == "__main__":

@@ -30,7 +30,7 @@ from .evolution import EvolutionConfig
 from .options import DEFAULT_ENVS, DEFAULT_MODELS, add_arguments
 from .rooms import model_names
 
-__all__ = ["DemoResult", "train_through_hub", "plot_rewards", "run", "main", "FINAL_SEED"]
+__all__ = ["DemoResult", "component_specs", "train_through_hub", "plot_rewards", "run", "main", "FINAL_SEED"]
 
 #: Reset seed of the first of the final greedy episodes: far from the training seeds (seed * 1e6 + n) and from the
 #: evaluation seeds used to stop training (1e9 + seed), so the final figure is on episodes never seen before.
@@ -48,15 +48,57 @@ class DemoResult:
     messages_routed: int
 
 
-def _specs(
-    n_models: int, n_envs: int, seed: int, a2c: list[str], evo: list[str], start_timeout: float
+def component_specs(
+    n_models: int = DEFAULT_MODELS,
+    *,
+    n_envs: int = DEFAULT_ENVS,
+    seed: int = 0,
+    a2c: A2CConfig | None = None,
+    evo: EvolutionConfig | None = None,
+    start_timeout: float = 120.0,
 ) -> list[ComponentSpec]:
+    """The launcher specs of every component but the control: N models, the aggregator, the evolution component and
+    the environment, as OS processes (``Launcher.up(specs, hub_url)``; in a notebook
+    ``current_session().launcher``).
+
+    Args:
+        n_models: ensemble size.
+        n_envs: parallel environments in training runs.
+        seed: the components' seed (model i gets seed * 100 + i).
+        a2c: the models' hyperparameters.
+        evo: the evolution settings.
+        start_timeout: seconds each process may take to connect.
+    """
+    a2c = a2c or A2CConfig()
+    evo = evo or EvolutionConfig()
+    a2c_args = [
+        "--lr",
+        str(a2c.lr),
+        "--gamma",
+        str(a2c.gamma),
+        "--n-steps",
+        str(a2c.n_steps),
+        "--ent-coef",
+        str(a2c.ent_coef),
+        "--rho-bar",
+        str(a2c.rho_bar or 0),
+    ]
+    evo_args = [
+        "--sigma",
+        str(evo.sigma),
+        "--replace",
+        str(evo.replace),
+        "--indpb",
+        str(evo.indpb),
+        "--cxpb",
+        str(evo.cxpb),
+    ]
     common = ["--seed", str(seed)]
     specs = [
         ComponentSpec(
             name,
             module=model.__name__,
-            args=["--name", name, "--seed", str(seed * 100 + i), *a2c],
+            args=["--name", name, "--seed", str(seed * 100 + i), *a2c_args],
             ready_timeout=start_timeout,
         )
         for i, name in enumerate(model_names(n_models))
@@ -73,7 +115,7 @@ def _specs(
         ComponentSpec(
             "evolution",
             module=evolution.__name__,
-            args=[*common, "--models", str(n_models), *evo],
+            args=[*common, "--models", str(n_models), *evo_args],
             ready_timeout=start_timeout,
         )
     )
@@ -115,29 +157,10 @@ async def train_through_hub(
     async with Hub(port=0) as hub:
         try:
             if processes:
-                a2c_args = [
-                    "--lr",
-                    str(a2c.lr),
-                    "--gamma",
-                    str(a2c.gamma),
-                    "--n-steps",
-                    str(a2c.n_steps),
-                    "--ent-coef",
-                    str(a2c.ent_coef),
-                    "--rho-bar",
-                    str(a2c.rho_bar or 0),
-                ]
-                evo_args = [
-                    "--sigma",
-                    str(evo.sigma),
-                    "--elite",
-                    str(evo.elite),
-                    "--indpb",
-                    str(evo.indpb),
-                    "--cxpb",
-                    str(evo.cxpb),
-                ]
-                await launcher.up(_specs(n_models, n_envs, seed, a2c_args, evo_args, start_timeout), hub.url)
+                specs = component_specs(
+                    n_models, n_envs=n_envs, seed=seed, a2c=a2c, evo=evo, start_timeout=start_timeout
+                )
+                await launcher.up(specs, hub.url)
             else:
                 for i, name in enumerate(model_names(n_models)):
                     clients.append(await model.build(hub.url, name=name, seed=seed * 100 + i, config=a2c).connect())
@@ -224,7 +247,7 @@ def run(args: argparse.Namespace) -> list[DemoResult]:
     torch.set_num_threads(1)  # tiny networks: threads cost more than they give, and the machine is shared
     schedule = schedule_from(args)
     a2c = a2c_config(args)
-    evo = EvolutionConfig(sigma=args.sigma, elite=args.elite)
+    evo = EvolutionConfig(sigma=args.sigma, replace=args.replace)
     variants = [("with evolution", schedule)]
     if args.compare:
         variants = [

@@ -6,10 +6,10 @@ Run as a process: ``python -m swergio_nb.examples.cartpole.evolution --hub ws://
 
 1. ``COMMAND/SAVEMODELWEIGHTS`` to each model -> ``LOG/MODELWEIGHTS`` (``WEIGHTS``: float32 arrays, binary);
    ``COMMAND/CUSTOM`` "contribution" to the aggregator -> ``CONTRIBUTION`` {model: accumulated share} (reset);
-2. :func:`evolve`: the fitness of a model is its contribution; the ``elite`` fittest keep their weights; every
-   other model gets a tournament-selected parent's weights (``tools.selTournament``), with probability ``cxpb``
-   blended with a second parent (``tools.cxBlend``), then perturbed by Gaussian noise on a fraction ``indpb`` of
-   its parameters (``tools.mutGaussian``);
+2. :func:`evolve`: the fitness of a model is its contribution; all but the ``replace`` least fit keep their
+   weights (the elite, ``tools.selBest``); each of the others gets a tournament-selected parent's weights
+   (``tools.selTournament``), with probability ``cxpb`` blended with a second parent (``tools.cxBlend``), then
+   perturbed by Gaussian noise on a fraction ``indpb`` of its parameters (``tools.mutGaussian``);
 3. ``COMMAND/LOADMODELWEIGHTS`` with the new weights to each changed model, awaiting its ``COMMAND/ACK``.
 
 Answered with ``LOG/RUN``: ``FITNESS`` {model: contribution}, ``PARENTS`` {model: parent model}, ``GENERATION``,
@@ -45,7 +45,9 @@ class EvolutionConfig:
     """Settings of one generation.
 
     Attributes:
-        elite: the fittest models kept unchanged (>= 1 keeps the best model safe).
+        replace: how many of the least fit models get new weights each generation; the others (the elite) are
+            kept unchanged. 1 (the default) replaces only the worst model, which is what worked best here: see
+            docs/cartpole.md.
         tournsize: tournament size of the parent selection.
         cxpb: probability that a child blends two parents (``cxBlend``); 0 by default, because two independently
             trained networks are not aligned unit by unit, so averaging their weights tends to break both.
@@ -54,7 +56,7 @@ class EvolutionConfig:
         indpb: probability that a parameter is mutated.
     """
 
-    elite: int = 1
+    replace: int = 1
     tournsize: int = 2
     cxpb: float = 0.0
     alpha: float = 0.1
@@ -123,7 +125,7 @@ def evolve(
             individual.fitness.values = (float(fitness[i]),)
             individual.source = i
             population.append(individual)
-        elite = tools.selBest(population, min(max(config.elite, 0), n))
+        elite = tools.selBest(population, n - min(max(config.replace, 0), n))
         elite_ids = {ind.source for ind in elite}
         parents_of: list[int] = list(range(n))
         new = [list(ind) for ind in population]
@@ -239,12 +241,12 @@ def main(argv: list[str] | None = None) -> None:
     parser = component_parser("CartPole evolution component (deap).", EVOLUTION)
     defaults = EvolutionConfig()
     parser.add_argument("--models", type=int, default=4, help="number of models model-0..model-{n-1}")
-    parser.add_argument("--elite", type=int, default=defaults.elite, help="models kept unchanged")
+    parser.add_argument("--replace", type=int, default=defaults.replace, help="least fit models replaced")
     parser.add_argument("--sigma", type=float, default=defaults.sigma, help="Gaussian mutation standard deviation")
     parser.add_argument("--indpb", type=float, default=defaults.indpb, help="fraction of parameters mutated")
     parser.add_argument("--cxpb", type=float, default=defaults.cxpb, help="crossover probability")
     args = parser.parse_args(argv)
-    config = EvolutionConfig(elite=args.elite, sigma=args.sigma, indpb=args.indpb, cxpb=args.cxpb)
+    config = EvolutionConfig(replace=args.replace, sigma=args.sigma, indpb=args.indpb, cxpb=args.cxpb)
     serve_component(lambda: build(args.hub, name=args.name, models=args.models, config=config, seed=args.seed), args)
 
 

@@ -23,7 +23,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_schedule_arguments(parser)
     add_a2c_arguments(parser)
     parser.add_argument("--sigma", type=float, default=0.01, help="evolution: Gaussian mutation standard deviation")
-    parser.add_argument("--elite", type=int, default=1, help="evolution: models kept unchanged")
+    parser.add_argument("--replace", type=int, default=1, help="evolution: least fit models replaced per generation")
     parser.add_argument("--final-episodes", type=int, default=20, help="greedy episodes on fresh seeds at the end")
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--processes", action="store_true", help="run each component as its own OS process")
