@@ -30,7 +30,16 @@ from .evolution import EvolutionConfig
 from .options import DEFAULT_ENVS, DEFAULT_MODELS, add_arguments
 from .rooms import model_names
 
-__all__ = ["DemoResult", "component_specs", "train_through_hub", "plot_rewards", "run", "main", "FINAL_SEED"]
+__all__ = [
+    "DemoResult",
+    "component_specs",
+    "train_through_hub",
+    "train_reference",
+    "plot_rewards",
+    "run",
+    "main",
+    "FINAL_SEED",
+]
 
 #: Reset seed of the first of the final greedy episodes: far from the training seeds (seed * 1e6 + n) and from the
 #: evaluation seeds used to stop training (1e9 + seed), so the final figure is on episodes never seen before.
@@ -45,7 +54,7 @@ class DemoResult:
     log: TrainingLog
     final: RunReport  #: greedy episodes on fresh seeds after training
     wall_s: float  #: from the first training episode to the end of the final evaluation
-    messages_routed: int
+    messages_routed: int  #: 0 for the reference (no hub)
 
 
 def component_specs(
@@ -181,6 +190,30 @@ async def train_through_hub(
     return DemoResult(label or ("processes" if processes else "in-process"), log, final, wall, routed)
 
 
+async def train_reference(
+    schedule: Schedule,
+    *,
+    n_models: int = DEFAULT_MODELS,
+    n_envs: int = DEFAULT_ENVS,
+    seed: int = 0,
+    a2c: A2CConfig | None = None,
+    evo: EvolutionConfig | None = None,
+    final_episodes: int = 20,
+    progress: Any = None,
+    label: str = "reference (no hub)",
+) -> DemoResult:
+    """The same schedule, seeds and computation in one process with no hub
+    (:class:`~swergio_nb.examples.cartpole.reference.LocalEnsemble`): the same episodes and returns as
+    :func:`train_through_hub`, so the wall-time ratio is the hub's cost."""
+    from .reference import LocalEnsemble
+
+    ensemble = LocalEnsemble(n_models, n_envs, seed=seed, a2c=a2c, evo=evo)
+    start = time.perf_counter()
+    log = await train(ensemble, schedule, progress)  # type: ignore[arg-type]  (Control's methods, duck-typed)
+    final = await ensemble.evaluate(final_episodes, seed=FINAL_SEED + seed)
+    return DemoResult(label, log, final, time.perf_counter() - start, 0)
+
+
 def plot_rewards(results: list[DemoResult], path: Path, window: int = 20) -> None:
     """Write the learning curves to ``path`` (PNG): each training episode's return (faint), its running mean over
     ``window`` episodes, and the greedy mean return of each evaluation (markers), against training episodes."""
@@ -232,7 +265,8 @@ def _report(result: DemoResult) -> str:
         f"final greedy mean over {len(result.final.returns)} fresh episodes {result.final.mean:.1f} "
         f"(min {min(result.final.returns):.0f}); wall {result.wall_s:.1f} s; training "
         f"{train_steps / train_wall:.0f} env steps/s ({sum(r.round_trips for r in log.train_runs) / train_wall:.0f} "
-        f"round trips/s) through the hub; {result.messages_routed} messages routed"
+        f"round trips/s){'' if not result.messages_routed else ' through the hub'}; "
+        f"{result.messages_routed} messages routed"
     )
 
 
@@ -249,19 +283,34 @@ def run(args: argparse.Namespace) -> list[DemoResult]:
     a2c = a2c_config(args)
     evo = EvolutionConfig(sigma=args.sigma, replace=args.replace)
     variants = [("with evolution", schedule)]
+    if args.reference:
+        variants = [("reference (no hub), with evolution", schedule)]
     if args.compare:
         variants = [
             ("with evolution", schedule),
             ("without evolution", Schedule(**{**schedule.__dict__, "evolve_every": 0})),
         ]
     elif schedule.evolve_every == 0:
-        variants = [("without evolution", schedule)]
+        variants = [(variants[0][0].replace("with evolution", "without evolution"), schedule)]
     results = []
     for label, sched in variants:
         total = sched.max_rounds * sched.episodes_per_round
         with contextlib.closing(
             tqdm(total=total, desc=f"cartpole {label}", unit="ep", disable=args.no_progress)
         ) as bar:
+            if label.startswith("reference"):
+                coroutine = train_reference(
+                    sched,
+                    n_models=args.models,
+                    n_envs=args.envs,
+                    seed=args.seed,
+                    a2c=a2c,
+                    evo=evo,
+                    final_episodes=args.final_episodes,
+                    progress=bar,
+                )
+                results.append(asyncio.run(coroutine))
+                continue
             results.append(
                 asyncio.run(
                     train_through_hub(

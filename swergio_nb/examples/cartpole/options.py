@@ -27,6 +27,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--final-episodes", type=int, default=20, help="greedy episodes on fresh seeds at the end")
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--processes", action="store_true", help="run each component as its own OS process")
+    mode.add_argument("--reference", action="store_true", help="the same run in one process with no hub")
     mode.add_argument(
         "--compare", action="store_true", help="run with and without evolution on the same seeds; print both"
     )
