@@ -1,9 +1,11 @@
-"""The ``swergio-nb`` command: ``swergio-nb hub`` serves a hub; ``swergio-nb demo trebuchet`` runs the main job."""
+"""The ``swergio-nb`` command: ``swergio-nb hub`` serves a hub; ``swergio-nb demo trebuchet`` runs the main job, and
+``swergio-nb demo cartpole|melody|bandit`` the other examples."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import logging
 import signal
 from collections.abc import Sequence
@@ -11,7 +13,16 @@ from collections.abc import Sequence
 from .hub import DEFAULT_MAX_SIZE, DEFAULT_QUEUE_SIZE, DEFAULT_STALL_TIMEOUT, Hub
 from .router import DEFAULT_MAX_ROOMS
 
-__all__ = ["main"]
+__all__ = ["main", "EXAMPLES"]
+
+#: ``swergio-nb demo NAME``: each is the package ``swergio_nb.examples.NAME`` with ``options.add_arguments(parser)``
+#: and ``demo.run(args)``; the demo module (torch, gymnasium...) is imported only when that demo runs.
+EXAMPLES = {
+    "trebuchet": "train the trebuchet control network through the hub",
+    "cartpole": "an ensemble of actor-critics learns CartPole-v1 through the hub",
+    "melody": "active-learning melody generator with a simulated person",
+    "bandit": "contextual bandit with delayed rewards, two architectures",
+}
 
 
 async def _serve_hub(args: argparse.Namespace) -> None:
@@ -68,35 +79,16 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     demo = commands.add_parser("demo", help="run an example end to end")
     examples = demo.add_subparsers(dest="example", required=True)
-    trebuchet = examples.add_parser("trebuchet", help="train the trebuchet control network through the hub")
-
-    from .examples.trebuchet.options import add_arguments
-
-    add_arguments(trebuchet)
-    bandit = examples.add_parser("bandit", help="contextual bandit with delayed rewards, two architectures")
-    from .examples.bandit.options import add_arguments as add_bandit_arguments
-
-    add_bandit_arguments(bandit)
-    melody = examples.add_parser("melody", help="active-learning melody generator with a simulated person")
-    from .examples.melody.options import add_arguments as add_melody_arguments
-
-    add_melody_arguments(melody)
+    for name, description in EXAMPLES.items():
+        importlib.import_module(f".examples.{name}.options", __package__).add_arguments(
+            examples.add_parser(name, help=description)
+        )
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s")
     if args.command == "hub":
         asyncio.run(_serve_hub(args))
-    elif args.example == "trebuchet":
-        from .examples.trebuchet.demo import run
-
-        run(args)
-    elif args.example == "bandit":
-        from .examples.bandit.demo import run as run_bandit
-
-        run_bandit(args)
-    elif args.example == "melody":
-        from .examples.melody.demo import run as run_melody
-
-        run_melody(args)
+    else:
+        importlib.import_module(f".examples.{args.example}.demo", __package__).run(args)
 
 
 if __name__ == "__main__":
