@@ -595,9 +595,7 @@ class Client:
                 return
             raise NotConnected(f"client {self.name!r} is not connected")
         try:
-            if ws.state is State.OPEN and ws.transport.get_write_buffer_size() < DIRECT_WRITE_LIMIT:
-                broadcast((ws,), frame, raise_exceptions=True)  # written at once: no drain to wait for
-            else:
+            if not self._write_now(ws, frame):
                 await ws.send(frame)  # waits for the transport to drain; raises if the connection closed
         except ConnectionClosed as exc:
             if not control and self.reconnect and not self._closing:
@@ -711,16 +709,30 @@ class Client:
     def _send_now(self, msg: dict[str, Any]) -> bool:
         """Send ``msg`` if that needs no waiting (connected, joins done, transport not backed up); else False."""
         ws = self._online
-        if (
-            ws is None
-            or ws is not self._ws
-            or self._pending_joins
-            or ws.state is not State.OPEN
-            or ws.transport.get_write_buffer_size() >= DIRECT_WRITE_LIMIT
-        ):
+        if ws is None or ws is not self._ws or self._pending_joins or not self._can_write_now(ws):
             return False
-        broadcast((ws,), codec.encode(self._complete(msg)), raise_exceptions=True)
+        self._write_now(ws, codec.encode(self._complete(msg)))
         self.stats.sent += 1
+        return True
+
+    @staticmethod
+    def _can_write_now(ws: ClientConnection) -> bool:
+        return ws.state is State.OPEN and ws.transport.get_write_buffer_size() < DIRECT_WRITE_LIMIT
+
+    def _write_now(self, ws: ClientConnection, frame: str | bytes) -> bool:
+        """Write ``frame`` at once (websockets' ``broadcast`` to this one connection: no drain to wait for) if the
+        connection is open and its transport holds less than :data:`~swergio_nb.hub.DIRECT_WRITE_LIMIT` bytes;
+        False if it would have to wait.
+
+        Raises:
+            NotConnected: the write failed.
+        """
+        if not self._can_write_now(ws):
+            return False
+        try:
+            broadcast((ws,), frame, raise_exceptions=True)
+        except Exception as exc:  # broadcast reports write failures as an exception group
+            raise NotConnected(f"client {self.name!r} could not write to the hub: {exc!r}") from exc
         return True
 
     def _handler_failed(self, handler: Handler, msg: dict[str, Any], exc: Exception) -> None:
