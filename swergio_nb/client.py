@@ -35,7 +35,7 @@ import inspect
 import logging
 import os
 import random
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -56,13 +56,6 @@ logger = logging.getLogger("swergio_nb.client")
 
 #: Use as ``reply_to=SENDER`` to answer the component that sent the triggering message.
 SENDER = "<sender>"
-
-
-async def _frames(ws: ClientConnection) -> AsyncIterator[str | bytes]:
-    """The frames of ``ws`` until it closes, however it closes (a lost connection is handled by the caller)."""
-    with contextlib.suppress(ConnectionClosed):
-        async for frame in ws:
-            yield frame
 
 
 def _as_tuple(value: str | Iterable[str] | None) -> tuple[str, ...] | None:
@@ -639,15 +632,18 @@ class Client:
 
     async def _read(self, ws: ClientConnection) -> None:
         try:
-            async for frame in _frames(ws):
-                self.stats.received += 1
-                try:
-                    msg = validate(codec.decode(frame), require_address=False)
-                except InvalidMessage as exc:
-                    self.stats.undecodable += 1
-                    logger.warning("%s: dropped an undecodable frame: %s", self.name, exc)
-                    continue
-                await self._dispatch(msg)
+            with contextlib.suppress(ConnectionClosed):  # a lost connection is handled below
+                async for frame in ws:
+                    self.stats.received += 1
+                    try:
+                        msg = validate(codec.decode(frame), require_address=False)
+                    except InvalidMessage as exc:
+                        self.stats.undecodable += 1
+                        logger.warning("%s: dropped an undecodable frame: %s", self.name, exc)
+                        continue
+                    waiting = self._dispatch(msg)
+                    if waiting is not None:  # a handler's queue is full: stop reading until it has room
+                        await waiting
         finally:
             if self._ws is ws:
                 self._ws = None
@@ -662,7 +658,9 @@ class Client:
                     elif self._closed is not None and not self._closed.done():
                         self._closed.set_result(None)
 
-    async def _dispatch(self, msg: dict[str, Any]) -> None:
+    def _dispatch(self, msg: dict[str, Any]) -> Awaitable[None] | None:
+        """Hand ``msg`` to whoever waits for it or to its handlers; returns what must be awaited first if a
+        handler's queue is full (the rest of the handlers get it after), else None."""
         mtype = msg["TYPE"]
         if mtype == "COMMAND/ACK" or mtype == "LOG/ERROR":
             future = self._acks.get(msg.get("REPLY_TO", ""))
@@ -671,9 +669,9 @@ class Client:
                     future.set_result(msg)
                 else:
                     future.set_exception(HubError(msg))
-                return
+                return None
             if mtype == "COMMAND/ACK":
-                return
+                return None
             self.stats.hub_errors += 1
             logger.warning("%s: the hub answered %s: %s", self.name, msg.get("ERROR"), msg.get("DETAIL"))
         waiters = self._waiters.get(msg.get("ROOT_ID", ""))
@@ -681,14 +679,25 @@ class Client:
             for waiter in waiters:
                 if not waiter.future.done() and waiter.matches(msg, self.name):
                     waiter.future.set_result(msg)
-                    return
-        for handler in self.handlers:
+                    return None
+        handlers = self.handlers
+        for i, handler in enumerate(handlers):
             queue = handler.queue
             if queue is not None and handler.trigger.matches(msg, self.name):
                 if handler.inline and not handler.busy and not queue.qsize():
                     self._call_inline(handler, msg)
+                elif queue.full():
+                    return self._put_when_room(msg, handlers[i:])
                 else:
-                    await queue.put(msg)
+                    queue.put_nowait(msg)
+        return None
+
+    async def _put_when_room(self, msg: dict[str, Any], handlers: list[Handler]) -> None:
+        """The slow path of :meth:`_dispatch`: wait for room in each matching handler's queue, in order."""
+        for handler in handlers:
+            queue = handler.queue
+            if queue is not None and handler.trigger.matches(msg, self.name):
+                await queue.put(msg)
 
     def _call_inline(self, handler: Handler, msg: dict[str, Any]) -> None:
         """Run a plain handler now, in the reader; what cannot finish without waiting goes to its worker."""
