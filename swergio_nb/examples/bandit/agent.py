@@ -19,7 +19,14 @@ from ...client import SENDER, Trigger
 from .._component import component_parser, serve_component
 from .learner import SimClock, TickingClient
 from .server import Serving, add_policy_arguments
-from .trainer import add_learner_arguments, decision_from_message, make_learner, observed_emission_times, reward_of
+from .trainer import (
+    add_learner_arguments,
+    decision_from_message,
+    learner_options,
+    make_learner,
+    observed_emission_times,
+    reward_of,
+)
 
 __all__ = ["build", "main"]
 
@@ -61,7 +68,9 @@ def build(
         train_s.append(time.perf_counter() - start)
         serving.learned(observed_emission_times(batch))
 
-    client = TickingClient(name, url, tick=tick, on_tick=on_tick, learner=learner, serving=serving)
+    client = TickingClient(
+        name, url, tick=tick, on_tick=on_tick, on_close=learner.close, learner=learner, serving=serving
+    )
 
     def decide(msg: dict[str, Any]) -> dict[str, Any]:
         reply = serving.decide(msg)
@@ -85,13 +94,6 @@ def build(
     )
     client.add_handler(on_reward, Trigger("DATA/REWARD", rewards_room))
     client.add_handler(stats, Trigger("COMMAND/CUSTOM", []), reply_type="LOG/CUSTOM", reply_to=SENDER)
-    original_close = client.close
-
-    async def close() -> None:
-        await original_close()
-        learner.close()
-
-    client.close = close  # type: ignore[method-assign]
     return client
 
 
@@ -107,18 +109,7 @@ def main(argv: list[str] | None = None) -> None:
             seed=args.seed,
             speed=args.speed,
             tick=args.tick,
-            policy=args.policy,
-            n_actions=args.actions,
-            dim=args.dim,
-            alpha=args.alpha,
-            explore=args.explore,
-            epsilon=args.epsilon,
-            wait=args.wait,
-            default_reward=args.default_reward,
-            batch_size=args.batch_size,
-            max_batch_age=args.max_batch_age,
-            max_pending=args.max_pending,
-            log=args.log,
+            **learner_options(args),
         ),
         args,
     )

@@ -172,12 +172,23 @@ class Learner:
 
 class TickingClient(Client):
     """A client that calls ``on_tick()`` (plain or async) every ``tick`` real seconds from :meth:`connect` until
-    :meth:`close`; a tick that raises is logged and the next one runs."""
+    :meth:`close`; a tick that raises is logged and the next one runs. ``on_close()`` (if given) runs once the
+    connection is closed, e.g. to close a learner's log."""
 
-    def __init__(self, name: str, url: str, *, tick: float, on_tick: Callable[[], Any], **kwargs: Any) -> None:
+    def __init__(
+        self,
+        name: str,
+        url: str,
+        *,
+        tick: float,
+        on_tick: Callable[[], Any],
+        on_close: Callable[[], Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(name, url, **kwargs)
         self.tick = float(tick)
         self.on_tick = on_tick
+        self.on_close = on_close
         self._ticker: asyncio.Task | None = None
 
     async def connect(self) -> TickingClient:
@@ -205,3 +216,5 @@ class TickingClient(Client):
                 await self._ticker
             self._ticker = None
         await super().close()
+        if self.on_close is not None:
+            self.on_close()

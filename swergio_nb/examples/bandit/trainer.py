@@ -27,7 +27,15 @@ from .joiner import Decision, JoinedEvent, RewardJoiner
 from .learner import Learner, SimClock, TickingClient
 from .server import add_policy_arguments, policy_from_args
 
-__all__ = ["build", "make_learner", "add_learner_arguments", "decision_from_message", "reward_of", "main"]
+__all__ = [
+    "build",
+    "make_learner",
+    "learner_options",
+    "add_learner_arguments",
+    "decision_from_message",
+    "reward_of",
+    "main",
+]
 
 
 def add_learner_arguments(parser: argparse.ArgumentParser) -> None:
@@ -41,6 +49,25 @@ def add_learner_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tick", type=float, default=0.02, help="real s between joiner ticks (default %(default)s)")
     parser.add_argument("--max-pending", type=int, default=100_000, help="decisions held at most (default 100000)")
     parser.add_argument("--log", type=Path, default=None, help="append-only joined-event log (resumed if present)")
+
+
+def learner_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The keyword arguments of :func:`make_learner` from parsed :func:`add_learner_arguments` and
+    :func:`~.server.add_policy_arguments` options."""
+    return {
+        "policy": args.policy,
+        "n_actions": args.actions,
+        "dim": args.dim,
+        "alpha": args.alpha,
+        "explore": args.explore,
+        "epsilon": args.epsilon,
+        "wait": args.wait,
+        "default_reward": args.default_reward,
+        "batch_size": args.batch_size,
+        "max_batch_age": args.max_batch_age,
+        "max_pending": args.max_pending,
+        "log": args.log,
+    }
 
 
 def make_learner(
@@ -146,7 +173,7 @@ def build(
         pushes["train_s"].append(time.perf_counter() - start)
         await push(observed_emission_times(batch))
 
-    client = TickingClient(name, url, tick=tick, on_tick=on_tick, learner=learner)
+    client = TickingClient(name, url, tick=tick, on_tick=on_tick, on_close=learner.close, learner=learner)
 
     def on_decision(msg: dict[str, Any]) -> None:
         learner.decision(decision_from_message(msg), clock())
@@ -166,13 +193,6 @@ def build(
     client.add_handler(on_decision, Trigger("DATA/FORWARD", decisions_room, direct=False))
     client.add_handler(on_reward, Trigger("DATA/REWARD", rewards_room))
     client.add_handler(stats, Trigger("COMMAND/CUSTOM", []), reply_type="LOG/CUSTOM", reply_to=SENDER)
-    original_close = client.close
-
-    async def close() -> None:
-        await original_close()
-        learner.close()
-
-    client.close = close  # type: ignore[method-assign]
     return client
 
 
@@ -189,18 +209,7 @@ def main(argv: list[str] | None = None) -> None:
             server=args.server,
             speed=args.speed,
             tick=args.tick,
-            policy=args.policy,
-            n_actions=args.actions,
-            dim=args.dim,
-            alpha=args.alpha,
-            explore=args.explore,
-            epsilon=args.epsilon,
-            wait=args.wait,
-            default_reward=args.default_reward,
-            batch_size=args.batch_size,
-            max_batch_age=args.max_batch_age,
-            max_pending=args.max_pending,
-            log=args.log,
+            **learner_options(args),
         ),
         args,
     )
