@@ -680,7 +680,7 @@ class Client:
                 if not waiter.future.done() and waiter.matches(msg, self.name):
                     waiter.future.set_result(msg)
                     return None
-        handlers = self.handlers
+        handlers = tuple(self.handlers)  # a handler run inline may add or remove handlers
         for i, handler in enumerate(handlers):
             queue = handler.queue
             if queue is not None and handler.trigger.matches(msg, self.name):
@@ -692,7 +692,7 @@ class Client:
                     queue.put_nowait(msg)
         return None
 
-    async def _put_when_room(self, msg: dict[str, Any], handlers: list[Handler]) -> None:
+    async def _put_when_room(self, msg: dict[str, Any], handlers: tuple[Handler, ...]) -> None:
         """The slow path of :meth:`_dispatch`: wait for room in each matching handler's queue, in order."""
         for handler in handlers:
             queue = handler.queue

@@ -339,3 +339,20 @@ async def test_plain_handlers_keep_order_and_replies_when_the_connection_backs_u
     assert text == [(n, size) for n in range(20) for size in (300_000, 5)]
     assert [n for t, n, _ in got if t == "DATA/CUSTOM"] == list(range(5))
     assert [h.calls for h in echo.handlers] == [20, 5] and [h.errors for h in echo.handlers] == [0, 0]
+
+
+async def test_a_plain_handler_may_remove_itself_without_the_others_missing_the_message(hub):
+    seen: list[str] = []
+    client = Client("c", hub.url)
+
+    def once(msg):
+        seen.append(f"once {msg['N']}")
+        client.remove_handler(first)
+
+    first = client.add_handler(once, Trigger("DATA/TEXT", "r"))
+    client.add_handler(lambda msg: seen.append(f"always {msg['N']}"), Trigger("DATA/TEXT", "r"))
+    async with client, Client("src", hub.url) as src:
+        for n in range(3):
+            await src.send({"TYPE": "DATA/TEXT", "TO_ROOM": "r", "N": n})
+        await until(lambda: len(seen) == 4)
+    assert seen == ["once 0", "always 0", "always 1", "always 2"]
