@@ -674,7 +674,7 @@ class Client:
                 return None
             self.stats.hub_errors += 1
             logger.warning("%s: the hub answered %s: %s", self.name, msg.get("ERROR"), msg.get("DETAIL"))
-        waiters = self._waiters.get(msg.get("ROOT_ID", ""))
+        waiters = self._waiters and self._waiters.get(msg.get("ROOT_ID", ""))
         if waiters:
             for waiter in waiters:
                 if not waiter.future.done() and waiter.matches(msg, self.name):
@@ -703,7 +703,10 @@ class Client:
         """Run a plain handler now, in the reader; what cannot finish without waiting goes to its worker."""
         handler.calls += 1
         try:
-            result = handler.fn(msg, **{k: self.context[k] for k in handler.context_keys})
+            keys = handler.context_keys
+            result = handler.fn(msg, **{k: self.context[k] for k in keys}) if keys else handler.fn(msg)
+            if result is None:
+                return
             if inspect.isawaitable(result):  # a plain function returned an awaitable: the worker awaits it
                 handler.queue.put_nowait(_Continuation(msg, result))
                 return
