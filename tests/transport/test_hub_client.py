@@ -280,7 +280,8 @@ def _component_in_thread(url: str, n: int, ping_timeout: float | None, outcome: 
             if not client.connected:
                 break
             await asyncio.sleep(0.01)
-        outcome["still_connected"] = client.connected
+        # a reconnection can be quicker than one poll (full-jitter backoff from 0 s): count it too
+        outcome["still_connected"] = client.connected and client.stats.reconnects == 0
         await client.close()
 
     thread = threading.Thread(target=asyncio.run, args=(run(),))
