@@ -1,5 +1,5 @@
 # ruff: noqa: E501 - the notebook cells are kept as written
-"""Writes notebooks/05_contextual_bandit.ipynb (without outputs): ``python docs/make_bandit_notebook.py``, then
+"""Writes notebooks/05_contextual_bandit.ipynb (without outputs): ``python notebooks/make_05_bandit.py``, then
 ``ruff check --fix notebooks/05_contextual_bandit.ipynb && ruff format notebooks/05_contextual_bandit.ipynb``."""
 
 from __future__ import annotations
