@@ -721,15 +721,12 @@ class Client:
     def _send_now(self, msg: dict[str, Any]) -> bool:
         """Send ``msg`` if that needs no waiting (connected, joins done, transport not backed up); else False."""
         ws = self._online
-        if ws is None or ws is not self._ws or self._pending_joins or not self._can_write_now(ws):
+        if ws is None or ws is not self._ws or self._pending_joins:
             return False
-        self._write_now(ws, codec.encode(self._complete(msg)))
+        if not self._write_now(ws, codec.encode(self._complete(msg))):
+            return False
         self.stats.sent += 1
         return True
-
-    @staticmethod
-    def _can_write_now(ws: ClientConnection) -> bool:
-        return ws.state is State.OPEN and ws.transport.get_write_buffer_size() < DIRECT_WRITE_LIMIT
 
     def _write_now(self, ws: ClientConnection, frame: str | bytes) -> bool:
         """Write ``frame`` at once (websockets' ``broadcast`` to this one connection: no drain to wait for) if the
@@ -739,7 +736,7 @@ class Client:
         Raises:
             NotConnected: the write failed.
         """
-        if not self._can_write_now(ws):
+        if ws.state is not State.OPEN or ws.transport.get_write_buffer_size() >= DIRECT_WRITE_LIMIT:
             return False
         try:
             broadcast((ws,), frame, raise_exceptions=True)
