@@ -46,6 +46,7 @@ from websockets.protocol import State
 
 from . import codec
 from ._urls import redact, with_token
+from .delivery import DeliveringClientConnection
 from .exceptions import HubError, InvalidMessage, NotConnected
 from .hub import DEFAULT_MAX_SIZE, DIRECT_WRITE_LIMIT, TOKEN_ENV
 from .messages import new_id, validate
@@ -131,6 +132,7 @@ class ClientStats:
     undecodable: int = 0  #: frames received that were not valid messages
     hub_errors: int = 0  #: LOG/ERROR answers from the hub that no request was waiting for
     reconnects: int = 0  #: connections regained after a loss
+    paused: int = 0  #: times the client stopped reading from the hub because a handler's queue was full
 
 
 @dataclass(slots=True, eq=False)
@@ -276,7 +278,9 @@ class Client:
             ping_timeout=self.ping_timeout,
             proxy=None,
             open_timeout=self.timeout,
+            create_connection=DeliveringClientConnection,
         )
+        ws.deliver = self._receive
         self._ws = ws
         self._joined.clear()
         self._reader = asyncio.create_task(self._read(ws), name=f"swergio-client-{self.name}")
@@ -359,7 +363,8 @@ class Client:
         if self._buffer:
             logger.warning("%s: closing with %d buffered messages unsent", self.name, len(self._buffer))
             self._buffer.clear()
-        extra = [self._reader, self._reconnecting, *(h.task for h in self.handlers), *self._pending_joins]
+        draining = getattr(ws, "draining", None)
+        extra = [self._reader, self._reconnecting, draining, *(h.task for h in self.handlers), *self._pending_joins]
         tasks = [t for t in extra if t is not None]
         for handler in self.handlers:
             handler.task, handler.queue = None, None
@@ -630,18 +635,28 @@ class Client:
             handler.queue = asyncio.Queue(self.queue_size)
             handler.task = asyncio.create_task(self._work(handler), name=f"swergio-handler-{handler.name}")
 
-    async def _read(self, ws: ClientConnection) -> None:
+    def _receive(self, frame: str | bytes) -> Awaitable[None] | None:
+        """Decode, check and dispatch one frame from the hub (see :meth:`_dispatch` for what it returns)."""
+        self.stats.received += 1
+        try:
+            msg = validate(codec.decode(frame), require_address=False)
+        except InvalidMessage as exc:
+            self.stats.undecodable += 1
+            logger.warning("%s: dropped an undecodable frame: %s", self.name, exc)
+            return None
+        waiting = self._dispatch(msg)
+        if waiting is not None:
+            self.stats.paused += 1
+        return waiting
+
+    async def _read(self, ws: DeliveringClientConnection) -> None:
+        """Wait for the connection's end, dispatching what websockets' usual path delivers (frames after a
+        fragmented message; all others are handed to :meth:`_receive` as they are parsed: :mod:`.delivery`)."""
         try:
             with contextlib.suppress(ConnectionClosed):  # a lost connection is handled below
                 async for frame in ws:
-                    self.stats.received += 1
-                    try:
-                        msg = validate(codec.decode(frame), require_address=False)
-                    except InvalidMessage as exc:
-                        self.stats.undecodable += 1
-                        logger.warning("%s: dropped an undecodable frame: %s", self.name, exc)
-                        continue
-                    waiting = self._dispatch(msg)
+                    await ws.wait_delivered()  # frames parsed earlier go first
+                    waiting = self._receive(frame)
                     if waiting is not None:  # a handler's queue is full: stop reading until it has room
                         await waiting
         finally:

@@ -33,12 +33,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hmac
 import ipaddress
 import logging
 import os
 import secrets
 import socket
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
@@ -48,6 +50,7 @@ from websockets.asyncio.server import Server, ServerConnection, broadcast, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
+from .delivery import DeliveringServerConnection
 from .router import DEFAULT_MAX_ROOMS, Close, Event, Router, Send
 
 __all__ = [
@@ -229,6 +232,7 @@ class Hub:
             compression=None,
             ping_interval=self.ping_interval,
             ping_timeout=self.ping_timeout,
+            create_connection=DeliveringServerConnection,
         )
         self._ticker = asyncio.create_task(self._tick(), name="swergio-hub-traffic")
         logger.info("hub listening on ws://%s:%d", self.host, self.port)
@@ -281,7 +285,7 @@ class Hub:
 
     # -- per connection ----------------------------------------------------------------------------------------
 
-    async def _serve(self, ws: ServerConnection) -> None:
+    async def _serve(self, ws: DeliveringServerConnection) -> None:
         sock = ws.transport.get_extra_info("socket")
         if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
             # asyncio sets TCP_NODELAY only on sockets whose proto is IPPROTO_TCP, and socket.create_server's
@@ -293,21 +297,31 @@ class Hub:
         peer.writer = asyncio.create_task(self._write(peer), name=f"swergio-hub-writer-{conn}")
         self._peers[conn] = peer
         self.stats.connections += 1
+        ws.deliver = functools.partial(self._receive, peer)  # frames come as they are parsed: .delivery
         try:
             with contextlib.suppress(ConnectionClosed):  # however the peer leaves, the finally block cleans up
-                async for frame in ws:
-                    if peer.closing:
-                        break
-                    full = self._carry_out(self.router.receive(conn, frame))
-                    if full:
-                        await self._throttle(full)
+                async for frame in ws:  # only frames after a fragmented message come this way
+                    await ws.wait_delivered()
+                    waiting = self._receive(peer, frame)
+                    if waiting is not None:
+                        await waiting
+            await ws.wait_delivered()  # what the peer sent before it left is routed
         finally:
+            if ws.draining is not None:
+                ws.draining.cancel()
             del self._peers[conn]
             peer.closing = True
             peer.drained.set()  # release senders waiting on it
             self._carry_out(self.router.disconnect(conn))
             peer.writer.cancel()
             await asyncio.gather(peer.writer, *peer.tasks, return_exceptions=True)
+
+    def _receive(self, peer: _Peer, frame: str | bytes) -> Awaitable[None] | None:
+        """Route one frame from ``peer``; returns the wait for full recipients (see :meth:`_throttle`), if any."""
+        if peer.closing:
+            return None
+        full = self._carry_out(self.router.receive(peer.conn, frame))
+        return self._throttle(full) if full else None
 
     async def _write(self, peer: _Peer) -> None:
         """Write the backlog in order, each frame after the transport drained the previous ones (``ws.send``)."""
