@@ -12,9 +12,10 @@ trigger's and the reply's rooms by itself, as in swergio. What the handler retur
 Each handler has its own worker task and queue, so one handler sees its messages in arrival order, a handler may
 ``await`` (even ``await client.request(...)``) without stopping the client from receiving, and a handler that raises
 is logged with its traceback (and passed to :attr:`Client.error_listeners`) while the client keeps serving. A plain
-(not ``async``, not ``in_thread``) handler whose queue is empty is called right away by the reader instead, and its
-replies written at once if the connection is not backed up (else its worker sends them): the same order and error
-handling, without a task switch per message.
+(not ``async``, not ``in_thread``) handler whose queue is empty is called right away instead, as soon as websockets
+has parsed the frame (:mod:`~swergio_nb.delivery`), and its replies written at once if the connection is not backed
+up (else its worker sends them): the same order and error handling, without a task switch per message. When a
+handler's queue is full, the client stops reading from the socket until it has room, so TCP slows the hub down.
 ``in_thread=True`` runs a CPU-heavy handler in a worker thread so the event loop stays free.
 
 Example::
@@ -111,7 +112,7 @@ class Handler:
     errors: int = 0  #: calls that raised
     queue: asyncio.Queue | None = field(default=None, repr=False)
     task: asyncio.Task | None = field(default=None, repr=False)
-    inline: bool = field(default=False, repr=False)  #: a plain function: may run in the reader when idle
+    inline: bool = field(default=False, repr=False)  #: a plain function: may run at once when idle
     busy: bool = field(default=False, repr=False)  #: its worker is handling an item
 
     @property
@@ -715,7 +716,7 @@ class Client:
                 await queue.put(msg)
 
     def _call_inline(self, handler: Handler, msg: dict[str, Any]) -> None:
-        """Run a plain handler now, in the reader; what cannot finish without waiting goes to its worker."""
+        """Run a plain handler now, as its frame arrives; what cannot finish without waiting goes to its worker."""
         handler.calls += 1
         try:
             keys = handler.context_keys

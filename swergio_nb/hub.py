@@ -1,6 +1,7 @@
 """The hub: a thin websockets (asyncio) server around the sans-I/O :class:`~swergio_nb.router.Router`.
 
-Each connection gets a reader (frames into the router) and a writer task draining a bounded send queue.
+Each frame goes into the router as soon as websockets has parsed it (:mod:`~swergio_nb.delivery`: no queue or task
+switch per message); each connection has a writer task draining its bounded send queue.
 
 Flow control and backpressure, per connection's send queue of ``queue_size`` frames:
 
