@@ -281,7 +281,7 @@ class Client:
             open_timeout=self.timeout,
             create_connection=DeliveringClientConnection,
         )
-        ws.deliver = self._receive
+        ws.start_delivery(self._receive)
         self._ws = ws
         self._joined.clear()
         self._reader = asyncio.create_task(self._read(ws), name=f"swergio-client-{self.name}")

@@ -36,53 +36,64 @@ Deliver = Callable[[str | bytes], "Awaitable[None] | None"]
 
 
 class DeliveringMixin:
-    """Hands complete data frames to :attr:`deliver` as they are parsed (see the module docstring).
+    """Hands complete data frames to a receiver as they are parsed (see the module docstring).
+
+    Call :meth:`start_delivery` once the receiver is known (after the opening handshake); frames parsed before that
+    are held, with the socket paused, and handed over first.
 
     Attributes:
-        deliver: the receiver; None (the default) keeps websockets' usual path, ``recv()``.
-        held: frames parsed while a delivery waits, in order; None when nothing waits.
-        draining: the task handing over ``held`` once the delivery's awaitable is done; None before the first wait.
+        deliver: the receiver; None until :meth:`start_delivery`.
+        fallback: True once a fragmented (or non-UTF-8 text) frame came: from then on websockets' ``recv()`` path.
+        held: frames parsed while nobody could take them (a delivery waits, or none started yet), in order; None
+            when none are held.
+        draining: the task handing ``held`` over; None before the first wait.
     """
 
     deliver: Deliver | None = None
+    fallback: bool = False
     held: collections.deque[str | bytes] | None = None
     draining: asyncio.Task[None] | None = None
     transport: asyncio.Transport
 
+    def start_delivery(self, deliver: Deliver) -> None:
+        """Hand every complete data frame to ``deliver`` from now on, the frames held so far first."""
+        self.deliver = deliver
+        if self.held is not None and self.draining is None:
+            self.draining = asyncio.ensure_future(self._drain(None, deliver))
+
     def process_event(self, event: Event) -> None:
-        if self.deliver is not None and isinstance(event, Frame) and event.opcode in DATA_OPCODES:
+        if not self.fallback and isinstance(event, Frame) and event.opcode in DATA_OPCODES:
             if event.fin and event.opcode is not Opcode.CONT:
                 try:
                     frame = str(event.data, "utf-8") if event.opcode is Opcode.TEXT else bytes(event.data)
                 except UnicodeDecodeError:
-                    self.deliver = None
+                    self.fallback = True
                 else:
                     self._hand_over(frame)
                     return
-            self.deliver = None
+            self.fallback = True
         super().process_event(event)  # type: ignore[misc]
 
     def _hand_over(self, frame: str | bytes) -> None:
-        if self.held is not None:
+        deliver = self.deliver
+        if self.held is not None or deliver is None:
+            if self.held is None:  # nobody to take it yet: hold it and stop reading
+                self.held = collections.deque()
+                self.transport.pause_reading()
             self.held.append(frame)
             return
-        deliver = self.deliver
-        assert deliver is not None
-        try:
-            waiting = deliver(frame)
-        except Exception:  # never into websockets' data_received: the connection goes on
-            logger.exception("delivering a frame failed")
-            return
+        waiting = _deliver_one(deliver, frame)
         if waiting is not None:
             self.held = collections.deque()
             self.transport.pause_reading()
             self.draining = asyncio.ensure_future(self._drain(waiting, deliver))
 
-    async def _drain(self, waiting: Awaitable[None], deliver: Deliver) -> None:
+    async def _drain(self, waiting: Awaitable[None] | None, deliver: Deliver) -> None:
         try:
-            await waiting
+            if waiting is not None:
+                await waiting
             while self.held:
-                waiting = deliver(self.held.popleft())
+                waiting = _deliver_one(deliver, self.held.popleft())
                 if waiting is not None:
                     await waiting
         finally:
@@ -91,10 +102,18 @@ class DeliveringMixin:
                 self.transport.resume_reading()
 
     async def wait_delivered(self) -> None:
-        """Wait until the frames held back by a waiting delivery have been handed over (at once if none are)."""
+        """Wait until the frames held back have been handed over (at once if none are)."""
         draining = self.draining
         if draining is not None and not draining.done():
             await asyncio.shield(draining)
+
+
+def _deliver_one(deliver: Deliver, frame: str | bytes) -> Awaitable[None] | None:
+    try:
+        return deliver(frame)
+    except Exception:  # never into websockets' data_received (nor out of the drain): the connection goes on
+        logger.exception("delivering a frame failed")
+        return None
 
 
 class DeliveringClientConnection(DeliveringMixin, ClientConnection):

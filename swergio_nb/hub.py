@@ -298,7 +298,7 @@ class Hub:
         peer.writer = asyncio.create_task(self._write(peer), name=f"swergio-hub-writer-{conn}")
         self._peers[conn] = peer
         self.stats.connections += 1
-        ws.deliver = functools.partial(self._receive, peer)  # frames come as they are parsed: .delivery
+        ws.start_delivery(functools.partial(self._receive, peer))  # frames come as they are parsed: .delivery
         try:
             with contextlib.suppress(ConnectionClosed):  # however the peer leaves, the finally block cleans up
                 async for frame in ws:  # only frames after a fragmented message come this way

@@ -13,6 +13,7 @@ from websockets.asyncio.client import connect
 from websockets.asyncio.server import serve
 
 from swergio_nb import Client, Hub, Trigger
+from swergio_nb.delivery import DeliveringClientConnection
 
 from ..helpers import until
 
@@ -77,8 +78,30 @@ async def test_a_fragmented_message_takes_websockets_path_and_the_order_holds():
         client.add_handler(lambda msg: got.append(msg["N"]), Trigger("DATA/TEXT", "r"))
         async with client:
             await until(lambda: len(got) == 50)
-            assert client._ws.deliver is None  # the fast path ended at the fragmented message
+            assert client._ws.fallback  # the fast path ended at the fragmented message
         assert got == list(range(50))
+
+
+async def test_frames_that_come_with_the_handshake_are_held_and_handed_over_first():
+    async def handle(ws):
+        for n in range(3):  # right behind the handshake's response: parsed before connect() returns
+            await ws.send(_message(n))
+        await ws.recv()
+        for n in range(3, 10):
+            await ws.send(_message(n))
+        await ws.wait_closed()
+
+    async with serve(handle, "127.0.0.1", 0) as server:
+        port = server.sockets[0].getsockname()[1]
+        ws = await connect(f"ws://127.0.0.1:{port}/", create_connection=DeliveringClientConnection)
+        await asyncio.sleep(0.1)  # the first frames are in by now, with nobody to take them
+        assert ws.held is not None and len(ws.held) == 3
+        got: list[int] = []
+        ws.start_delivery(lambda frame: got.append(json.loads(frame)["N"]))
+        await ws.send("go")
+        await until(lambda: len(got) == 10)
+        assert got == list(range(10)) and ws.held is None and not ws.fallback
+        await ws.close()
 
 
 async def test_invalid_utf8_in_a_text_frame_fails_the_connection_with_1007():
