@@ -32,7 +32,16 @@ import orjson
 
 from .exceptions import InvalidMessage
 
-__all__ = ["NDARRAY_EXT", "encode", "encode_binary", "decode", "pack_array", "unpack_array", "to_numpy"]
+__all__ = [
+    "NDARRAY_EXT",
+    "append_to_map",
+    "encode",
+    "encode_binary",
+    "decode",
+    "pack_array",
+    "unpack_array",
+    "to_numpy",
+]
 
 #: msgpack extension type code of an ndarray.
 NDARRAY_EXT = 1
@@ -175,6 +184,38 @@ def encode_binary(msg: Any) -> bytes:
         raise
     except (TypeError, ValueError, OverflowError) as exc:
         raise InvalidMessage(f"message cannot be encoded: {exc}", "unencodable") from None
+
+
+def append_to_map(frame: bytes, key: str, value: Any) -> bytes:
+    """A binary frame with one more field, without re-encoding the rest (the hub stamps ``SENT_BY`` so).
+
+    ``frame`` must be one msgpack map, as :func:`decode` accepted it, without ``key``. The map's header then counts
+    one more pair (a fixmap of 15 grows into a map16, a map16 of 65,535 into a map32) and the packed pair follows the
+    last one: one copy of the frame, while decoding and re-encoding copies each array payload three times. Format:
+    https://github.com/msgpack/msgpack/blob/master/spec.md#map-format-family
+
+    Raises:
+        ValueError: the frame does not start with a map header.
+    """
+    head = frame[0]
+    count: int
+    if 0x80 <= head <= 0x8F:  # fixmap: 1000xxxx
+        count, body = head & 0x0F, 1
+    elif head == 0xDE:  # map16: 0xde, big-endian uint16 count
+        count, body = int.from_bytes(frame[1:3], "big"), 3
+    elif head == 0xDF:  # map32
+        count, body = int.from_bytes(frame[1:5], "big"), 5
+    else:
+        raise ValueError(f"a binary frame must be a msgpack map, its first byte is 0x{head:02x}")
+    count += 1
+    if count <= 0x0F:
+        header = bytes((0x80 | count,))
+    elif count <= 0xFFFF:
+        header = b"\xde" + count.to_bytes(2, "big")
+    else:
+        header = b"\xdf" + count.to_bytes(4, "big")
+    pair = msgpack.packb(key, use_bin_type=True) + msgpack.packb(value, use_bin_type=True)
+    return b"".join((header, memoryview(frame)[body:], pair))
 
 
 _fast_json = msgspec.json.Decoder().decode

@@ -35,7 +35,8 @@ Rules:
   ``REPLY_TO`` when the bad message had a usable ``ID``). The connection stays open; nobody else sees anything.
 
 The router encodes each delivered message once and hands the same frame object to every recipient. Text frames are
-stamped by splicing ``"SENT_BY"`` into the received JSON text, so the payload is never re-encoded.
+stamped by splicing ``"SENT_BY"`` into the received JSON text, binary frames by appending it to the received msgpack
+map (:func:`~swergio_nb.codec.append_to_map`), so the payload is never re-encoded.
 """
 
 from __future__ import annotations
@@ -277,8 +278,11 @@ class Router:
         if not recipients and not logging and not traffic:
             self.stats.dropped += 1
             return []
-        if isinstance(frame, str) and "SENT_BY" not in msg:
+        if "SENT_BY" not in msg and isinstance(frame, str):
             stamped: str | bytes = f'{frame.rstrip()[:-1]},"SENT_BY":{self._name_json[conn]}}}'
+        elif "SENT_BY" not in msg:
+            stamped = codec.append_to_map(frame, "SENT_BY", name)
+            msg["SENT_BY"] = name  # for the logging copy and the traffic summary, which re-encode it
         else:
             msg["SENT_BY"] = name
             stamped = self._encode_like(frame, msg)

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from swergio_nb import InvalidMessage
-from swergio_nb.codec import NDARRAY_EXT, decode, encode
+from swergio_nb.codec import NDARRAY_EXT, append_to_map, decode, encode
 
 
 def test_plain_values_travel_as_json_text():
@@ -128,3 +128,34 @@ def test_text_frames_encode_to_what_json_dumps_means(value, special):
     frame = encode(msg)
     assert isinstance(frame, str)
     assert _same(decode(frame), json.loads(json.dumps(msg, default=lambda o: o.item())))
+
+
+_msgpack_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**63), 2**64 - 1)
+    | st.floats(allow_nan=False)
+    | st.text(max_size=8)
+    | st.binary(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+    max_leaves=10,
+)
+_keys = st.text(max_size=6).filter(lambda key: key != "SENT_BY")
+
+
+@given(st.dictionaries(_keys, _msgpack_values, max_size=20), st.text(min_size=1, max_size=12))
+def test_appending_to_a_binary_frame_equals_encoding_the_stamped_message(msg, name):
+    stamped = append_to_map(msgpack.packb(msg, use_bin_type=True), "SENT_BY", name)
+    assert msgpack.unpackb(stamped, raw=False, strict_map_key=False) == {**msg, "SENT_BY": name}
+
+
+@pytest.mark.parametrize(("size", "header"), [(0, 0x81), (14, 0x8F), (15, 0xDE), (65_534, 0xDE), (65_535, 0xDF)])
+def test_appending_grows_the_map_header_at_the_format_boundaries(size, header):
+    msg = {f"k{i}": i for i in range(size)}
+    stamped = append_to_map(msgpack.packb(msg), "SENT_BY", "a")
+    assert stamped[0] == header and msgpack.unpackb(stamped) == {**msg, "SENT_BY": "a"}
+
+
+def test_appending_to_a_frame_that_is_not_a_map_is_refused():
+    with pytest.raises(ValueError, match="must be a msgpack map"):
+        append_to_map(msgpack.packb([1, 2]), "SENT_BY", "a")
