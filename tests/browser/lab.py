@@ -114,8 +114,20 @@ class Lab:
             body = response.read()
         return json.loads(body) if body else None
 
-    def kernels(self) -> list[dict[str, Any]]:
-        return self.api("GET", "/api/kernels")
+    def kernels(self, retry_for: float = 10.0) -> list[dict[str, Any]]:
+        """The running kernels (``GET /api/kernels``).
+
+        jupyter_server answers 500 while a kernel is starting (``last_activity`` is not set yet; the same race is
+        reported as jupyter-server/enterprise_gateway#1395), so a 5xx is asked again, for up to ``retry_for`` s.
+        """
+        deadline = time.monotonic() + retry_for
+        while True:
+            try:
+                return self.api("GET", "/api/kernels")
+            except urllib.error.HTTPError as exc:
+                if exc.code < 500 or time.monotonic() > deadline:
+                    raise
+            time.sleep(0.1)
 
     def log_tail(self, chars: int = 4000) -> str:
         try:
