@@ -1,7 +1,7 @@
 """What a stalled reader costs the others: throughput and hub memory with and without one.
 
 Run: ``python bench/bench_backpressure.py [--kind raw|swergio|both] [--messages N] [--queue-size Q]``. The hub runs
-as its own OS process (``python -m swergio_nb.cli hub --port 0``, a fresh one per run) so its memory can be read
+as its own OS process (``python -m swergio_nb.swarm.cli hub --port 0``, a fresh one per run) so its memory can be read
 from ``/proc/<pid>``. 20 clients in this process, 4 rooms of 5, each send N messages to their room at full speed:
 each may run up to ``--window`` messages ahead of each receiver (a credit window, so no fast client can legitimately
 fill its own hub queue); every message reaches the 4 other members, who check per-sender order.
@@ -55,7 +55,7 @@ class HubProcess:
 
     def __init__(self, queue_size: int, timeout: float = 20.0) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "swergio_nb.cli", "hub", "--port", "0", "--queue-size", str(queue_size)],
+            [sys.executable, "-m", "swergio_nb.swarm.cli", "hub", "--port", "0", "--queue-size", str(queue_size)],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,

@@ -16,7 +16,7 @@ import json
 import time
 
 from swergio_nb import Client, Hub, Trigger
-from swergio_nb.widgets import TrafficWidget
+from swergio_nb.notebook.widgets import TrafficWidget
 
 
 async def run(n: int, watch: str | None) -> dict:

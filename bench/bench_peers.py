@@ -348,7 +348,7 @@ class SwergioNb(AsyncSystem):
     name = "swergio_nb"
 
     def server_argv(self) -> list[str]:
-        return [sys.executable, "-m", "swergio_nb.cli", "hub", "--port", "0"]
+        return [sys.executable, "-m", "swergio_nb.swarm.cli", "hub", "--port", "0"]
 
     async def open(self, address, name, rooms, on_message, binary=False) -> Endpoint:
         from swergio_nb import Client, Trigger

@@ -51,7 +51,7 @@ them first.""",
 from pathlib import Path
 import numpy as np
 from swergio_nb import current_session
-from swergio_nb.widgets import MetricsWidget
+from swergio_nb.notebook.widgets import MetricsWidget
 from swergio_nb.examples.melody import learner as learner_mod, person as person_mod
 from swergio_nb.examples.melody.labelling import LabelQueue, LabelStore
 from swergio_nb.examples.melody.widget import LabellingWidget

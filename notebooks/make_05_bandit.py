@@ -55,7 +55,7 @@ monitor""",
         """import asyncio
 
 import numpy as np
-from swergio_nb.widgets import MetricsWidget
+from swergio_nb.notebook.widgets import MetricsWidget
 from swergio_nb.examples.bandit.world import DelayModel, LinearBernoulliWorld, WorldRunner
 from swergio_nb.examples.bandit.demo import fetch_stats
 

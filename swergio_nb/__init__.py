@@ -7,17 +7,15 @@ rewards (``DATA/REWARD``) and labels flow back to the component that needs them.
 * :class:`Client` is a component: handlers fired by a :class:`Trigger`, replies, ``await client.request(...)``.
 * :func:`make_message`, :class:`MessageType`, :class:`ModelStatus` build envelopes in swergio's vocabulary.
 * :mod:`swergio_nb.feedback` wraps torch modules and functions as forward/backward components (needs torch).
-* ``%load_ext swergio_nb`` turns a notebook kernel into a control room (:mod:`swergio_nb.magics`).
+* ``%load_ext swergio_nb`` turns a notebook kernel into a control room (:mod:`swergio_nb.notebook.magics`).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .client import SENDER, Client, Handler, Trigger
 from .exceptions import HubError, InvalidMessage, NotConnected, SwergioError
-from .hub import Hub
-from .messages import (
+from .protocol.messages import (
     LOGGING_ROOM,
     MESSAGE_TYPE,
     MODEL_STATUS,
@@ -27,10 +25,12 @@ from .messages import (
     new_id,
     validate,
 )
-from .router import Router
+from .protocol.router import Router
+from .transport.client import SENDER, Client, Handler, Trigger
+from .transport.hub import Hub
 
 if TYPE_CHECKING:
-    from .kernel import KernelSession
+    from .notebook.kernel import KernelSession
 
 __version__ = "0.1.0"
 
@@ -63,14 +63,14 @@ _SESSION_ATTR = "_swergio_session"
 
 
 def load_ipython_extension(ipython: Any) -> None:
-    """``%load_ext swergio_nb``: register ``%swergio`` and a :class:`~swergio_nb.kernel.KernelSession` on the shell.
+    """``%load_ext swergio_nb``: register ``%swergio`` and a :class:`~.notebook.kernel.KernelSession` on the shell.
 
     Loading twice is harmless (the second load does nothing).
     """
     if getattr(ipython, _SESSION_ATTR, None) is not None:
         return
-    from .kernel import KernelSession
-    from .magics import SwergioMagics
+    from .notebook.kernel import KernelSession
+    from .notebook.magics import SwergioMagics
 
     session = KernelSession()
     setattr(ipython, _SESSION_ATTR, session)
@@ -88,7 +88,7 @@ def unload_ipython_extension(ipython: Any) -> None:
 
 
 def current_session() -> KernelSession:
-    """The :class:`~swergio_nb.kernel.KernelSession` of the running IPython shell.
+    """The :class:`~swergio_nb.notebook.kernel.KernelSession` of the running IPython shell.
 
     Raises:
         RuntimeError: not in IPython, or the extension is not loaded (``%load_ext swergio_nb``).

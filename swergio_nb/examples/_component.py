@@ -8,8 +8,8 @@ import logging
 import signal
 from collections.abc import Callable, Sequence
 
-from .._urls import redact
-from ..client import Client
+from ..protocol.urls import redact
+from ..transport.client import Client
 
 __all__ = ["component_parser", "serve_component"]
 

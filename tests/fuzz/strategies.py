@@ -25,8 +25,9 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from swergio_nb.codec import NDARRAY_EXT, pack_array
-from swergio_nb.messages import HUB_COMMANDS, MAX_NAME_LENGTH, MessageType
+from swergio_nb.protocol.codec import NDARRAY_EXT, pack_array
+from swergio_nb.protocol.limits import MAX_NAME_LENGTH
+from swergio_nb.protocol.messages import HUB_COMMANDS, MessageType
 
 # -- settings ----------------------------------------------------------------------------------------------------
 

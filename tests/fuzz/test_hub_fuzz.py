@@ -23,7 +23,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from swergio_nb import SENDER, Client, Hub, Trigger
-from swergio_nb.codec import decode
+from swergio_nb.protocol.codec import decode
 
 from .strategies import ERROR_CODES, FUZZ_NAME, Case, bad_cases, fuzz_settings, report_frame_counts
 

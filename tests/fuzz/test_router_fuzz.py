@@ -29,9 +29,9 @@ from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, consumes, initialize, invariant, precondition, rule
 
 from swergio_nb import Router
-from swergio_nb.codec import decode, encode, encode_binary
-from swergio_nb.messages import HUB_NAME, LOGGING_ROOM
-from swergio_nb.router import LOGGED_TYPES, Close, Send
+from swergio_nb.protocol.codec import decode, encode, encode_binary
+from swergio_nb.protocol.messages import HUB_NAME, LOGGING_ROOM
+from swergio_nb.protocol.router import LOGGED_TYPES, Close, Send
 
 from .strategies import (
     ERROR_CODES,

@@ -21,7 +21,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from swergio_nb import Client, Hub, Trigger
-from swergio_nb.router import Send
+from swergio_nb.protocol.router import Send
 
 from ..helpers import until
 

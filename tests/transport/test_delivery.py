@@ -1,4 +1,4 @@
-"""How the client and the hub take frames off a connection (swergio_nb.delivery): as they are parsed, in order,
+"""How the client and the hub take frames off a connection (transport._websockets): as they are parsed, in order,
 pausing the socket while a handler's queue is full; a fragmented message (legal, though swergio_nb never sends one)
 switches the connection to websockets' own message queue without reordering anything; invalid UTF-8 fails the
 connection (RFC 6455: 1007) and nobody else. Real loopback sockets; the stand-in hub for the client's side is a real
@@ -13,7 +13,7 @@ from websockets.asyncio.client import connect
 from websockets.asyncio.server import serve
 
 from swergio_nb import Client, Hub, Trigger
-from swergio_nb.delivery import DeliveringClientConnection
+from swergio_nb.transport._websockets import DeliveringClientConnection
 
 from ..helpers import until
 

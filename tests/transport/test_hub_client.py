@@ -11,7 +11,7 @@ import pytest
 from websockets.asyncio.client import connect
 
 from swergio_nb import SENDER, Client, Hub, HubError, InvalidMessage, NotConnected, Trigger
-from swergio_nb.codec import decode
+from swergio_nb.protocol.codec import decode
 
 from ..helpers import until
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import socket
 
-from swergio_nb.client import Client
-from swergio_nb.hub import Hub
+from swergio_nb.transport.client import Client
+from swergio_nb.transport.hub import Hub
 
 
 async def test_accepted_connections_disable_nagle():

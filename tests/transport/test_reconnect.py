@@ -81,7 +81,9 @@ async def test_without_reconnect_run_returns_when_the_hub_goes():
 async def test_reconnection_backs_off_while_the_hub_stays_down(caplog):
     hub = await Hub(port=0).start()
     client = await Client("c", hub.url, backoff=(0.02, 0.08)).connect()
-    caplog.set_level("INFO", logger="swergio_nb.client")  # before the close: the first failure can come at once
+    caplog.set_level(
+        "INFO", logger="swergio_nb.transport.client"
+    )  # before the close: the first failure can come at once
     await hub.close()
     await asyncio.sleep(1.0)
     attempts = [r.getMessage() for r in caplog.records if "reconnection failed" in r.getMessage()]

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from ...client import SENDER, Trigger
+from ...transport.client import SENDER, Trigger
 from .._component import component_parser, serve_component
 from .learner import SimClock, TickingClient
 from .server import Serving, add_policy_arguments

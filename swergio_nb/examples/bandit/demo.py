@@ -27,9 +27,9 @@ from typing import Any
 
 import numpy as np
 
-from ...client import Client
-from ...hub import Hub
-from ...launcher import ComponentSpec, Launcher
+from ...swarm.launcher import ComponentSpec, Launcher
+from ...transport.client import Client
+from ...transport.hub import Hub
 from . import agent, server, trainer
 from .options import add_arguments
 from .world import DelayModel, LinearBernoulliWorld, WorldRunner

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from ...client import Client
+from ...transport.client import Client
 from .joiner import Decision, JoinedEvent, JoinLog, RewardJoiner, replay
 from .policy import RidgeArms
 

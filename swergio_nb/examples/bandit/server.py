@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from ...client import SENDER, Client, Trigger
+from ...transport.client import SENDER, Client, Trigger
 from .._component import component_parser, serve_component
 from .learner import SimClock
 from .policy import POLICIES, RidgeArms, make_policy

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from ...client import SENDER, Trigger
+from ...transport.client import SENDER, Trigger
 from .._component import component_parser, serve_component
 from .joiner import Decision, JoinedEvent, RewardJoiner
 from .learner import Learner, SimClock, TickingClient

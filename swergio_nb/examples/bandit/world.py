@@ -24,8 +24,8 @@ from typing import Any
 
 import numpy as np
 
-from ...client import Client
-from ...messages import new_id
+from ...protocol.messages import new_id
+from ...transport.client import Client
 
 __all__ = ["DelayModel", "LinearBernoulliWorld", "EventStream", "WorldRunner", "RunLog", "DELAY_KINDS"]
 

@@ -23,8 +23,8 @@ from typing import Any
 
 import numpy as np
 
-from ...client import SENDER, Client, Trigger
-from ...messages import ModelStatus
+from ...protocol.messages import ModelStatus
+from ...transport.client import SENDER, Client, Trigger
 from .._component import component_parser, serve_component
 from .ensemble import combine
 from .rooms import ACTION_ROOM, AGGREGATOR, LOGITS_ROOM, model_names

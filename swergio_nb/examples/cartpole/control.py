@@ -21,8 +21,8 @@ from typing import Any
 
 import numpy as np
 
-from ...client import Client
-from ...messages import ModelStatus
+from ...protocol.messages import ModelStatus
+from ...transport.client import Client
 from .._component import component_parser
 from .rooms import ENVIRONMENT, EVOLUTION, SOLVED_RETURN
 

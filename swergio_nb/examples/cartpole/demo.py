@@ -20,9 +20,9 @@ from typing import Any
 
 import numpy as np
 
-from ...client import Client
-from ...hub import Hub
-from ...launcher import ComponentSpec, Launcher
+from ...swarm.launcher import ComponentSpec, Launcher
+from ...transport.client import Client
+from ...transport.hub import Hub
 from . import aggregator, environment, evolution, model
 from .a2c import A2CConfig
 from .control import Control, RunReport, Schedule, TrainingLog, train

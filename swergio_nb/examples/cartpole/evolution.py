@@ -28,8 +28,8 @@ from typing import Any
 import numpy as np
 from deap import base, creator, tools
 
-from ...client import SENDER, Client, Trigger
 from ...exceptions import HubError
+from ...transport.client import SENDER, Client, Trigger
 from .._component import component_parser, serve_component
 from .rooms import AGGREGATOR, EVOLUTION, model_names
 

@@ -26,8 +26,8 @@ from typing import Any
 
 import numpy as np
 
-from ...client import Client, Trigger
-from ...messages import ModelStatus
+from ...protocol.messages import ModelStatus
+from ...transport.client import Client, Trigger
 from .._component import component_parser, serve_component
 from .a2c import A2CConfig, A2CLearner
 from .options import add_a2c_arguments

@@ -19,9 +19,9 @@ from typing import Any
 
 import numpy as np
 
-from ...client import Client, Trigger
-from ...hub import Hub
-from ...launcher import ComponentSpec, Launcher
+from ...swarm.launcher import ComponentSpec, Launcher
+from ...transport.client import Client, Trigger
+from ...transport.hub import Hub
 from . import evaluation, evolution, learner, person
 from .labelling import LabelQueue, LabelStore
 from .music import genome_to_melody, piano_roll_png, render_wav, to_midi

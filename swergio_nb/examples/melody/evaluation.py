@@ -32,8 +32,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from ...client import SENDER, Client, Trigger
-from ...feedback import ModuleComponent
+from ...feedback.components import ModuleComponent
+from ...transport.client import SENDER, Client, Trigger
 from .._component import component_parser, serve_component
 from .music import GENOME_SIZE, MusicSettings, genome_to_melody
 

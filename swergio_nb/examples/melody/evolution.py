@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 from deap import algorithms, base, creator, tools
 
-from ...client import Client, Trigger
+from ...transport.client import Client, Trigger
 from .._component import component_parser, serve_component
 from .music import GENOME_SIZE
 

@@ -37,9 +37,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F  # noqa: N812
 
-from ...client import Client, Trigger
-from ...feedback import ModuleComponent, loss_and_gradient
-from ...messages import ModelStatus, new_id
+from ...feedback.components import ModuleComponent, loss_and_gradient
+from ...protocol.messages import ModelStatus, new_id
+from ...transport.client import Client, Trigger
 from .._component import component_parser, serve_component
 from .evaluation import melody_features
 from .labelling import LabelStore, check_rating, read_swergio_csv

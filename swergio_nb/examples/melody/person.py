@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from ...client import Client, Trigger
+from ...transport.client import Client, Trigger
 from .._component import component_parser, serve_component
 from .labelling import LabelQueue, LabelStore
 from .music import Melody, MusicSettings, genome_to_melody

@@ -24,8 +24,8 @@ from typing import Any
 import anywidget
 import traitlets
 
-from ...client import Client, Handler, Trigger
-from ...widgets import STATIC
+from ...notebook.widgets import STATIC
+from ...transport.client import Client, Handler, Trigger
 from .labelling import LabelError, LabelItem, LabelQueue
 from .music import MusicSettings, genome_to_melody, piano_roll_png, render_wav
 

@@ -18,8 +18,8 @@ import math
 import torch
 from torch import nn
 
-from ...client import SENDER, Client, Trigger
-from ...feedback import ModuleComponent
+from ...feedback.components import ModuleComponent
+from ...transport.client import SENDER, Client, Trigger
 from .._component import component_parser, serve_component
 
 __all__ = ["ControlNetwork", "build", "cosine_annealing", "main", "WIND_SD", "TARGET_RANGE"]

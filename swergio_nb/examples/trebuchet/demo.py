@@ -20,9 +20,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from ...client import Client
-from ...hub import Hub
-from ...launcher import ComponentSpec, Launcher
+from ...swarm.launcher import ComponentSpec, Launcher
+from ...transport.client import Client
+from ...transport.hub import Hub
 from . import control, simulator
 from .control import ControlNetwork, cosine_annealing
 from .options import add_arguments

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import torch
 
-from ...client import Client
-from ...feedback import FunctionComponent
+from ...feedback.components import FunctionComponent
+from ...transport.client import Client
 from .._component import component_parser, serve_component
 from .physics import shoot
 

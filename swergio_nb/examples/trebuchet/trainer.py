@@ -21,9 +21,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from ...client import Client
-from ...feedback import loss_and_gradient
-from ...messages import ModelStatus
+from ...feedback.components import loss_and_gradient
+from ...protocol.messages import ModelStatus
+from ...transport.client import Client
 from .._component import component_parser
 from .control import TARGET_RANGE, WIND_SD
 
@@ -82,7 +82,7 @@ class Trainer:
             progress: True for a tqdm progress bar (``tqdm.auto``: a widget in a notebook), or a bar to update.
 
         Each step's loss is appended to :attr:`losses` and passed to every ``listener(step, loss)`` in
-        :attr:`loss_listeners` (e.g. a :class:`~swergio_nb.widgets.MetricsWidget`'s push).
+        :attr:`loss_listeners` (e.g. a :class:`~swergio_nb.notebook.widgets.MetricsWidget`'s push).
         """
         bar = progress
         if progress is True:

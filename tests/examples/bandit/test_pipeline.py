@@ -13,12 +13,12 @@ import sys
 import numpy as np
 import pytest
 
-from swergio_nb.client import Client
 from swergio_nb.examples.bandit.demo import fetch_stats, run_bandit
 from swergio_nb.examples.bandit.policy import EpsilonGreedy, LinUCB, UniformRandom
 from swergio_nb.examples.bandit.world import DelayModel, LinearBernoulliWorld, WorldRunner
-from swergio_nb.hub import Hub
-from swergio_nb.launcher import ComponentSpec, Launcher
+from swergio_nb.swarm.launcher import ComponentSpec, Launcher
+from swergio_nb.transport.client import Client
+from swergio_nb.transport.hub import Hub
 
 
 def test_world_optimum_and_delays_are_what_they_claim():
@@ -133,7 +133,7 @@ async def test_a_restarted_trainer_process_resumes_from_its_log(tmp_path):
 
 def test_demo_command_writes_plot_and_figures(tmp_path):
     out = subprocess.run(
-        [sys.executable, "-m", "swergio_nb.cli", "demo", "bandit", "--events", "200", "--delays", "none,heavy",
+        [sys.executable, "-m", "swergio_nb.swarm.cli", "demo", "bandit", "--events", "200", "--delays", "none,heavy",
          "--policies", "linucb", "--same-loop", "--no-progress", "--out", str(tmp_path)],
         capture_output=True, text=True, timeout=300,
     )  # fmt: skip

@@ -9,14 +9,14 @@ import sys
 import numpy as np
 import pytest
 
-from swergio_nb import codec
-from swergio_nb.client import Client
 from swergio_nb.examples.cartpole import aggregator, environment, evolution, model
 from swergio_nb.examples.cartpole.control import Control
 from swergio_nb.examples.cartpole.evolution import flatten
 from swergio_nb.examples.cartpole.reference import LocalEnsemble
 from swergio_nb.exceptions import HubError
-from swergio_nb.hub import Hub
+from swergio_nb.protocol import codec
+from swergio_nb.transport.client import Client
+from swergio_nb.transport.hub import Hub
 
 SEED, MODELS, ENVS, EVAL = 0, 2, 8, 10
 
@@ -109,7 +109,7 @@ def test_demo_command_writes_the_reward_plot(tmp_path):
         [
             sys.executable,
             "-m",
-            "swergio_nb.cli",
+            "swergio_nb.swarm.cli",
             "demo",
             "cartpole",
             "--models",

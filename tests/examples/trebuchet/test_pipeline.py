@@ -42,7 +42,7 @@ def test_demo_command_writes_plots_and_model(tmp_path):
         [
             sys.executable,
             "-m",
-            "swergio_nb.cli",
+            "swergio_nb.swarm.cli",
             "demo",
             "trebuchet",
             "--steps",

@@ -30,7 +30,7 @@ import msgspec
 import numpy as np
 import orjson
 
-from .exceptions import InvalidMessage
+from ..exceptions import InvalidMessage
 
 __all__ = [
     "NDARRAY_EXT",

@@ -13,9 +13,10 @@ import numpy as np
 import pytest
 
 from swergio_nb import InvalidMessage, Router
-from swergio_nb.codec import decode, encode, encode_binary, pack_array, unpack_array
-from swergio_nb.messages import validate
-from swergio_nb.router import MAX_DETAIL_LENGTH, Send
+from swergio_nb.protocol.codec import decode, encode, encode_binary, pack_array, unpack_array
+from swergio_nb.protocol.limits import MAX_DETAIL_LENGTH
+from swergio_nb.protocol.messages import validate
+from swergio_nb.protocol.router import Send
 
 
 def _join(router: Router, name: str, *rooms: str) -> int:

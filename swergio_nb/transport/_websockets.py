@@ -29,7 +29,10 @@ from websockets.protocol import Event
 
 __all__ = ["Deliver", "DeliveringClientConnection", "DeliveringMixin", "DeliveringServerConnection"]
 
-logger = logging.getLogger("swergio_nb.delivery")
+#: Bytes in a connection's transport buffer below which a frame with no backlog ahead of it is written at once.
+DIRECT_WRITE_LIMIT = 64 * 1024
+
+logger = logging.getLogger("swergio_nb.transport._websockets")
 
 #: what takes a frame: returns None, or an awaitable to wait for before the next frame
 Deliver = Callable[[str | bytes], "Awaitable[None] | None"]

@@ -7,8 +7,8 @@ import pytest
 import torch
 from torch import nn
 
-from swergio_nb.codec import decode, encode
 from swergio_nb.feedback import FunctionComponent, ModuleComponent, PendingMemory, loss_and_gradient
+from swergio_nb.protocol.codec import decode, encode
 
 
 class FakeClock:

@@ -30,16 +30,16 @@ import traceback
 from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any
 
-from ._urls import redact
-from .client import Client, Handler
-from .hub import Hub
+from ..protocol.urls import redact
+from ..transport.client import Client, Handler
+from ..transport.hub import Hub
 
 if TYPE_CHECKING:
-    from .launcher import Launcher
+    from ..swarm.launcher import Launcher
 
 __all__ = ["KernelSession", "Pending", "HandlerError"]
 
-logger = logging.getLogger("swergio_nb.kernel")
+logger = logging.getLogger("swergio_nb.notebook.kernel")
 
 
 class Pending:
@@ -214,9 +214,9 @@ class KernelSession:
 
     @property
     def launcher(self) -> Launcher:
-        """The :class:`~swergio_nb.launcher.Launcher` of this session's component processes."""
+        """The :class:`~swergio_nb.swarm.launcher.Launcher` of this session's component processes."""
         if self._launcher is None:
-            from .launcher import Launcher
+            from ..swarm.launcher import Launcher
 
             self._launcher = Launcher()
         return self._launcher

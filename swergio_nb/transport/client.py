@@ -13,7 +13,7 @@ Each handler has its own worker task and queue, so one handler sees its messages
 ``await`` (even ``await client.request(...)``) without stopping the client from receiving, and a handler that raises
 is logged with its traceback (and passed to :attr:`Client.error_listeners`) while the client keeps serving. A plain
 (not ``async``, not ``in_thread``) handler whose queue is empty is called right away instead, as soon as websockets
-has parsed the frame (:mod:`~swergio_nb.delivery`), and its replies written at once if the connection is not backed
+has parsed the frame (:mod:`._websockets`), and its replies written at once if the connection is not backed
 up (else its worker sends them): the same order and error handling, without a task switch per message. When a
 handler's queue is full, the client stops reading from the socket until it has room, so TCP slows the hub down.
 ``in_thread=True`` runs a CPU-heavy handler in a worker thread so the event loop stays free.
@@ -45,16 +45,16 @@ from websockets.asyncio.server import broadcast
 from websockets.exceptions import ConnectionClosed
 from websockets.protocol import State
 
-from . import codec
-from ._urls import redact, with_token
-from .delivery import DeliveringClientConnection
-from .exceptions import HubError, InvalidMessage, NotConnected
-from .hub import DEFAULT_MAX_SIZE, DIRECT_WRITE_LIMIT, TOKEN_ENV
-from .messages import new_id, validate
+from ..exceptions import HubError, InvalidMessage, NotConnected
+from ..protocol import codec
+from ..protocol.limits import DEFAULT_MAX_SIZE, TOKEN_ENV
+from ..protocol.messages import new_id, validate
+from ..protocol.urls import redact, with_token
+from ._websockets import DIRECT_WRITE_LIMIT, DeliveringClientConnection
 
 __all__ = ["Client", "Trigger", "Handler", "SENDER", "ClientStats"]
 
-logger = logging.getLogger("swergio_nb.client")
+logger = logging.getLogger("swergio_nb.transport.client")
 
 #: Use as ``reply_to=SENDER`` to answer the component that sent the triggering message.
 SENDER = "<sender>"
@@ -746,7 +746,7 @@ class Client:
 
     def _write_now(self, ws: ClientConnection, frame: str | bytes) -> bool:
         """Write ``frame`` at once (websockets' ``broadcast`` to this one connection: no drain to wait for) if the
-        connection is open and its transport holds less than :data:`~swergio_nb.hub.DIRECT_WRITE_LIMIT` bytes;
+        connection is open and its transport holds less than :data:`~swergio_nb.transport.hub.DIRECT_WRITE_LIMIT` bytes;
         False if it would have to wait.
 
         Raises:

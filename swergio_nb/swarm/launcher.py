@@ -64,9 +64,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from ._urls import split_token
-from .exceptions import SwergioError
-from .hub import TOKEN_ENV
+from ..exceptions import SwergioError
+from ..protocol.limits import TOKEN_ENV
+from ..protocol.urls import split_token
 
 __all__ = [
     "ComponentProcess",

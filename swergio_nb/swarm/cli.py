@@ -10,8 +10,8 @@ import logging
 import signal
 from collections.abc import Sequence
 
-from .hub import DEFAULT_MAX_SIZE, DEFAULT_QUEUE_SIZE, DEFAULT_STALL_TIMEOUT, Hub
-from .router import DEFAULT_MAX_ROOMS
+from ..protocol.limits import DEFAULT_MAX_ROOMS, DEFAULT_MAX_SIZE, DEFAULT_QUEUE_SIZE, DEFAULT_STALL_TIMEOUT
+from ..transport.hub import Hub
 
 __all__ = ["main", "EXAMPLES"]
 
@@ -80,7 +80,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     demo = commands.add_parser("demo", help="run an example end to end")
     examples = demo.add_subparsers(dest="example", required=True)
     for name, description in EXAMPLES.items():
-        importlib.import_module(f".examples.{name}.options", __package__).add_arguments(
+        importlib.import_module(f"..examples.{name}.options", __package__).add_arguments(
             examples.add_parser(name, help=description)
         )
     args = parser.parse_args(argv)
@@ -88,7 +88,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     if args.command == "hub":
         asyncio.run(_serve_hub(args))
     else:
-        importlib.import_module(f".examples.{args.example}.demo", __package__).run(args)
+        importlib.import_module(f"..examples.{args.example}.demo", __package__).run(args)
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ from swergio_nb import Client, Trigger
 
 async def test_hub_command_serves_clients_and_stops_on_sigterm():
     proc = subprocess.Popen(
-        [sys.executable, "-m", "swergio_nb.cli", "hub", "--port", "0"], stdout=subprocess.PIPE, text=True
+        [sys.executable, "-m", "swergio_nb.swarm.cli", "hub", "--port", "0"], stdout=subprocess.PIPE, text=True
     )
     try:
         line = proc.stdout.readline()

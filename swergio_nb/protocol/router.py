@@ -36,7 +36,7 @@ Rules:
 
 The router encodes each delivered message once and hands the same frame object to every recipient. Text frames are
 stamped by splicing ``"SENT_BY"`` into the received JSON text, binary frames by appending it to the received msgpack
-map (:func:`~swergio_nb.codec.append_to_map`), so the payload is never re-encoded.
+map (:func:`~swergio_nb.protocol.codec.append_to_map`), so the payload is never re-encoded.
 """
 
 from __future__ import annotations
@@ -49,12 +49,13 @@ from typing import Any
 
 import msgpack
 
+from ..exceptions import InvalidMessage
 from . import codec
-from .exceptions import InvalidMessage
+from .limits import DEFAULT_MAX_ROOMS, MAX_DETAIL_LENGTH
 from .messages import HUB_COMMANDS, HUB_NAME, LOGGING_ROOM, TRAFFIC_ROOM, new_id, validate
 from .rooms import Rooms
 
-__all__ = ["Router", "RouterStats", "Send", "Close", "Event", "LOGGED_TYPES", "DEFAULT_MAX_ROOMS", "TRAFFIC_TAIL"]
+__all__ = ["Router", "RouterStats", "Send", "Close", "Event", "LOGGED_TYPES", "TRAFFIC_TAIL"]
 
 #: Types copied to the logging room by default: every DATA type (swergio copied FORWARD and GRADIENT; rewards,
 #: text and custom data are traffic a monitor wants to see too).
@@ -65,10 +66,6 @@ TRAFFIC_TAIL = 20
 #: its envelope fields and its size.
 TRAFFIC_TAIL_FRAME = 16 * 1024
 _ENVELOPE_FIELDS = ("ID", "ROOT_ID", "TYPE", "TO_ROOM", "TO", "MODEL_STATUS", "REPLY_TO")
-#: Rooms one connection may be in at once, by default.
-DEFAULT_MAX_ROOMS = 256
-#: Longest ``DETAIL`` of a ``LOG/ERROR``, in characters: an error may quote the bad input, never megabytes of it.
-MAX_DETAIL_LENGTH = 1000
 
 
 @dataclass(frozen=True, slots=True)

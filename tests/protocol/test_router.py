@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from swergio_nb import Router
-from swergio_nb.codec import decode, encode
-from swergio_nb.router import Close, Send
+from swergio_nb.protocol.codec import decode, encode
+from swergio_nb.protocol.router import Close, Send
 
 
 def frame(**fields):

@@ -24,10 +24,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from .messages import ModelStatus, new_id
+from ..protocol.messages import ModelStatus, new_id
 
 if TYPE_CHECKING:
-    from .client import Client, Handler
+    from ..transport.client import Client, Handler
 
 __all__ = ["PendingMemory", "PendingStats", "FunctionComponent", "ModuleComponent", "loss_and_gradient", "as_tensor"]
 
@@ -199,7 +199,7 @@ class FunctionComponent:
     ) -> tuple[Handler, Handler]:
         """Register on ``client``: FORWARD in ``input_room`` -> FORWARD to ``output_room``; GRADIENT in
         ``output_room`` -> GRADIENT to ``input_room``. Returns the two handlers."""
-        from .client import Trigger
+        from ..transport.client import Trigger
 
         fwd = client.add_handler(
             self.forward,

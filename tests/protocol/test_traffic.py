@@ -10,7 +10,7 @@ import tracemalloc
 import numpy as np
 import pytest
 
-from swergio_nb.traffic import DIRECT, OTHER, TrafficStats, preview
+from swergio_nb.protocol.traffic import DIRECT, OTHER, TrafficStats, preview
 
 torch = pytest.importorskip("torch")
 

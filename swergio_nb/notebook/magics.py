@@ -15,7 +15,7 @@ Usage (``%swergio --help``, ``%swergio COMMAND --help``)::
     %swergio logs NAME [--tail N]              a component's captured stdout and stderr
     %swergio errors                            the handler-error log widget
 
-The engine is :class:`~swergio_nb.kernel.KernelSession`; this module only parses lines and displays results.
+The engine is :class:`~swergio_nb.notebook.kernel.KernelSession`; this module only parses lines and displays results.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from IPython.core.magic_arguments import MagicArgumentParser
 from IPython.display import display
 from IPython.utils.text import format_screen
 
-from ._urls import redact
+from ..protocol.urls import redact
 from .kernel import KernelSession
 
 __all__ = ["SwergioMagics", "build_parser"]

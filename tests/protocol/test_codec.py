@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from swergio_nb import InvalidMessage
-from swergio_nb.codec import NDARRAY_EXT, append_to_map, decode, encode
+from swergio_nb.protocol.codec import NDARRAY_EXT, append_to_map, decode, encode
 
 
 def test_plain_values_travel_as_json_text():

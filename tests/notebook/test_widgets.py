@@ -15,11 +15,11 @@ import numpy as np
 import pytest
 
 from swergio_nb import Client, Hub, Trigger
-from swergio_nb.widgets import STATIC, MetricsWidget, TrafficWidget
+from swergio_nb.notebook.widgets import STATIC, MetricsWidget, TrafficWidget
 
-from .helpers import until
+from ..helpers import until
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 

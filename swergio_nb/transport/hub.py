@@ -1,6 +1,6 @@
-"""The hub: a thin websockets (asyncio) server around the sans-I/O :class:`~swergio_nb.router.Router`.
+"""The hub: a thin websockets (asyncio) server around the sans-I/O :class:`~swergio_nb.protocol.router.Router`.
 
-Each frame goes into the router as soon as websockets has parsed it (:mod:`~swergio_nb.delivery`: no queue or task
+Each frame goes into the router as soon as websockets has parsed it (:mod:`._websockets`: no queue or task
 switch per message); each connection has a writer task draining its bounded send queue.
 
 Flow control and backpressure, per connection's send queue of ``queue_size`` frames:
@@ -51,31 +51,13 @@ from websockets.asyncio.server import Server, ServerConnection, broadcast, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
-from .delivery import DeliveringServerConnection
-from .router import DEFAULT_MAX_ROOMS, Close, Event, Router, Send
+from ..protocol.limits import DEFAULT_MAX_ROOMS, DEFAULT_MAX_SIZE, DEFAULT_QUEUE_SIZE, DEFAULT_STALL_TIMEOUT, TOKEN_ENV
+from ..protocol.router import Close, Event, Router, Send
+from ._websockets import DIRECT_WRITE_LIMIT, DeliveringServerConnection
 
-__all__ = [
-    "Hub",
-    "HubStats",
-    "DEFAULT_MAX_SIZE",
-    "DEFAULT_QUEUE_SIZE",
-    "DEFAULT_STALL_TIMEOUT",
-    "DIRECT_WRITE_LIMIT",
-    "TOKEN_ENV",
-]
+__all__ = ["Hub", "HubStats"]
 
-logger = logging.getLogger("swergio_nb.hub")
-
-#: Largest frame accepted, in bytes (64 MiB: a 16-million float32 tensor). None disables the limit.
-DEFAULT_MAX_SIZE = 64 * 2**20
-#: Frames waiting to be written to one connection before the backpressure policy applies.
-DEFAULT_QUEUE_SIZE = 4096
-#: Bytes in a connection's transport buffer below which a frame with no backlog ahead of it is written at once.
-DIRECT_WRITE_LIMIT = 64 * 1024
-#: Seconds a sender waits on a recipient that delivers nothing before the recipient is marked stalled.
-DEFAULT_STALL_TIMEOUT = 0.5
-#: Environment variable holding the hub token (read by hubs and clients).
-TOKEN_ENV = "SWERGIO_TOKEN"
+logger = logging.getLogger("swergio_nb.transport.hub")
 
 
 def _is_loopback(host: str) -> bool:

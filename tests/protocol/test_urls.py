@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from swergio_nb._urls import redact, split_token, with_token
+from swergio_nb.protocol.urls import redact, split_token, with_token
 
 
 @pytest.mark.parametrize(

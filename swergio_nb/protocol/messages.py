@@ -32,7 +32,8 @@ from enum import Enum, IntEnum
 from types import SimpleNamespace
 from typing import Any
 
-from .exceptions import InvalidMessage
+from ..exceptions import InvalidMessage
+from .limits import MAX_NAME_LENGTH
 
 __all__ = [
     "MessageType",
@@ -125,8 +126,6 @@ HUB_COMMANDS = frozenset(
 )
 _KNOWN_TYPES = frozenset(t.value for t in MessageType)
 _STRING_FIELDS = ("ROOT_ID", "TO_ROOM", "TO", "REPLY_TO")
-#: Longest accepted name of a room or component, in characters.
-MAX_NAME_LENGTH = 256
 
 
 #: Private generator for ids: a user's ``random.seed(0)`` cannot make two processes' ids collide; reseeded from

@@ -2,9 +2,9 @@
 
 Python decides what to show; the JavaScript in ``static/`` (built from ``js/``) only draws it.
 
-* :class:`TrafficWidget` joins the hub's ``_traffic`` room through a :class:`~swergio_nb.client.Client` (one
+* :class:`TrafficWidget` joins the hub's ``_traffic`` room through a :class:`~swergio_nb.transport.client.Client` (one
   ``LOG/TRAFFIC`` summary per tenth of a second, whatever the traffic; or, with ``feed="messages"``, the
-  ``_logging`` room's copy of every message), aggregates it with :class:`~swergio_nb.traffic.TrafficStats` and
+  ``_logging`` room's copy of every message), aggregates it with :class:`~swergio_nb.protocol.traffic.TrafficStats` and
   pushes a JSON snapshot to the browser at most every ``interval`` seconds.
 * :class:`MetricsWidget` plots series of numbers (pushed from Python or received as ``LOG/KPI`` messages) with
   matplotlib in a worker thread and shows the PNG.
@@ -34,29 +34,29 @@ from typing import Any
 import anywidget
 import traitlets
 
-from .client import Client, Handler, Trigger
-from .exceptions import SwergioError
-from .messages import LOGGING_ROOM, TRAFFIC_ROOM
-from .traffic import TrafficStats
+from ..exceptions import SwergioError
+from ..protocol.messages import LOGGING_ROOM, TRAFFIC_ROOM
+from ..protocol.traffic import TrafficStats
+from ..transport.client import Client, Handler, Trigger
 
 __all__ = ["TrafficWidget", "MetricsWidget", "STATIC"]
 
-logger = logging.getLogger("swergio_nb.widgets")
+logger = logging.getLogger("swergio_nb.notebook.widgets")
 
 #: Folder of the built JavaScript modules (``js/build.mjs`` copies ``js/*.js`` here).
-STATIC = pathlib.Path(__file__).parent / "static"
+STATIC = pathlib.Path(__file__).parent.parent / "static"
 
 
 class TrafficWidget(anywidget.AnyWidget):
     """Live view of the hub's traffic: rooms with members and counts, per-type rates, the latest messages.
 
     Synced traits:
-        snapshot: the latest :meth:`TrafficStats.snapshot <swergio_nb.traffic.TrafficStats.snapshot>` (read-only
+        snapshot: the latest :meth:`TrafficStats.snapshot <.TrafficStats.snapshot>` (read-only
             from the browser's point of view).
         paused: while True no snapshot is pushed (counting goes on); settable from the browser.
         room_filter, type_filter: comma-separated case-insensitive substrings (``"input,output"``); the tail keeps
             only messages whose room (type) contains one of them. The filtering is done in Python (in
-            :class:`~swergio_nb.traffic.TrafficStats`, as messages arrive), so busier rooms never push the filtered
+            :class:`~.TrafficStats`, as messages arrive), so busier rooms never push the filtered
             ones out of the tail; counts and rates always cover everything. Settable from the browser.
 
     Args:

@@ -1,0 +1,2 @@
+"""The notebook as control room: the kernel's session (:mod:`.kernel`), ``%swergio`` (:mod:`.magics`) and the
+widgets (:mod:`.widgets`; their JavaScript is built from ``js/`` into ``swergio_nb/static``)."""

@@ -1,0 +1,6 @@
+"""Transports: the layer that moves the protocol's frames over sockets (asyncio).
+
+* :mod:`.hub`: the websockets server around the sans-I/O :class:`~swergio_nb.protocol.router.Router`.
+* :mod:`.client`: the asyncio :class:`~swergio_nb.transport.client.Client` around the sans-I/O endpoint.
+* :mod:`._websockets`: every use of a websockets internal, in one place, each naming the source it relies on.
+"""
