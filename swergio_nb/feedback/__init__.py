@@ -1,10 +1,21 @@
 """Feedback helpers for torch: forward/backward components connected by DATA/FORWARD and DATA/GRADIENT messages.
 
-See :mod:`.components` for how the backward path splits reverse-mode differentiation at message boundaries.
+See :mod:`.components` for how the backward path splits reverse-mode differentiation at message boundaries, and
+:mod:`.commands` for how a model's state and settings leave and come back (by message or file).
 """
 
 from __future__ import annotations
 
+from .commands import (
+    STATE_FORMAT,
+    ModelCommands,
+    SettingsError,
+    StateError,
+    load_file,
+    load_state,
+    save_file,
+    save_state,
+)
 from .components import (
     FunctionComponent,
     ModuleComponent,
@@ -14,4 +25,19 @@ from .components import (
     loss_and_gradient,
 )
 
-__all__ = ["PendingMemory", "PendingStats", "FunctionComponent", "ModuleComponent", "loss_and_gradient", "as_tensor"]
+__all__ = [
+    "PendingMemory",
+    "PendingStats",
+    "FunctionComponent",
+    "ModuleComponent",
+    "loss_and_gradient",
+    "as_tensor",
+    "ModelCommands",
+    "StateError",
+    "SettingsError",
+    "STATE_FORMAT",
+    "save_state",
+    "load_state",
+    "save_file",
+    "load_file",
+]

@@ -14,6 +14,7 @@ dropped and counted, never leaked. ``MODEL_STATUS`` = 2 (VALIDATE) runs forward 
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
@@ -24,7 +25,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..protocol.messages import ModelStatus, new_id
+from ..protocol.messages import MessageType, ModelStatus, new_id
 
 if TYPE_CHECKING:
     from ..transport.client import Client, Handler
@@ -41,6 +42,7 @@ class PendingStats:
     missing: int = 0  #: pops for keys never stored, already used, or already dropped
     expired: int = 0  #: entries dropped because they were older than max_age
     evicted: int = 0  #: entries dropped because max_entries was reached (oldest first)
+    cleared: int = 0  #: entries dropped by :meth:`PendingMemory.clear` (new weights were loaded)
 
 
 class PendingMemory:
@@ -89,6 +91,13 @@ class PendingMemory:
             return None
         self.stats.matched += 1
         return entry[1]
+
+    def clear(self) -> int:
+        """Drop every entry (counted in ``stats.cleared``); returns how many there were."""
+        count = len(self._entries)
+        self._entries.clear()
+        self.stats.cleared += count
+        return count
 
     def _expire(self) -> None:
         if self.max_age is None:
@@ -201,25 +210,25 @@ class FunctionComponent:
         ``output_room`` -> GRADIENT to ``input_room``. Returns the two handlers."""
         from ..transport.client import Trigger
 
-        fwd = client.add_handler(
-            self.forward,
-            Trigger("DATA/FORWARD", input_room),
-            reply_type="DATA/FORWARD",
-            reply_rooms=output_room,
-            in_thread=in_thread,
-        )
-        bwd = client.add_handler(
-            self.backward,
-            Trigger("DATA/GRADIENT", output_room),
-            reply_type="DATA/GRADIENT",
-            reply_rooms=input_room,
-            in_thread=in_thread,
+        fwd, bwd = (
+            client.add_handler(fn, Trigger(mtype, source), reply_type=mtype, reply_rooms=target, in_thread=in_thread)
+            for fn, mtype, source, target in (
+                (self.forward, MessageType.DATA_FORWARD, input_room, output_room),
+                (self.backward, MessageType.DATA_GRADIENT, output_room, input_room),
+            )
         )
         return fwd, bwd
 
 
 class ModuleComponent(FunctionComponent):
     """An ``nn.Module`` with its optimizer as a feedback component: each gradient message is one optimizer step.
+
+    Its state (weights, optimizer and scheduler state, step count) and settings leave and come back through
+    :mod:`.commands`: :class:`~swergio_nb.feedback.commands.ModelCommands` answers ``COMMAND/SAVEMODELWEIGHTS``,
+    ``COMMAND/LOADMODELWEIGHTS``, ``COMMAND/SAVESETTINGS`` and ``COMMAND/LOADSETTINGS``;
+    :func:`~swergio_nb.feedback.commands.save_file` and :func:`~swergio_nb.feedback.commands.load_file` use a file.
+    :attr:`lock` is held by every forward pass, optimizer step, save and load, so a handler running in a thread
+    never sees half a step.
 
     Args:
         module: the model; its forward takes the ``DATA`` tensor.
@@ -242,7 +251,18 @@ class ModuleComponent(FunctionComponent):
         self.module = module
         self.optimizer = optimizer
         self.scheduler = scheduler
-        self.steps = 0
+        self.steps = 0  #: optimizer steps taken
+        self.lock = threading.RLock()  #: held while the module, the optimizer or the scheduler is used or changed
+
+    def forward(self, msg: dict[str, Any]) -> dict[str, Any]:
+        """:meth:`FunctionComponent.forward`, holding :attr:`lock`."""
+        with self.lock:
+            return super().forward(msg)
+
+    def backward(self, msg: dict[str, Any]) -> dict[str, Any] | None:
+        """:meth:`FunctionComponent.backward` (one optimizer step), holding :attr:`lock`."""
+        with self.lock:
+            return super().backward(msg)
 
     def _vjp(self, x: torch.Tensor, y: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
         self.optimizer.zero_grad(set_to_none=True)
