@@ -1,20 +1,41 @@
 """Exceptions raised by swergio_nb.
 
-Every exception derives from :class:`SwergioError`, so ``except SwergioError`` catches them all::
+Every exception the library raises on purpose derives from :class:`SwergioError`, so ``except SwergioError``
+catches them all::
 
     SwergioError
-     ├── InvalidMessage      an envelope or frame breaks the protocol (from a peer, or built locally)
-     ├── HubError            the hub refused something this client sent (it answered with LOG/ERROR)
-     └── NotConnected        a client operation needs a live connection and there is none
+     ├── InvalidMessage         (ValueError)      an envelope or frame breaks the protocol (a peer's, or built locally)
+     ├── HubError                                 the hub refused what this client sent (it answered with LOG/ERROR)
+     ├── NotConnected           (ConnectionError) an operation needs a live connection to a hub and there is none
+     ├── InvalidState           (RuntimeError)    an operation the current state does not allow: a second hub in a
+     │                                            session, no hub, a widget attached twice, an endpoint out of order
+     ├── IncompatibleWebsockets (ImportError)     the installed websockets lacks an internal a transport relies on
+     ├── StateError             (ValueError)      weights or optimizer state that does not fit a component
+     ├── SettingsError          (ValueError)      settings that cannot be applied (none were)
+     ├── ComponentError                           a component declaration or its options are invalid
+     └── LauncherError                            a swarm spec is invalid, or a component process failed to start
 
-Remote misbehaviour (a malformed frame arriving at the hub) never raises in the hub: the router answers the
-sender with a ``LOG/ERROR`` message carrying the :class:`InvalidMessage` text. Local misuse (building an invalid
-message and sending it) raises :class:`InvalidMessage` in the caller before anything leaves the process.
+In brackets: the second base, the built-in exception a caller would catch without knowing these classes (``except
+RuntimeError`` goes on working where a ``RuntimeError`` was raised before). A class that belongs to one layer lives in
+that layer's module (``IncompatibleWebsockets`` in ``transport._websockets``, ``StateError`` and ``SettingsError`` in
+``feedback.commands``, ``ComponentError`` in ``swarm.component``, ``LauncherError`` in ``swarm.launcher``); the rest
+live here, a leaf every layer may import.
+
+Two rules say what is not a :class:`SwergioError`:
+
+* **Bad arguments** raise Python's own ``ValueError`` / ``TypeError`` (``TrafficStats(window=0)``,
+  ``Hub(traffic_interval=-1)``), and an unknown key of a mapping-like lookup ``KeyError`` (``MetricsWidget.data``,
+  ``Router.receive`` of a connection id it never opened): the caller's bug at the call site, and Python's convention.
+* **Remote misbehaviour** (a malformed frame arriving at the hub) never raises in the hub: the router answers the
+  sender with a ``LOG/ERROR`` message carrying the :class:`InvalidMessage` text. Local misuse (building an invalid
+  message and sending it) raises :class:`InvalidMessage` in the caller before anything leaves the process.
 """
 
 from __future__ import annotations
 
-__all__ = ["SwergioError", "InvalidMessage", "HubError", "NotConnected"]
+from typing import Any
+
+__all__ = ["SwergioError", "InvalidMessage", "HubError", "NotConnected", "InvalidState"]
 
 
 class SwergioError(Exception):
@@ -43,7 +64,7 @@ class HubError(SwergioError):
         message: the whole error envelope as received.
     """
 
-    def __init__(self, message: dict) -> None:
+    def __init__(self, message: dict[str, Any]) -> None:
         self.code = str(message.get("ERROR", "error"))
         self.detail = str(message.get("DETAIL", ""))
         self.message = message
@@ -52,3 +73,11 @@ class HubError(SwergioError):
 
 class NotConnected(SwergioError, ConnectionError):
     """The client has no live connection to a hub (not connected yet, or closed)."""
+
+
+class InvalidState(SwergioError, RuntimeError):
+    """An operation the current state does not allow: the caller's misuse, never a peer's.
+
+    E.g. starting a hub in a kernel session that already uses one, connecting a client when there is no hub, a
+    second client of the same name, attaching a widget that is attached already. The message says what to do first.
+    """

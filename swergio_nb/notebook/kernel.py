@@ -30,6 +30,7 @@ import traceback
 from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any
 
+from ..exceptions import InvalidState
 from ..protocol.urls import redact
 from ..transport.client import Client, Handler
 from ..transport.hub import Hub
@@ -135,11 +136,10 @@ class KernelSession:
         """Start an in-kernel hub on the kernel's loop (bound at once; serving as soon as the cell yields).
 
         Raises:
-            RuntimeError: a hub is already started or attached.
+            InvalidState: a hub is already started or attached.
             OSError: the address cannot be bound.
         """
-        if self.hub_url is not None:
-            raise RuntimeError(f"a hub is already in use at {self.hub_url}; %swergio hub stop first")
+        self._check_no_hub()
         # no ping timeout: the hub shares the kernel's loop, so a blocking cell must not look like dead peers
         hub = Hub(host, port, ping_timeout=None)
         pending = hub.start_soon()
@@ -152,11 +152,14 @@ class KernelSession:
         """Use a hub that runs elsewhere (``swergio-nb hub``, another kernel) for the clients of this session.
 
         Raises:
-            RuntimeError: a hub is already started or attached.
+            InvalidState: a hub is already started or attached.
         """
-        if self.hub_url is not None:
-            raise RuntimeError(f"a hub is already in use at {self.hub_url}; %swergio hub stop first")
+        self._check_no_hub()
         self.hub_url = url
+
+    def _check_no_hub(self) -> None:
+        if self.hub_url is not None:
+            raise InvalidState(f"a hub is already in use at {redact(self.hub_url)}; %swergio hub stop first")
 
     def stop_hub(self) -> Pending | None:
         """Stop the in-kernel hub (or forget an attached one); returns the closing :class:`Pending`, if any."""
@@ -190,18 +193,26 @@ class KernelSession:
         """A kernel-side client named ``name``, connecting in the background to ``url`` (default: the session's hub).
 
         Raises:
-            RuntimeError: no URL given and no hub started or attached; or a client of that name exists.
+            InvalidState: no URL given and no hub started or attached; or a client of that name is connected.
         """
-        url = url or self.hub_url
-        if url is None:
-            raise RuntimeError("no hub: %swergio hub start, or %swergio hub attach URL, or give a URL")
+        url = url or self.require_hub()
         if name in self.clients and self.clients[name].connected:
-            raise RuntimeError(f"a client named {name!r} is already connected in this kernel")
+            raise InvalidState(f"a client named {name!r} is already connected in this kernel")
         client = Client(name, url, **context)
         client.error_listeners.append(self._on_handler_error)
         self.clients[name] = client
         self.spawn(client.connect_soon(), f"connecting {name} to {redact(url)}")
         return client
+
+    def require_hub(self) -> str:
+        """The URL of the session's hub (started or attached).
+
+        Raises:
+            InvalidState: there is none yet.
+        """
+        if self.hub_url is None:
+            raise InvalidState("no hub in this session: %swergio hub start, or %swergio hub attach URL")
+        return self.hub_url
 
     def default_client(self) -> Client:
         """The session's own client (``notebook``), used by ``%swergio send``, ``rooms`` and ``monitor``."""

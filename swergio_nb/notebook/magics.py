@@ -16,6 +16,8 @@ Usage (``%swergio --help``, ``%swergio COMMAND --help``)::
     %swergio errors                            the handler-error log widget
 
 The engine is :class:`~swergio_nb.notebook.kernel.KernelSession`; this module only parses lines and displays results.
+What the session refuses (any :class:`~swergio_nb.exceptions.SwergioError`: no hub, a hub already in use, an unknown
+component...) is shown as IPython's ``UsageError``, one line without a traceback.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from IPython.core.magic_arguments import MagicArgumentParser
 from IPython.display import display
 from IPython.utils.text import format_screen
 
+from ..exceptions import SwergioError
 from ..protocol.urls import redact
 from .kernel import KernelSession
 
@@ -123,7 +126,7 @@ class SwergioMagics(Magics):
             return None
         try:
             return getattr(self, f"_do_{args.command}")(args)
-        except (RuntimeError, KeyError, FileNotFoundError) as exc:
+        except SwergioError as exc:
             raise UsageError(f"%swergio {args.command}: {exc}") from None
 
     # -- subcommands -------------------------------------------------------------------------------------------
@@ -143,10 +146,10 @@ class SwergioMagics(Magics):
         return session.hub_status()
 
     def _do_connect(self, args: argparse.Namespace) -> None:
-        client = self.session.connect(args.name, args.url)
         var = args.var or args.name
         if not var.isidentifier():
-            raise RuntimeError(f"{var!r} is not a valid variable name; use --as VAR")
+            raise UsageError(f"%swergio connect: {var!r} is not a valid variable name; use --as VAR")
+        client = self.session.connect(args.name, args.url)
         self.shell.user_ns[var] = client
         print(f"{var} = Client({client.name!r}, {redact(client.url)!r}), connecting in the background")
         if len(self.session.clients) == 1:
@@ -190,9 +193,8 @@ class SwergioMagics(Magics):
 
     def _do_up(self, args: argparse.Namespace) -> Any:
         session = self.session
-        if session.hub_url is None:
-            raise RuntimeError("no hub: %swergio hub start (or attach) first")
-        return session.spawn(session.launcher.up(args.file, session.hub_url), f"starting the components of {args.file}")
+        hub_url = session.require_hub()
+        return session.spawn(session.launcher.up(args.file, hub_url), f"starting the components of {args.file}")
 
     def _do_down(self, args: argparse.Namespace) -> Any:
         # asynchronous: an in-kernel hub must keep serving while the components close their connections

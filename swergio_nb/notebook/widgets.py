@@ -34,8 +34,8 @@ from typing import Any
 import anywidget
 import traitlets
 
-from ..exceptions import SwergioError
-from ..protocol.messages import LOGGING_ROOM, TRAFFIC_ROOM
+from ..exceptions import InvalidState, SwergioError
+from ..protocol.messages import LOGGING_ROOM, TRAFFIC_ROOM, MessageType
 from ..protocol.traffic import TrafficStats
 from ..transport.client import Client, Handler, Trigger
 
@@ -155,7 +155,8 @@ class TrafficWidget(anywidget.AnyWidget):
             members_every: seconds between membership refreshes (> 0).
 
         Raises:
-            RuntimeError: no running event loop, or already attached (call :meth:`detach` first).
+            InvalidState: no running event loop (attach in a notebook cell or a coroutine), or already attached
+                (call :meth:`detach` first).
             ValueError: ``interval`` or ``members_every`` is not positive, or ``feed`` is unknown.
         """
         if not interval > 0 or not members_every > 0:
@@ -163,14 +164,19 @@ class TrafficWidget(anywidget.AnyWidget):
         if feed not in ("summary", "messages"):
             raise ValueError(f"feed must be 'summary' or 'messages', got {feed!r}")
         if self.attached:
-            raise RuntimeError("this TrafficWidget is already attached; call detach() first")
-        loop = asyncio.get_running_loop()  # RuntimeError outside a loop
+            raise InvalidState("this TrafficWidget is already attached; call detach() first")
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            raise InvalidState("attach() needs a running event loop (a notebook cell, a coroutine)") from None
         self._client = client
         self._stopped = False
         if feed == "summary":
-            self._handler = client.add_handler(self.observe_summary, Trigger("LOG/TRAFFIC", TRAFFIC_ROOM))
+            trigger = Trigger(MessageType.LOG_TRAFFIC, TRAFFIC_ROOM)
+            self._handler = client.add_handler(self.observe_summary, trigger)
         else:
-            self._handler = client.add_handler(self.observe_message, Trigger("LOG/MESSAGES", LOGGING_ROOM))
+            trigger = Trigger(MessageType.LOG_MESSAGES, LOGGING_ROOM)
+            self._handler = client.add_handler(self.observe_message, trigger)
         self.feed = feed
         self._task = loop.create_task(self._run(client, interval, members_every), name="swergio-traffic-widget")
 
@@ -178,11 +184,11 @@ class TrafficWidget(anywidget.AnyWidget):
         """Wait until the attached client is connected and in its feed's room: every message from now is counted.
 
         Raises:
-            RuntimeError: not attached.
+            InvalidState: not attached.
             NotConnected: the client's connection failed.
         """
         if self._client is None:
-            raise RuntimeError("this TrafficWidget is not attached; call attach(client) first")
+            raise InvalidState("this TrafficWidget is not attached; call attach(client) first")
         await self._client.ready()
 
     def detach(self) -> None:
@@ -485,7 +491,7 @@ class MetricsWidget(anywidget.AnyWidget):
             step = msg.get("STEP")
             self.push(str(msg["KPI"]), float(msg["VALUE"]), None if step is None else int(step))
 
-        handler = client.add_handler(on_kpi, Trigger("LOG/KPI", room))
+        handler = client.add_handler(on_kpi, Trigger(MessageType.LOG_KPI, room))
         self._attached.append((client, handler))
         return handler
 

@@ -17,6 +17,10 @@ Two frame kinds:
 So a tensor of 1,000,000 float32 travels as 4,000,000 bytes plus a few dozen bytes of header, never as a JSON list.
 Torch tensors are detached and moved to the CPU; they decode as numpy arrays (``torch.from_numpy`` takes them back
 without a copy).
+
+The hub never re-encodes a message it forwards. It adds a field to a frame as it is (:func:`stamp_text`,
+:func:`append_to_map`) and nests a frame in another as it is (:func:`wrap_text`); its own messages, whose values are
+plain JSON values or opaque msgpack extensions, it encodes with :func:`encode_text` and :func:`encode_binary`.
 """
 
 from __future__ import annotations
@@ -37,6 +41,10 @@ __all__ = [
     "append_to_map",
     "encode",
     "encode_binary",
+    "encode_text",
+    "stamp_text",
+    "text_member",
+    "wrap_text",
     "decode",
     "pack_array",
     "unpack_array",
@@ -175,8 +183,11 @@ def _encode_json_or_binary(msg: dict[str, Any]) -> str | bytes:
 def encode_binary(msg: Any) -> bytes:
     """Encode ``msg`` as a msgpack binary frame (arrays as the ndarray extension).
 
+    ``msgpack.ExtType`` values (arrays a router decoded with ``arrays=False``) are written back as they came.
+
     Raises:
-        InvalidMessage: if a value cannot be encoded.
+        InvalidMessage: ``unencodable``, if a value cannot be encoded or is nested beyond msgpack's limit (1024
+            levels).
     """
     try:
         return msgpack.packb(msg, default=_msgpack_default, use_bin_type=True)
@@ -184,6 +195,80 @@ def encode_binary(msg: Any) -> bytes:
         raise
     except (TypeError, ValueError, OverflowError) as exc:
         raise InvalidMessage(f"message cannot be encoded: {exc}", "unencodable") from None
+
+
+#: ``json.dumps(obj, separators=(",", ":"))`` without building an encoder per call (ASCII only, NaN allowed).
+_text_encoder = json.JSONEncoder(separators=(",", ":"))
+
+
+def encode_text(obj: Any) -> str:
+    """``obj`` as compact JSON text, exactly ``json.dumps(obj, separators=(",", ":"))`` (non-ASCII escaped).
+
+    For values known to be JSON values (the hub's own messages, a message decoded from a text frame); :func:`encode`
+    chooses the frame kind for anything else.
+
+    Args:
+        obj: JSON values only: dict with string keys, list, tuple, str, int, float (NaN and infinities as ``json``
+            writes them), bool, None; ``str`` subclasses such as :class:`~.messages.MessageType` as their value.
+
+    Returns:
+        The text.
+
+    Raises:
+        InvalidMessage: ``unencodable`` for a value that is not a JSON value, ``too-deep`` for one nested beyond
+            Python's recursion limit.
+    """
+    try:
+        return _text_encoder.encode(obj)
+    except RecursionError:
+        raise InvalidMessage("message nested too deeply to encode", "too-deep") from None
+    except (TypeError, ValueError) as exc:
+        raise InvalidMessage(f"message cannot be encoded: {exc}", "unencodable") from None
+
+
+def text_member(key: str, value: Any) -> str:
+    """One member of a JSON object as text, ``"KEY":value``, for :func:`stamp_text` (encode once, stamp many frames).
+
+    Raises:
+        InvalidMessage: as :func:`encode_text`.
+    """
+    return f"{encode_text(key)}:{encode_text(value)}"
+
+
+def stamp_text(frame: str, member: str) -> str:
+    """A text frame with one more field, without re-encoding the rest (the hub stamps ``SENT_BY`` so).
+
+    The text counterpart of :func:`append_to_map`: ``member`` is spliced in before the closing brace, so the result
+    is the frame's object with the new field last (``json.dumps`` of the stamped dict, when ``frame`` was written by
+    it). Trailing whitespace of ``frame`` is dropped.
+
+    Args:
+        frame: the JSON text of an object with at least one field and without ``member``'s key, as the router has
+            validated it (an envelope has ``ID`` and ``TYPE``).
+        member: ``"KEY":value`` from :func:`text_member`.
+
+    Returns:
+        The stamped frame.
+    """
+    return f"{frame.rstrip()[:-1]},{member}}}"
+
+
+def wrap_text(header: dict[str, Any], key: str, text: str) -> str:
+    """``header`` as JSON text with one more field ``key`` whose value is ``text``, which is JSON text already.
+
+    Nests a frame in another without decoding it (``LOG/MESSAGES`` copies carry the copied frame as ``MESSAGE``):
+    the same text as ``encode_text({**header, key: decode(text)})`` when ``text`` was written by ``encode_text``.
+
+    Args:
+        header: the outer object's other fields (JSON values; may be empty), written first; without ``key``.
+        key: the field that holds ``text``.
+        text: a JSON value as text (a text frame, or ``"[...]"`` of several).
+
+    Raises:
+        InvalidMessage: ``header`` is not encodable, as :func:`encode_text`.
+    """
+    head = encode_text(header)[:-1]
+    return f"{head}{',' if header else ''}{encode_text(key)}:{text}}}"
 
 
 def append_to_map(frame: bytes, key: str, value: Any) -> bytes:

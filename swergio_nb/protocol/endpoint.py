@@ -50,7 +50,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..exceptions import HubError, InvalidMessage, NotConnected, SwergioError
+from ..exceptions import HubError, InvalidMessage, InvalidState, NotConnected
 from . import codec
 from .messages import Envelope, MessageType, new_id, validate
 
@@ -67,7 +67,6 @@ __all__ = [
     "HubRefused",
     "Undecodable",
     "EndpointEvent",
-    "InvalidState",
     "backoff",
 ]
 
@@ -78,10 +77,6 @@ _ACK = MessageType.COMMAND_ACK.value
 _ERROR = MessageType.LOG_ERROR.value
 #: Distinct (TYPE, TO_ROOM, addressed-to-me) keys whose matching handlers are remembered; more clears the memory.
 _MATCH_CACHE_SIZE = 1024
-
-
-class InvalidState(SwergioError, RuntimeError):
-    """An endpoint was asked for a transition its state does not allow (a transport bug, not a peer's)."""
 
 
 class ConnectionState(enum.Enum):
@@ -534,17 +529,8 @@ class Endpoint:
     ) -> Handler:
         """Register a :class:`Handler` for ``fn`` (after the others: handlers see a message in registration order).
 
-        Args:
-            fn: the function; see :class:`Handler`.
-            trigger: which messages fire it.
-            reply_type: ``TYPE`` of replies that set none (a :class:`~.messages.MessageType` or its string).
-            reply_rooms: room or rooms each reply goes to.
-            reply_to: component each reply goes to, or :data:`SENDER`.
-            in_thread: the transport runs ``fn`` in a worker thread.
-            context_keys: names of the context values ``fn`` takes.
-
-        Returns:
-            The new :class:`Handler`.
+        The arguments are the :class:`Handler`'s attributes of the same names; ``reply_rooms`` may be one room
+        (a string) or several, ``reply_type`` a :class:`~.messages.MessageType` or its string.
         """
         handler = Handler(
             fn=fn,

@@ -1,22 +1,40 @@
 """The message envelope: vocabulary, construction and validation (sans-I/O).
 
-A message is a plain ``dict`` with string keys, kept in the vocabulary of the original swergio so its users feel
-at home:
+A message is a plain ``dict`` with string keys (typed as :class:`Envelope`), kept in the vocabulary of the original
+swergio so its users feel at home:
 
-==============  ======================================================================================
-field           meaning
-==============  ======================================================================================
-``ID``          unique id of this message (uuid4 hex, 32 characters)
-``ROOT_ID``     id of the first message of a chain; carried into every reply (defaults to ``ID``)
-``TYPE``        one of :class:`MessageType` (``"DATA/FORWARD"``, ``"COMMAND/JOINROOM"``, ...)
-``TO_ROOM``     room to deliver to (every member except the sender)
-``TO``          name of one component to deliver to (a direct message)
-``SENT_BY``     name of the sending component; stamped by the hub, a client cannot forge it
-``MODEL_STATUS`` :class:`ModelStatus`: 1 TRAIN, 2 VALIDATE
-``DATA``        the payload: JSON values, numpy arrays or torch tensors (tensors arrive as numpy arrays)
-``REPLY_TO``    id of the message this one answers (gradients, acknowledgements, errors)
-anything else   free extra fields (``GENOMES``, ``FITNESS``, ``REWARD``, ...)
-==============  ======================================================================================
+==================  ====================================================================================
+field               meaning
+==================  ====================================================================================
+``ID``              unique id of this message (uuid4 hex, 32 characters)
+``ROOT_ID``         id of the first message of a chain; carried into every reply (defaults to ``ID``)
+``TYPE``            one of :class:`MessageType` (``"DATA/FORWARD"``, ``"COMMAND/JOINROOM"``, ...)
+``TO_ROOM``         room to deliver to (every member except the sender)
+``TO``              name of one component to deliver to (a direct message)
+``SENT_BY``         name of the sending component; stamped by the hub, a client cannot forge it
+``MODEL_STATUS``    :class:`ModelStatus`: 1 TRAIN, 2 VALIDATE
+``DATA``            the payload: JSON values, numpy arrays or torch tensors (tensors arrive as numpy arrays)
+``REPLY_TO``        id of the message this one answers (gradients, acknowledgements, errors)
+anything else       free extra fields (``GENOMES``, ``FITNESS``, ``REWARD``, ...)
+==================  ====================================================================================
+
+All but ``DATA`` make up the header, :data:`ENVELOPE_FIELDS`: what a monitor shows of a message too large to show
+whole. Hub commands carry their argument: ``NAME`` (``COMMAND/REGISTER``), ``ROOM`` (``COMMAND/JOINROOM``,
+``COMMAND/LEAVEROOM``). The hub's own messages carry:
+
+==================  ====================================================================================
+``COMMAND``         ``COMMAND/ACK``: the ``TYPE`` of the command acknowledged
+``ROOMS``           ``COMMAND/ACK``: every room the connection is in now, sorted
+``TABLE``           ``COMMAND/ACK`` of ``COMMAND/ROOMS``: room -> sorted member names
+``ERROR``           ``LOG/ERROR``: a short code (``"bad-json"``, ``"name-taken"``, ...)
+``DETAIL``          ``LOG/ERROR``: the explanation, at most ``MAX_DETAIL_LENGTH`` characters
+``MESSAGE``         ``LOG/MESSAGES``: the copied message, ``SENT_BY`` stamped
+``SENDER``          ``LOG/MESSAGES``: who sent the copied message
+``ROOM``            ``LOG/MESSAGES``: the room it went to (null for a direct message)
+``INTERVAL``        ``LOG/TRAFFIC``: seconds the summary covers
+``COUNTS``          ``LOG/TRAFFIC``: ``[room, sender, type, messages, bytes]`` rows
+``TAIL``            ``LOG/TRAFFIC``: the latest messages as ``{"SENDER", "ROOM", "MESSAGE"}``
+==================  ====================================================================================
 
 Commands the hub itself handles (:data:`HUB_COMMANDS`) need no address; every other message needs ``TO_ROOM``
 or ``TO``. The hub answers each hub command with ``COMMAND/ACK`` (``REPLY_TO`` = the command's ``ID``) and each
@@ -30,17 +48,20 @@ import random
 import reprlib
 from enum import Enum, IntEnum
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, TypedDict
 
 from ..exceptions import InvalidMessage
 from .limits import MAX_NAME_LENGTH
 
 __all__ = [
+    "Envelope",
+    "ENVELOPE_FIELDS",
     "MessageType",
     "ModelStatus",
     "MESSAGE_TYPE",
     "MODEL_STATUS",
     "HUB_COMMANDS",
+    "LOGGED_TYPES",
     "HUB_NAME",
     "LOGGING_ROOM",
     "TRAFFIC_ROOM",
@@ -51,7 +72,7 @@ __all__ = [
 
 #: Name the hub uses in ``SENT_BY`` for its own messages (acks, errors, log copies).
 HUB_NAME = "_hub"
-#: The room that receives a ``LOG/MESSAGES`` copy of every ``DATA/*`` message (see ``router.LOGGED_TYPES``).
+#: The room that receives a ``LOG/MESSAGES`` copy of every ``DATA/*`` message (:data:`LOGGED_TYPES`).
 LOGGING_ROOM = "_logging"
 #: The room that receives a ``LOG/TRAFFIC`` summary of the ``DATA/*`` traffic every ``Hub(traffic_interval=)``
 #: seconds: counts per room, sender and type, and the latest few messages (a cheap feed for monitors).
@@ -112,18 +133,56 @@ MESSAGE_TYPE = SimpleNamespace(
 #: swergio-style namespace: ``MODEL_STATUS.TRAIN`` is ``ModelStatus.TRAIN``.
 MODEL_STATUS = ModelStatus
 
+
+class Envelope(TypedDict, total=False):
+    """The fields of a message and their types, as the tables of the module docstring describe them.
+
+    Every field is optional to a type checker; :func:`validate` says which a message needs. At run time an envelope
+    is a plain ``dict``, and may hold free extra fields besides these.
+    """
+
+    ID: str
+    ROOT_ID: str
+    TYPE: str
+    TO_ROOM: str
+    TO: str
+    SENT_BY: str
+    MODEL_STATUS: int
+    DATA: Any
+    REPLY_TO: str
+    NAME: str
+    ROOM: str | None
+    COMMAND: str
+    ROOMS: list[str]
+    TABLE: dict[str, list[str]]
+    ERROR: str
+    DETAIL: str
+    MESSAGE: Envelope
+    SENDER: str
+    INTERVAL: float
+    COUNTS: list[list[Any]]
+    TAIL: list[dict[str, Any]]
+
+
+#: The header of an envelope: every field of the first table but the payload ``DATA``, in the table's order. A monitor
+#: shows these (and the size of the rest) for a message too large to show whole.
+ENVELOPE_FIELDS = ("ID", "ROOT_ID", "TYPE", "TO_ROOM", "TO", "SENT_BY", "MODEL_STATUS", "REPLY_TO")
+
 #: Commands addressed to the hub itself; they need neither ``TO_ROOM`` nor ``TO``.
 HUB_COMMANDS = frozenset(
     {
-        "COMMAND/REGISTER",
-        "COMMAND/DISCONNECT",
-        "COMMAND/JOINROOM",
-        "COMMAND/LEAVEROOM",
-        "COMMAND/ROOMS",
-        "COMMAND/ENABLELOGGING",
-        "COMMAND/DISABLELOGGING",
+        MessageType.COMMAND_REGISTER,
+        MessageType.COMMAND_DISCONNECT,
+        MessageType.COMMAND_JOINROOM,
+        MessageType.COMMAND_LEAVEROOM,
+        MessageType.COMMAND_ROOMS,
+        MessageType.COMMAND_ENABLELOGGING,
+        MessageType.COMMAND_DISABLELOGGING,
     }
 )
+#: Types the hub copies to the logging room by default: every ``DATA/*`` type (swergio copied FORWARD and GRADIENT;
+#: rewards, text and custom data are traffic a monitor wants to see too).
+LOGGED_TYPES = tuple(t for t in MessageType if t.name.startswith("DATA_"))
 _KNOWN_TYPES = frozenset(t.value for t in MessageType)
 _STRING_FIELDS = ("ROOT_ID", "TO_ROOM", "TO", "REPLY_TO")
 
@@ -145,7 +204,7 @@ def new_id() -> str:
     return f"{_ids.getrandbits(128) & _UUID4_CLEAR | _UUID4_SET:032x}"
 
 
-def make_message(type: MessageType | str, data: Any = None, **fields: Any) -> dict[str, Any]:
+def make_message(type: MessageType | str, data: Any = None, **fields: Any) -> Envelope:
     """Build an envelope with a fresh ``ID`` (and ``ROOT_ID`` equal to it unless given).
 
     Args:
@@ -154,12 +213,12 @@ def make_message(type: MessageType | str, data: Any = None, **fields: Any) -> di
         **fields: any other fields, e.g. ``TO_ROOM="input"``, ``MODEL_STATUS=ModelStatus.TRAIN``.
 
     Returns:
-        A new envelope dict. It is not validated; :func:`validate` does that.
+        A new envelope (a plain ``dict``; ``TYPE`` the wire string). It is not validated; :func:`validate` does that.
     """
-    msg: dict[str, Any] = {"ID": new_id(), "TYPE": str(type)}
+    msg: Envelope = {"ID": new_id(), "TYPE": str(type)}
     if data is not None:
         msg["DATA"] = data
-    msg.update(fields)
+    msg.update(fields)  # free extra fields are allowed
     msg.setdefault("ROOT_ID", msg["ID"])
     return msg
 
@@ -189,7 +248,7 @@ def _describe(value: Any) -> str:
     return f"{type(value).__name__} {text[:40]}{'...' if len(text) > 40 else ''}"
 
 
-def validate(msg: Any, *, require_address: bool = True) -> dict[str, Any]:
+def validate(msg: Any, *, require_address: bool = True) -> Envelope:
     """Check that ``msg`` is a well-formed envelope and return it unchanged.
 
     Rules: an object (dict) with string keys; ``ID`` a non-empty string; ``TYPE`` a known :class:`MessageType`
@@ -228,9 +287,9 @@ def validate(msg: Any, *, require_address: bool = True) -> dict[str, Any]:
     if status is not None and (type(status) is not int and not isinstance(status, ModelStatus) or status not in (1, 2)):
         raise InvalidMessage(f"MODEL_STATUS must be 1 (TRAIN) or 2 (VALIDATE), got {_describe(status)}", "bad-field")
     if mtype in HUB_COMMANDS:
-        if mtype == "COMMAND/REGISTER":
+        if mtype == MessageType.COMMAND_REGISTER:
             _name(msg, "NAME")
-        elif mtype in ("COMMAND/JOINROOM", "COMMAND/LEAVEROOM"):
+        elif mtype in (MessageType.COMMAND_JOINROOM, MessageType.COMMAND_LEAVEROOM):
             _name(msg, "ROOM")
     elif require_address and "TO_ROOM" not in msg and "TO" not in msg:
         raise InvalidMessage(f"{mtype} message {msg['ID']} addresses nobody: give TO_ROOM or TO", "no-address")

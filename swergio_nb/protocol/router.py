@@ -35,37 +35,43 @@ Rules:
   ``REPLY_TO`` when the bad message had a usable ``ID``). The connection stays open; nobody else sees anything.
 
 The router encodes each delivered message once and hands the same frame object to every recipient. Text frames are
-stamped by splicing ``"SENT_BY"`` into the received JSON text, binary frames by appending it to the received msgpack
-map (:func:`~swergio_nb.protocol.codec.append_to_map`), so the payload is never re-encoded.
+stamped by splicing ``"SENT_BY"`` into the received JSON text (:func:`~swergio_nb.protocol.codec.stamp_text`), binary
+frames by appending it to the received msgpack map (:func:`~swergio_nb.protocol.codec.append_to_map`), and logging
+copies nest the stamped text as it is (:func:`~swergio_nb.protocol.codec.wrap_text`), so the payload is never
+re-encoded. Every byte the router writes comes from :mod:`~swergio_nb.protocol.codec`.
 """
 
 from __future__ import annotations
 
 import itertools
-import json
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-import msgpack
-
 from ..exceptions import InvalidMessage
-from . import codec
-from .limits import DEFAULT_MAX_ROOMS, MAX_DETAIL_LENGTH
-from .messages import HUB_COMMANDS, HUB_NAME, LOGGING_ROOM, TRAFFIC_ROOM, new_id, validate
+from .codec import append_to_map, decode, encode_binary, encode_text, stamp_text, text_member, wrap_text
+from .limits import DEFAULT_MAX_ROOMS, MAX_DETAIL_LENGTH, MAX_NAME_LENGTH
+from .messages import (
+    ENVELOPE_FIELDS,
+    HUB_COMMANDS,
+    HUB_NAME,
+    LOGGED_TYPES,
+    LOGGING_ROOM,
+    TRAFFIC_ROOM,
+    Envelope,
+    MessageType,
+    new_id,
+    validate,
+)
 from .rooms import Rooms
 
 __all__ = ["Router", "RouterStats", "Send", "Close", "Event", "LOGGED_TYPES", "TRAFFIC_TAIL"]
 
-#: Types copied to the logging room by default: every DATA type (swergio copied FORWARD and GRADIENT; rewards,
-#: text and custom data are traffic a monitor wants to see too).
-LOGGED_TYPES = ("DATA/FORWARD", "DATA/GRADIENT", "DATA/REWARD", "DATA/TEXT", "DATA/CUSTOM")
 #: Latest messages a ``LOG/TRAFFIC`` summary carries.
 TRAFFIC_TAIL = 20
 #: Largest frame a ``LOG/TRAFFIC`` tail entry carries whole, in bytes (characters for text); a larger one is shown by
 #: its envelope fields and its size.
 TRAFFIC_TAIL_FRAME = 16 * 1024
-_ENVELOPE_FIELDS = ("ID", "ROOT_ID", "TYPE", "TO_ROOM", "TO", "MODEL_STATUS", "REPLY_TO")
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,7 +119,8 @@ class Router:
 
     Args:
         logging_room: room that receives ``LOG/MESSAGES`` copies.
-        logged_types: message types copied to the logging room.
+        logged_types: message types copied to the logging room (default :data:`LOGGED_TYPES`, re-exported here from
+            :mod:`~swergio_nb.protocol.messages`).
         max_rooms: rooms one connection may be in at once (the logging room counts); a JOINROOM beyond it is
             answered with ``LOG/ERROR`` ``too-many-rooms``. None: no limit.
     """
@@ -133,7 +140,7 @@ class Router:
         self._ids = itertools.count(1)
         self._open: set[int] = set()
         self._name_of: dict[int, str] = {}
-        self._name_json: dict[int, str] = {}
+        self._sent_by: dict[int, str] = {}  # conn -> its stamp, '"SENT_BY":"name"' (JSON text)
         self._conn_of: dict[str, int] = {}
         self._traffic: dict[tuple[str | None, str, str], list[int]] = {}  # (room, sender, type) -> [count, bytes]
         self._traffic_tail: deque[tuple[str, str | None, str | bytes, dict]] = deque(maxlen=TRAFFIC_TAIL)
@@ -151,7 +158,7 @@ class Router:
         self._open.discard(conn)
         self.rooms.leave_all(conn)
         name = self._name_of.pop(conn, None)
-        self._name_json.pop(conn, None)
+        self._sent_by.pop(conn, None)
         if name is not None and self._conn_of.get(name) == conn:
             del self._conn_of[name]
         return []
@@ -190,10 +197,10 @@ class Router:
         self.stats.received += 1
         msg: Any = None
         try:
-            msg = codec.decode(frame, arrays=False)
+            msg = decode(frame, arrays=False)
             validate(msg)
             mtype = msg["TYPE"]
-            if conn not in self._name_of and mtype != "COMMAND/REGISTER":
+            if conn not in self._name_of and mtype != MessageType.COMMAND_REGISTER:
                 raise InvalidMessage("register with COMMAND/REGISTER before sending anything else", "not-registered")
             if mtype in HUB_COMMANDS:
                 return self._command(conn, msg)
@@ -203,10 +210,10 @@ class Router:
 
     # -- internals ---------------------------------------------------------------------------------------------
 
-    def _command(self, conn: int, msg: dict[str, Any]) -> list[Event]:
+    def _command(self, conn: int, msg: Envelope) -> list[Event]:
         mtype = msg["TYPE"]
-        ack: dict[str, Any] = {}
-        if mtype == "COMMAND/REGISTER":
+        ack: Envelope = {}
+        if mtype == MessageType.COMMAND_REGISTER:
             name = msg["NAME"]
             current = self._name_of.get(conn)
             if current is not None and current != name:
@@ -217,27 +224,27 @@ class Router:
             if owner is not None and owner != conn:
                 raise InvalidMessage(f"the name {name!r} is taken by another live connection", "name-taken")
             self._name_of[conn] = name
-            self._name_json[conn] = json.dumps(name)
+            self._sent_by[conn] = text_member("SENT_BY", name)
             self._conn_of[name] = conn
             ack["NAME"] = name
-        elif mtype == "COMMAND/DISCONNECT":
+        elif mtype == MessageType.COMMAND_DISCONNECT:
             return [Close(conn, 1000, "disconnect requested")]
-        elif mtype == "COMMAND/JOINROOM":
+        elif mtype == MessageType.COMMAND_JOINROOM:
             self._check_room_limit(conn, msg["ROOM"])
             self.rooms.join(conn, msg["ROOM"])
-        elif mtype == "COMMAND/LEAVEROOM":
+        elif mtype == MessageType.COMMAND_LEAVEROOM:
             self.rooms.leave(conn, msg["ROOM"])
-        elif mtype == "COMMAND/ENABLELOGGING":
+        elif mtype == MessageType.COMMAND_ENABLELOGGING:
             self._check_room_limit(conn, self.logging_room)
             self.rooms.join(conn, self.logging_room)
-        elif mtype == "COMMAND/DISABLELOGGING":
+        elif mtype == MessageType.COMMAND_DISABLELOGGING:
             self.rooms.leave(conn, self.logging_room)
-        elif mtype == "COMMAND/ROOMS":
+        elif mtype == MessageType.COMMAND_ROOMS:
             ack["TABLE"] = self.room_table()
         ack.update(
             {
                 "ID": new_id(),
-                "TYPE": "COMMAND/ACK",
+                "TYPE": MessageType.COMMAND_ACK,
                 "SENT_BY": HUB_NAME,
                 "TO": self._name_of[conn],
                 "REPLY_TO": msg["ID"],
@@ -247,7 +254,7 @@ class Router:
         )
         if "ROOT_ID" in msg:
             ack["ROOT_ID"] = msg["ROOT_ID"]
-        return [Send(conn, json.dumps(ack, separators=(",", ":")))]
+        return [Send(conn, encode_text(ack))]
 
     def _check_room_limit(self, conn: int, room: str) -> None:
         if self.max_rooms is None:
@@ -258,7 +265,7 @@ class Router:
                 f"cannot join {room!r}: a connection may be in at most {self.max_rooms} rooms", "too-many-rooms"
             )
 
-    def _route(self, conn: int, frame: str | bytes, msg: dict[str, Any]) -> list[Event]:
+    def _route(self, conn: int, frame: str | bytes, msg: Envelope) -> list[Event]:
         name = self._name_of[conn]
         recipients: list[int] = []
         room = msg.get("TO_ROOM")
@@ -276,13 +283,13 @@ class Router:
             self.stats.dropped += 1
             return []
         if "SENT_BY" not in msg and isinstance(frame, str):
-            stamped: str | bytes = f'{frame.rstrip()[:-1]},"SENT_BY":{self._name_json[conn]}}}'
+            stamped: str | bytes = stamp_text(frame, self._sent_by[conn])
         elif "SENT_BY" not in msg:
-            stamped = codec.append_to_map(frame, "SENT_BY", name)
+            stamped = append_to_map(frame, "SENT_BY", name)
             msg["SENT_BY"] = name  # for the logging copy and the traffic summary, which re-encode it
-        else:
+        else:  # a client wrote SENT_BY itself: overwrite it (re-encoding, as this is never the fast path)
             msg["SENT_BY"] = name
-            stamped = self._encode_like(frame, msg)
+            stamped = encode_text(msg) if isinstance(frame, str) else encode_binary(msg)
         events: list[Event] = [Send(c, stamped) for c in recipients]
         if recipients:
             self.stats.routed += 1
@@ -295,7 +302,7 @@ class Router:
             self._count_traffic(name, room, stamped, msg)
         return events
 
-    def _count_traffic(self, name: str, room: str | None, stamped: str | bytes, msg: dict[str, Any]) -> None:
+    def _count_traffic(self, name: str, room: str | None, stamped: str | bytes, msg: Envelope) -> None:
         key = (room, name, msg["TYPE"])
         row = self._traffic.get(key)
         if row is None:
@@ -305,9 +312,9 @@ class Router:
             row[1] += len(stamped)
         if len(stamped) > TRAFFIC_TAIL_FRAME:  # the summary stays small: the envelope, and the size of the rest
             unit = "bytes" if isinstance(stamped, bytes) else "characters"
-            msg = {k: msg[k] for k in _ENVELOPE_FIELDS if k in msg}
+            msg = {k: msg[k] for k in ENVELOPE_FIELDS if k in msg}
             msg.update(SENT_BY=name, DATA=f"<{len(stamped):,} {unit}>")
-            stamped = json.dumps(msg, separators=(",", ":"))
+            stamped = encode_text(msg)
         self._traffic_tail.append((name, room, stamped, msg))
 
     def flush_traffic(self, interval: float) -> list[Event]:
@@ -325,9 +332,9 @@ class Router:
         members = list(self.rooms.members_view(TRAFFIC_ROOM))
         if not counts or not members:
             return []
-        header = {
+        header: Envelope = {
             "ID": new_id(),
-            "TYPE": "LOG/TRAFFIC",
+            "TYPE": MessageType.LOG_TRAFFIC,
             "TO_ROOM": TRAFFIC_ROOM,
             "SENT_BY": HUB_NAME,
             "INTERVAL": interval,
@@ -336,57 +343,50 @@ class Router:
         frame: str | bytes
         if all(isinstance(stamped, str) for _, _, stamped, _ in tail):
             entries = ",".join(
-                f'{{"SENDER":{json.dumps(name)},"ROOM":{json.dumps(room)},"MESSAGE":{stamped}}}'
-                for name, room, stamped, _ in tail
+                wrap_text({"SENDER": name, "ROOM": room}, "MESSAGE", stamped) for name, room, stamped, _ in tail
             )
-            frame = f'{json.dumps(header, separators=(",", ":"))[:-1]},"TAIL":[{entries}]}}'
+            frame = wrap_text(header, "TAIL", f"[{entries}]")
         else:
             header["TAIL"] = [
                 {"SENDER": name, "ROOM": room, "MESSAGE": {**msg, "SENT_BY": name}} for name, room, _, msg in tail
             ]
             try:
-                frame = msgpack.packb(header, use_bin_type=True)
-            except ValueError:  # a message at msgpack's nesting limit: summarise without the tail
+                frame = encode_binary(header)
+            except InvalidMessage:  # a message at msgpack's nesting limit: summarise without the tail
                 header["TAIL"] = []
-                frame = msgpack.packb(header, use_bin_type=True)
+                frame = encode_binary(header)
         self.stats.logged += len(members)
         return [Send(c, frame, droppable=True) for c in members]
 
-    def _log_copies(self, conn: int, name: str, room: str | None, stamped: str | bytes, msg: dict) -> list[Event]:
-        header = {
+    def _log_copies(self, conn: int, name: str, room: str | None, stamped: str | bytes, msg: Envelope) -> list[Event]:
+        header: Envelope = {
             "ID": new_id(),
-            "TYPE": "LOG/MESSAGES",
+            "TYPE": MessageType.LOG_MESSAGES,
             "TO_ROOM": self.logging_room,
             "SENT_BY": HUB_NAME,
             "SENDER": name,
             "ROOM": room,
         }
         if isinstance(stamped, str):
-            copy: str | bytes = f'{json.dumps(header, separators=(",", ":"))[:-1]},"MESSAGE":{stamped}}}'
+            copy: str | bytes = wrap_text(header, "MESSAGE", stamped)
         else:
             header["MESSAGE"] = msg
             try:
-                copy = msgpack.packb(header, use_bin_type=True)
-            except ValueError:  # msgpack's nesting limit: the message was at it, the wrapper would exceed it
+                copy = encode_binary(header)
+            except InvalidMessage:  # msgpack's nesting limit: the message was at it, the wrapper would exceed it
                 return []
         members = list(self.rooms.members_view(self.logging_room))
         self.stats.logged += len(members)
         return [Send(c, copy, droppable=True) for c in members]
-
-    @staticmethod
-    def _encode_like(frame: str | bytes, msg: dict[str, Any]) -> str | bytes:
-        if isinstance(frame, str):
-            return json.dumps(msg, separators=(",", ":"))
-        return msgpack.packb(msg, use_bin_type=True)
 
     def _error(self, conn: int, code: str, detail: str, msg: Any) -> Send:
         if len(detail) > MAX_DETAIL_LENGTH:
             detail = f"{detail[: MAX_DETAIL_LENGTH - 30]}... ({len(detail)} characters)"
         self.stats.errors += 1
         self.stats.errors_by_code[code] = self.stats.errors_by_code.get(code, 0) + 1
-        error: dict[str, Any] = {
+        error: Envelope = {
             "ID": new_id(),
-            "TYPE": "LOG/ERROR",
+            "TYPE": MessageType.LOG_ERROR,
             "SENT_BY": HUB_NAME,
             "ERROR": code,
             "DETAIL": detail,
@@ -396,9 +396,9 @@ class Router:
             error["TO"] = name
         if isinstance(msg, dict):
             bad_id = msg.get("ID")
-            if isinstance(bad_id, str) and 0 < len(bad_id) <= 256:
+            if isinstance(bad_id, str) and 0 < len(bad_id) <= MAX_NAME_LENGTH:
                 error["REPLY_TO"] = bad_id
             root = msg.get("ROOT_ID")
-            if isinstance(root, str) and 0 < len(root) <= 256:
+            if isinstance(root, str) and 0 < len(root) <= MAX_NAME_LENGTH:
                 error["ROOT_ID"] = root
-        return Send(conn, json.dumps(error, separators=(",", ":"), ensure_ascii=True))
+        return Send(conn, encode_text(error))

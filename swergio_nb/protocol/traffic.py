@@ -27,6 +27,8 @@ from typing import Any
 
 import numpy as np
 
+from .messages import ENVELOPE_FIELDS, MessageType
+
 __all__ = ["TrafficStats", "preview", "OTHER", "DIRECT"]
 
 #: Room/type key that collects everything beyond ``max_rooms`` / ``max_types``.
@@ -35,7 +37,7 @@ OTHER = "(other)"
 DIRECT = "(direct)"
 
 # Envelope fields that are not payload (left out of the preview of a message without DATA).
-_ENVELOPE = frozenset({"ID", "ROOT_ID", "TYPE", "TO_ROOM", "TO", "SENT_BY", "MODEL_STATUS", "REPLY_TO"})
+_HEADER = frozenset(ENVELOPE_FIELDS)
 _BUCKETS_PER_WINDOW = 20
 
 
@@ -152,7 +154,7 @@ def preview(value: Any, limit: int = 80) -> str:
 def _payload(msg: dict[str, Any]) -> Any:
     if "DATA" in msg:
         return msg["DATA"]
-    return {k: v for k, v in msg.items() if k not in _ENVELOPE}
+    return {k: v for k, v in msg.items() if k not in _HEADER}
 
 
 def _needles(text: str) -> tuple[str, ...]:
@@ -224,7 +226,7 @@ class TrafficStats:
                 than a window).
         """
         inner = log_message.get("MESSAGE")
-        if isinstance(inner, dict) and log_message.get("TYPE") == "LOG/MESSAGES":
+        if isinstance(inner, dict) and log_message.get("TYPE") == MessageType.LOG_MESSAGES:
             msg = inner
             room = log_message.get("ROOM") or msg.get("TO_ROOM")
             sender = log_message.get("SENDER") or msg.get("SENT_BY")

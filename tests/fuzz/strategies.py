@@ -27,7 +27,7 @@ from hypothesis.extra import numpy as hnp
 
 from swergio_nb.protocol.codec import NDARRAY_EXT, pack_array
 from swergio_nb.protocol.limits import MAX_NAME_LENGTH
-from swergio_nb.protocol.messages import HUB_COMMANDS, MessageType
+from swergio_nb.protocol.messages import ENVELOPE_FIELDS, HUB_COMMANDS, MessageType
 
 # -- settings ----------------------------------------------------------------------------------------------------
 
@@ -82,7 +82,7 @@ ERROR_CODES = frozenset(
         "too-many-rooms",
     }
 )
-_ENVELOPE_FIELDS = frozenset({"ID", "TYPE", "ROOT_ID", "TO_ROOM", "TO", "REPLY_TO", "MODEL_STATUS", "NAME", "ROOM"})
+_ENVELOPE_FIELDS = frozenset(ENVELOPE_FIELDS) | {"NAME", "ROOM"}  # extra fields must not collide with these
 
 
 @dataclass(frozen=True)
@@ -224,7 +224,7 @@ def envelopes(draw, *, binary: bool = False, types: st.SearchStrategy[str] | Non
     }
     for key in draw(st.lists(st.sampled_from(sorted(optional)), unique=True, max_size=len(optional))):
         msg[key] = draw(optional[key])
-    extra = safe_text(1, 12).filter(lambda k: k not in _ENVELOPE_FIELDS and k != "SENT_BY")
+    extra = safe_text(1, 12).filter(lambda k: k not in _ENVELOPE_FIELDS)
     msg.update(draw(st.dictionaries(extra, binary_values if binary else json_values, max_size=3)))
     order = draw(st.permutations(list(msg)))
     return {key: msg[key] for key in order}

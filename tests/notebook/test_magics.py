@@ -6,10 +6,13 @@ import asyncio
 import socket
 
 import pytest
+from IPython.core.error import UsageError
 from IPython.core.interactiveshell import InteractiveShell
 
 import swergio_nb
 from swergio_nb import Client, Trigger
+from swergio_nb.exceptions import InvalidState
+from swergio_nb.notebook.kernel import KernelSession
 
 
 @pytest.fixture
@@ -94,6 +97,38 @@ async def test_help_usage_errors_and_loading_twice(shell, capsys):
         await run(shell, "%swergio fly")
     with pytest.raises(Exception, match="no hub"):
         await run(shell, "%swergio connect nobody")
+
+
+async def test_what_the_session_refuses_is_a_usage_error_without_the_token(shell):
+    await run(shell, "%load_ext swergio_nb")
+    for line, words in [
+        ("%swergio up swarm.yaml", "no hub in this session"),
+        ("%swergio connect 1bad", "not a valid variable name"),
+        ("%swergio logs nobody", "no component named 'nobody'"),
+    ]:
+        with pytest.raises(UsageError, match=words):
+            await run(shell, line)
+    session = swergio_nb.current_session()
+    assert session.clients == {}  # a refused name connects nothing
+    await run(shell, "%swergio hub start --port 0")
+    token = session.hub.token
+    with pytest.raises(UsageError, match="already in use") as info:
+        await run(shell, "%swergio hub attach ws://127.0.0.1:1")
+    assert token not in str(info.value)
+
+
+async def test_session_misuse_raises_invalid_state_which_is_a_runtime_error():
+    session = KernelSession()
+    with pytest.raises(InvalidState, match="no hub"):
+        session.connect("alice")
+    with pytest.raises(InvalidState, match="no hub"):
+        session.require_hub()
+    session.attach_hub("ws://127.0.0.1:1/?token=secret")
+    assert session.require_hub() == "ws://127.0.0.1:1/?token=secret"
+    with pytest.raises(RuntimeError, match=r"already in use at ws://127\.0\.0\.1:1/\?token=\.\.\.;"):
+        session.start_hub(port=0)
+    assert session.hub is None
+    await session.close()
 
 
 async def test_unload_stops_everything_and_unregisters(shell):

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from swergio_nb import Client, Hub, Trigger
+from swergio_nb.exceptions import InvalidState
 from swergio_nb.notebook.widgets import STATIC, MetricsWidget, TrafficWidget
 
 from ..helpers import until
@@ -171,8 +172,23 @@ def test_traffic_widget_without_a_loop_or_frontend():
     widget.observe_message({"TYPE": "DATA/FORWARD", "ID": "b", "TO_ROOM": "out", "SENT_BY": "x", "DATA": [1]})
     snap = widget.update_now()
     assert widget.snapshot == snap and snap["totals"]["count"] == 2 and [e["id"] for e in snap["tail"]] == ["a"]
-    with pytest.raises(RuntimeError):
+    with pytest.raises(InvalidState, match="running event loop") as info:
         widget.attach(Client("c", "ws://127.0.0.1:1"))
+    assert isinstance(info.value, RuntimeError)  # what asyncio raised here before
+    assert not widget.attached and widget.feed is None
+    widget.close()
+
+
+async def test_traffic_widget_misuse_is_an_invalid_state(hub):
+    widget = TrafficWidget()
+    with pytest.raises(InvalidState, match="not attached"):
+        await widget.ready()
+    async with Client("watcher", hub.url) as client:
+        widget.attach(client)
+        with pytest.raises(InvalidState, match="already attached"):
+            widget.attach(client, feed="messages")
+        assert widget.feed == "summary"
+        await widget.ready()
     widget.close()
 
 

@@ -10,7 +10,18 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from swergio_nb import InvalidMessage
-from swergio_nb.protocol.codec import NDARRAY_EXT, append_to_map, decode, encode
+from swergio_nb.protocol.codec import (
+    NDARRAY_EXT,
+    append_to_map,
+    decode,
+    encode,
+    encode_binary,
+    encode_text,
+    stamp_text,
+    text_member,
+    wrap_text,
+)
+from swergio_nb.protocol.messages import MessageType
 
 
 def test_plain_values_travel_as_json_text():
@@ -159,3 +170,60 @@ def test_appending_grows_the_map_header_at_the_format_boundaries(size, header):
 def test_appending_to_a_frame_that_is_not_a_map_is_refused():
     with pytest.raises(ValueError, match="must be a msgpack map"):
         append_to_map(msgpack.packb([1, 2]), "SENT_BY", "a")
+
+
+# -- the hub's encoding: its own messages, and frames stamped or nested without re-encoding ------------------------
+
+
+@settings(max_examples=300, deadline=None)
+@given(_json_values)
+def test_encode_text_is_compact_json_dumps(value):
+    assert encode_text(value) == json.dumps(value, separators=(",", ":"))
+
+
+def test_message_types_are_written_as_their_wire_string_by_every_encoder():
+    msg = {"ID": "i", "TYPE": MessageType.COMMAND_ACK, "COMMAND": MessageType.COMMAND_REGISTER}
+    plain = {"ID": "i", "TYPE": "COMMAND/ACK", "COMMAND": "COMMAND/REGISTER"}
+    assert encode_text(msg) == encode_text(plain) == '{"ID":"i","TYPE":"COMMAND/ACK","COMMAND":"COMMAND/REGISTER"}'
+    assert encode(msg) == encode(plain)
+    assert encode_binary(msg) == encode_binary(plain) == msgpack.packb(plain, use_bin_type=True)
+    assert type(decode(encode_binary(msg))["TYPE"]) is str
+
+
+def test_encode_text_refuses_what_is_not_json_with_a_code():
+    with pytest.raises(InvalidMessage) as info:
+        encode_text({"DATA": object()})
+    assert info.value.code == "unencodable"
+    deep: list = []
+    for _ in range(100_000):
+        deep = [deep]
+    with pytest.raises(InvalidMessage) as info:
+        encode_text({"DATA": deep})
+    assert info.value.code == "too-deep"
+
+
+_objects = st.dictionaries(st.text(max_size=8), _json_values, min_size=1, max_size=6)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_objects, st.text(max_size=8), _json_values, st.sampled_from(["", " ", "\n", " \r\n\t"]))
+def test_stamping_a_text_frame_equals_encoding_the_stamped_message(msg, key, value, trailing):
+    """Splicing a member in == decode, set the field, encode: for frames written by any encoder."""
+    msg.pop(key, None)
+    if not msg:  # an envelope always has fields (ID, TYPE)
+        msg[f"{key}!"] = 1
+    member = text_member(key, value)
+    # written by encode_text (json.dumps): the very same text
+    assert stamp_text(encode_text(msg) + trailing, member) == encode_text({**msg, key: value})
+    # written by the fast encoder, or with json's default separators: the same message
+    for frame in (encode(msg), json.dumps(msg)):
+        assert _same(decode(stamp_text(frame + trailing, member)), {**msg, key: value})
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.text(max_size=8), _json_values, max_size=6), st.text(max_size=8), _json_values)
+def test_wrapping_a_text_frame_equals_encoding_the_nested_message(header, key, inner):
+    header.pop(key, None)
+    assert wrap_text(header, key, encode_text(inner)) == encode_text({**header, key: inner})
+    text = encode(inner) if isinstance(inner, dict) else json.dumps(inner)  # the fast encoder's text, nested as is
+    assert _same(decode(wrap_text(header, key, text)), {**header, key: inner})

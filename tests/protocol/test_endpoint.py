@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from swergio_nb import HubError, InvalidMessage, NotConnected, Router
+from swergio_nb.exceptions import InvalidState
 from swergio_nb.protocol.codec import encode
 from swergio_nb.protocol.endpoint import (
     SENDER,
@@ -19,7 +20,6 @@ from swergio_nb.protocol.endpoint import (
     Dispatch,
     Endpoint,
     HubRefused,
-    InvalidState,
     Replied,
     Trigger,
     Undecodable,

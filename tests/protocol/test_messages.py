@@ -1,8 +1,13 @@
 from __future__ import annotations
 
+import typing
+
 import pytest
 
-from swergio_nb import MESSAGE_TYPE, InvalidMessage, MessageType, ModelStatus, make_message, validate
+import swergio_nb
+from swergio_nb import MESSAGE_TYPE, Envelope, InvalidMessage, MessageType, ModelStatus, make_message, validate
+from swergio_nb.protocol import messages, router
+from swergio_nb.protocol.messages import ENVELOPE_FIELDS, HUB_COMMANDS, LOGGED_TYPES
 
 
 def test_swergio_vocabulary_is_kept():
@@ -51,3 +56,24 @@ def test_hub_commands_need_no_address_but_other_commands_do():
     validate({"ID": "a", "TYPE": "COMMAND/ROOMS"})
     with pytest.raises(InvalidMessage, match="addresses nobody"):
         validate({"ID": "a", "TYPE": "COMMAND/SAVEMODELWEIGHTS"})
+
+
+def test_one_vocabulary_envelope_fields_and_type_sets():
+    hints = typing.get_type_hints(Envelope)
+    assert set(ENVELOPE_FIELDS) | {"DATA"} <= set(hints) and "DATA" not in ENVELOPE_FIELDS
+    assert len(set(ENVELOPE_FIELDS)) == len(ENVELOPE_FIELDS) and ENVELOPE_FIELDS[:3] == ("ID", "ROOT_ID", "TYPE")
+    assert hints["ID"] is str and hints["MODEL_STATUS"] is int and hints["ROOMS"] == list[str]
+    for field in hints:  # each field is documented in the module's tables
+        assert f"``{field}``" in messages.__doc__, field
+    assert Envelope.__total__ is False and swergio_nb.Envelope is Envelope
+    # the type sets are made of MessageType members, and match plain wire strings
+    assert all(isinstance(t, MessageType) for t in HUB_COMMANDS | set(LOGGED_TYPES))
+    assert "COMMAND/JOINROOM" in HUB_COMMANDS and "COMMAND/ACK" not in HUB_COMMANDS
+    assert {t.value for t in LOGGED_TYPES} == {t for t in MessageType if t.startswith("DATA/")}
+    assert "DATA/FORWARD" in frozenset(LOGGED_TYPES)
+    assert router.LOGGED_TYPES is LOGGED_TYPES  # re-exported where it used to live
+
+
+def test_make_message_writes_the_type_as_a_plain_string():
+    msg = make_message(MessageType.LOG_KPI, 1.0, TO_ROOM="metrics")
+    assert type(msg["TYPE"]) is str and msg["TYPE"] == "LOG/KPI"

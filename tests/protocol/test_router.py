@@ -10,7 +10,8 @@ import pytest
 
 from swergio_nb import Router
 from swergio_nb.protocol.codec import decode, encode
-from swergio_nb.protocol.router import Close, Send
+from swergio_nb.protocol.messages import ENVELOPE_FIELDS
+from swergio_nb.protocol.router import TRAFFIC_TAIL_FRAME, Close, Send
 
 
 def frame(**fields):
@@ -147,6 +148,28 @@ def test_traffic_room_gets_one_summary_per_flush_with_exact_counts_and_the_lates
     (summary,) = {e.frame for e in router.flush_traffic(0.1)}
     assert isinstance(summary, bytes)
     np.testing.assert_array_equal(decode(summary)["TAIL"][0]["MESSAGE"]["DATA"], arr)
+
+
+@pytest.mark.parametrize("forged", [False, True])
+@pytest.mark.parametrize("binary", [False, True])
+def test_a_large_message_in_the_traffic_tail_keeps_exactly_the_envelope_fields_and_its_size(router, binary, forged):
+    a, b = join(router, "a"), join(router, "b", "input")
+    watcher = join(router, "watcher", "_traffic")
+    payload = np.zeros(TRAFFIC_TAIL_FRAME // 4, dtype=np.float32) if binary else ["x" * 100] * 200
+    header = {"ID": "big", "ROOT_ID": "root", "TYPE": "DATA/FORWARD", "TO_ROOM": "input", "TO": "b"}
+    header.update({"MODEL_STATUS": 1, "REPLY_TO": "q", "SENT_BY": "forged"})
+    assert set(header) == set(ENVELOPE_FIELDS)
+    sent = {**header, "DATA": payload, "GENOMES": [[0, 1]], "NAME": "extra"}
+    if not forged:
+        del sent["SENT_BY"]
+    (delivered,) = router.receive(a, encode(sent))
+    assert delivered.conn == b
+    (event,) = router.flush_traffic(0.1)
+    assert event.conn == watcher and isinstance(event.frame, str)  # the tail entry is small JSON text even so
+    (entry,) = decode(event.frame)["TAIL"]
+    unit = "bytes" if binary else "characters"
+    assert entry["MESSAGE"] == {**header, "SENT_BY": "a", "DATA": f"<{len(delivered.frame):,} {unit}>"}
+    assert entry["SENDER"] == "a" and entry["ROOM"] == "input"
 
 
 def test_enable_logging_joins_the_logging_room(router):
