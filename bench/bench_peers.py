@@ -348,7 +348,12 @@ class SwergioNb(AsyncSystem):
     name = "swergio_nb"
 
     def server_argv(self) -> list[str]:
-        return [sys.executable, "-m", "swergio_nb.swarm.cli", "hub", "--port", "0"]
+        # `swergio-nb hub` of the swergio_nb on PYTHONPATH; its CLI was swergio_nb.cli before the layered layout, so
+        # bench_ab.sh can run this harness against a commit from before it
+        import importlib.util
+
+        cli = "swergio_nb.swarm.cli" if importlib.util.find_spec("swergio_nb.swarm") else "swergio_nb.cli"
+        return [sys.executable, "-m", cli, "hub", "--port", "0"]
 
     async def open(self, address, name, rooms, on_message, binary=False) -> Endpoint:
         from swergio_nb import Client, Trigger
