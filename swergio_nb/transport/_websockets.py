@@ -1,41 +1,166 @@
-"""websockets connections that hand each complete data frame over as soon as it is parsed.
+"""Every use of a websockets internal, in one place; each names the websockets source it relies on.
 
-websockets' asyncio connection puts every incoming message into a queue that ``recv()`` (or ``async for``) reads
-from another task: per message, a queue entry, a future and a task switch. The hub and the client handle a frame in
-a few microseconds, so that hand-off was a fifth of their receiving cost. Here the frame goes straight from
-``data_received`` to :attr:`DeliveringMixin.deliver`; websockets still parses every frame (RFC 6455), answers pings
-and runs the closing handshake.
+Checked against websockets 15.0.1, 16.1.1 and 17.4 (``src/websockets/...`` below is the path in its repository);
+``pyproject.toml`` bounds websockets to those majors (14.x lacks ``connect(proxy=...)``, which the client passes).
+At import, :func:`check_websockets` raises :class:`IncompatibleWebsockets` naming the installed version if
+something relied on is gone, rather than an ``AttributeError`` deep in a connection;
+``tests/transport/test_websockets_internals.py`` fails if frames stop taking the fast path (instead of silently
+slowing down).
 
-``deliver(frame)`` returns None, or an awaitable when the receiver cannot take more yet (a full queue): the
-connection then stops reading from its socket (so TCP pushes back on the sender), keeps the frames it has already
-parsed, hands them over in order once the awaitable is done, and reads again.
+What is used, and why:
 
-A fragmented message (legal, though swergio_nb never sends one) ends the fast path for that connection: it and every
-frame after it take websockets' usual path (``recv()``), so the order of messages holds. So does a text frame that
-is not UTF-8, which websockets answers by failing the connection with close code 1007, as RFC 6455 asks.
+* **frames handed over as they are parsed** (:class:`DeliveringMixin`). websockets' asyncio connection puts every
+  incoming message into a queue that ``recv()`` (or ``async for``) reads from another task: per message, a queue
+  entry, a future and a task switch. The hub and the client handle a frame in a few microseconds, so that hand-off
+  was a fifth of their receiving cost. Here the frame goes straight from ``data_received`` to
+  :attr:`DeliveringMixin.deliver`; websockets still parses every frame (RFC 6455), answers pings and runs the
+  closing handshake. ``deliver(frame)`` returns None, or an awaitable when the receiver cannot take more yet (a
+  full queue): the connection then stops reading from its socket (so TCP pushes back on the sender), keeps the
+  frames it has already parsed, hands them over in order once the awaitable is done, and reads again. A fragmented
+  message (legal, though swergio_nb never sends one) ends the fast path for that connection: it and every frame
+  after it take websockets' usual path (``recv()``), so the order of messages holds. So does a text frame that is
+  not UTF-8, which websockets answers by failing the connection with close code 1007, as RFC 6455 asks.
+* **the transport** (``Connection.transport``, an :class:`asyncio.Transport`): its write-buffer size decides the
+  fast path of writes; pausing and resuming reading implements the wait above; its socket gets TCP_NODELAY.
+* **write without drain** (:func:`write_without_drain`): websockets' public ``broadcast()`` writes a frame to each
+  open connection without waiting for its buffer to drain (documented), and encodes a text frame once for all.
+  That the frame is written at once, not queued behind a send in progress, is what the fast path relies on.
 """
 
 from __future__ import annotations
 
 import asyncio
 import collections
+import inspect
 import logging
+import socket
 from collections.abc import Awaitable, Callable
 
+import websockets
 from websockets.asyncio.client import ClientConnection
-from websockets.asyncio.server import ServerConnection
+from websockets.asyncio.connection import Connection
+from websockets.asyncio.server import ServerConnection, broadcast
 from websockets.frames import DATA_OPCODES, Frame, Opcode
-from websockets.protocol import Event
+from websockets.protocol import Event, State
 
-__all__ = ["Deliver", "DeliveringClientConnection", "DeliveringMixin", "DeliveringServerConnection"]
+from ..exceptions import NotConnected, SwergioError
+from .core import DIRECT_WRITE_LIMIT
 
-#: Bytes in a connection's transport buffer below which a frame with no backlog ahead of it is written at once.
-DIRECT_WRITE_LIMIT = 64 * 1024
+__all__ = [
+    "DIRECT_WRITE_LIMIT",
+    "Deliver",
+    "DeliveringClientConnection",
+    "DeliveringMixin",
+    "DeliveringServerConnection",
+    "IncompatibleWebsockets",
+    "TESTED_MAJORS",
+    "check_websockets",
+    "socket_of",
+    "try_write",
+    "write_without_drain",
+]
+
+#: websockets majors this module was checked against (pyproject.toml bounds the dependency to them).
+TESTED_MAJORS = (15, 16, 17)
 
 logger = logging.getLogger("swergio_nb.transport._websockets")
 
 #: what takes a frame: returns None, or an awaitable to wait for before the next frame
 Deliver = Callable[[str | bytes], "Awaitable[None] | None"]
+
+
+class IncompatibleWebsockets(SwergioError, ImportError):
+    """The installed websockets lacks an internal that swergio_nb's transports rely on."""
+
+
+def check_websockets() -> None:
+    """Check that the installed websockets has what this module relies on (run at import).
+
+    Raises:
+        IncompatibleWebsockets: naming the installed version and what is missing.
+    """
+    missing = [
+        f"{cls.__name__}.{name}"
+        for cls, name in (
+            # src/websockets/asyncio/connection.py: Connection.data_received -> protocol.events_received() ->
+            # self.process_event(event) for each event; ServerConnection/ClientConnection override it for the
+            # handshake and call super() for frames.
+            (Connection, "data_received"),
+            (Connection, "process_event"),
+            (ServerConnection, "process_event"),
+            (ClientConnection, "process_event"),
+            # src/websockets/asyncio/connection.py: Connection.connection_made sets self.transport
+            (Connection, "connection_made"),
+        )
+        if not callable(getattr(cls, name, None))
+    ]
+    try:  # src/websockets/asyncio/connection.py: broadcast(connections, message, *, text, raise_exceptions)
+        if "raise_exceptions" not in inspect.signature(broadcast).parameters:
+            missing.append("broadcast(raise_exceptions=...)")
+    except (TypeError, ValueError):
+        missing.append("broadcast's signature")
+    if missing:
+        raise IncompatibleWebsockets(
+            f"websockets {websockets.version.version} lacks {', '.join(missing)}, which swergio_nb's transports "
+            f"rely on; it is tested with websockets {TESTED_MAJORS[0]}.x to {TESTED_MAJORS[-1]}.x"
+        )
+
+
+check_websockets()
+
+
+def _transport(ws: Connection) -> asyncio.Transport:
+    """The connection's asyncio transport (src/websockets/asyncio/connection.py ``Connection.connection_made``:
+    ``self.transport = transport``; not part of websockets' documented API).
+
+    Raises:
+        IncompatibleWebsockets: if the connection has no such attribute.
+    """
+    transport = getattr(ws, "transport", None)
+    if not isinstance(transport, asyncio.Transport):
+        raise IncompatibleWebsockets(
+            f"websockets {websockets.version.version}: a connection has no asyncio transport in .transport"
+        )
+    return transport
+
+
+def socket_of(ws: Connection) -> socket.socket | None:
+    """The connection's socket (``transport.get_extra_info("socket")``), or None (e.g. a pipe).
+
+    Raises:
+        IncompatibleWebsockets: if the connection has no asyncio transport in ``.transport``.
+    """
+    return _transport(ws).get_extra_info("socket")
+
+
+#: Write one frame to each of the open connections at once, without waiting for their buffers to drain:
+#: websockets' ``broadcast(connections, message)`` (src/websockets/asyncio/connection.py ``broadcast``: per
+#: connection ``protocol.send_text``/``send_binary`` then ``send_data()``, which writes to the transport; a closed
+#: connection is skipped, a failed write logged). A ``str`` is encoded once for all of them.
+write_without_drain = broadcast
+
+
+def try_write(ws: Connection, frame: str | bytes) -> bool:
+    """Write ``frame`` at once if ``ws`` is open and its transport buffers less than :data:`DIRECT_WRITE_LIMIT`
+    bytes (no drain to wait for: :func:`write_without_drain` to this one connection).
+
+    Args:
+        ws: a websockets asyncio connection.
+        frame: ``str`` for a text frame, ``bytes`` for a binary one.
+
+    Returns:
+        True if written; False if it would have to wait (not open, or the buffer is full): send it with ``ws.send``.
+
+    Raises:
+        ConnectionError: the write failed (a :class:`~swergio_nb.exceptions.NotConnected`).
+    """
+    if ws.state is not State.OPEN or _transport(ws).get_write_buffer_size() >= DIRECT_WRITE_LIMIT:
+        return False
+    try:
+        broadcast((ws,), frame, raise_exceptions=True)
+    except Exception as exc:  # broadcast reports write failures as an exception group
+        raise NotConnected(f"could not write to the connection: {exc!r}") from exc
+    return True
 
 
 class DeliveringMixin:
@@ -47,6 +172,7 @@ class DeliveringMixin:
     Attributes:
         deliver: the receiver; None until :meth:`start_delivery`.
         fallback: True once a fragmented (or non-UTF-8 text) frame came: from then on websockets' ``recv()`` path.
+        fast_frames: data frames taken on the fast path (not through websockets' ``recv()`` queue).
         held: frames parsed while nobody could take them (a delivery waits, or none started yet), in order; None
             when none are held.
         draining: the task handing ``held`` over; None before the first wait.
@@ -54,16 +180,30 @@ class DeliveringMixin:
 
     deliver: Deliver | None = None
     fallback: bool = False
+    fast_frames: int = 0
     held: collections.deque[str | bytes] | None = None
     draining: asyncio.Task[None] | None = None
     transport: asyncio.Transport
 
     def start_delivery(self, deliver: Deliver) -> None:
-        """Hand every complete data frame to ``deliver`` from now on, the frames held so far first."""
+        """Hand every complete data frame to ``deliver`` from now on, the frames held so far first.
+
+        Raises:
+            IncompatibleWebsockets: if the connection has no asyncio transport (see :func:`socket_of`).
+        """
+        _transport(self)  # type: ignore[arg-type]
         self.deliver = deliver
         if self.held is not None and self.draining is None:
             self.draining = asyncio.ensure_future(self._drain(None, deliver))
 
+    def stop_delivery(self) -> None:
+        """Stop handing over held frames (the receiver is gone)."""
+        if self.draining is not None:
+            self.draining.cancel()
+
+    # src/websockets/asyncio/connection.py: Connection.data_received -> protocol.events_received() ->
+    # process_event(event), which puts a data frame into recv_messages (the Assembler behind recv()); the server's
+    # and client's subclasses handle the handshake's Request/Response there and call super() for frames.
     def process_event(self, event: Event) -> None:
         if not self.fallback and isinstance(event, Frame) and event.opcode in DATA_OPCODES:
             if event.fin and event.opcode is not Opcode.CONT:
@@ -72,11 +212,14 @@ class DeliveringMixin:
                 except UnicodeDecodeError:
                     self.fallback = True
                 else:
+                    self.fast_frames += 1
                     self._hand_over(frame)
                     return
             self.fallback = True
         super().process_event(event)  # type: ignore[misc]
 
+    # pause_reading/resume_reading: the asyncio transport in .transport (see _transport), which websockets' own
+    # Assembler also pauses and resumes (src/websockets/asyncio/connection.py Connection.connection_made)
     def _hand_over(self, frame: str | bytes) -> None:
         deliver = self.deliver
         if self.held is not None or deliver is None:
@@ -126,4 +269,16 @@ class DeliveringClientConnection(DeliveringMixin, ClientConnection):
 
 class DeliveringServerConnection(DeliveringMixin, ServerConnection):
     """websockets' :class:`~websockets.asyncio.server.ServerConnection` with :class:`DeliveringMixin`; pass it to
-    ``serve(..., create_connection=DeliveringServerConnection)``."""
+    ``serve(..., create_connection=DeliveringServerConnection)``.
+
+    It is also the hub core's :class:`~swergio_nb.transport.core.Link` for its connection: ``send`` and ``close``
+    are websockets' own, ``buffered`` and ``write_many`` below.
+    """
+
+    @property
+    def buffered(self) -> Callable[[], int]:
+        """The function returning the bytes in the transport's write buffer: ``Connection.transport``'s own
+        ``get_write_buffer_size`` (see :func:`socket_of`), called with no Python frame in between."""
+        return _transport(self).get_write_buffer_size
+
+    write_many = staticmethod(write_without_drain)

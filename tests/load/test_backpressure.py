@@ -42,7 +42,7 @@ def _sysctl_max(path: str, default: int) -> int:
 class _QueuePeaks:
     """Wraps the hub's event handling to record, per connection, the largest send-queue length ever reached.
 
-    A queue only grows inside ``Hub._carry_out`` (nothing else puts), so its length right after each call is the
+    A queue only grows inside ``HubCore._carry_out`` (nothing else puts), so its length right after each call is the
     exact running maximum.
     """
 
@@ -50,12 +50,12 @@ class _QueuePeaks:
         self.hub = hub
         self.peak: dict[int, int] = collections.Counter()
         self.maxsize: dict[int, int] = {}
-        self._original = hub._carry_out
-        hub._carry_out = self._carry_out
+        self._original = hub.core._carry_out
+        hub.core._carry_out = self._carry_out
 
-    def _carry_out(self, events: list) -> None:
-        self._original(events)
-        peers = self.hub._peers
+    def _carry_out(self, events: list) -> list:
+        full = self._original(events)
+        peers = self.hub.core.connections
         for event in events:
             peer = peers.get(event.conn)
             if peer is not None and type(event) is Send:
@@ -63,6 +63,7 @@ class _QueuePeaks:
                 if size > self.peak[event.conn]:
                     self.peak[event.conn] = size
                 self.maxsize[event.conn] = peer.queue.maxsize
+        return full  # the recipients at the high-water mark: flow control stays on
 
 
 async def _stalled_connection(url: str) -> tuple[Any, int]:

@@ -35,7 +35,7 @@ async def test_a_fast_producer_waits_for_a_slow_consumer_and_nothing_is_lost():
 
         async def slow(msg):
             got.append(msg["N"])
-            depth.append(max((p.queue.qsize() for p in hub._peers.values()), default=0))
+            depth.append(max((c.queue.qsize() for c in hub.core.connections.values()), default=0))
             await asyncio.sleep(0.0005)
 
         consumer = Client("consumer", hub.url, queue_size=4)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import socket
 
+from swergio_nb.transport._websockets import socket_of
 from swergio_nb.transport.client import Client
 from swergio_nb.transport.hub import Hub
 
@@ -16,6 +17,6 @@ from swergio_nb.transport.hub import Hub
 async def test_accepted_connections_disable_nagle():
     async with Hub(port=0) as hub, Client("a", hub.url) as a, Client("b", hub.url) as b:
         assert a.connected and b.connected
-        sockets = [peer.ws.transport.get_extra_info("socket") for peer in hub._peers.values()]
+        sockets = [socket_of(conn.link) for conn in hub.core.connections.values()]
         assert len(sockets) == 2
         assert all(s.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) for s in sockets)
