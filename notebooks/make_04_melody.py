@@ -69,9 +69,9 @@ taste = person_mod.SimulatedPerson(seed=1)          # the simulated person (also
 if SIMULATED:
     taste.drive(queue)
 test_set = person_mod.make_test_set(person_mod.SimulatedPerson(seed=2), 300)
-user = await person_mod.build(url, queue).connect()
-learner_client = learner_mod.build(url, strategy="entropy", pool_size=100, k=5, seed=0, store=store,
-                                   test_set=test_set, max_rounds=ROUNDS)
+user = await person_mod.build(url, queue=queue).connect()
+options = learner_mod.LearnerOptions(strategy="entropy", pool_size=100, k=5, max_rounds=ROUNDS)
+learner_client = learner_mod.build(url, seed=0, options=options, store=store, test_set=test_set)
 await learner_client.connect()
 rounds = learner_client.context["rounds"]
 widget""",

@@ -6,6 +6,7 @@ rewards (``DATA/REWARD``) and labels flow back to the component that needs them.
 * :class:`Hub` serves the rooms; :class:`Router` is its sans-I/O core.
 * :class:`Client` is a component: handlers fired by a :class:`Trigger`, replies, ``await client.request(...)``.
 * :func:`make_message`, :class:`MessageType`, :class:`ModelStatus` build envelopes in swergio's vocabulary.
+* :class:`Swarm` starts declared components in this process or as OS processes and stops them in order.
 * :mod:`swergio_nb.feedback` wraps torch modules and functions as forward/backward components (needs torch).
 * ``%load_ext swergio_nb`` turns a notebook kernel into a control room (:mod:`swergio_nb.notebook.magics`).
 """
@@ -14,11 +15,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .exceptions import HubError, InvalidMessage, NotConnected, SwergioError
+from .exceptions import HubError, InvalidMessage, InvalidState, NotConnected, SwergioError
 from .protocol.messages import (
     LOGGING_ROOM,
     MESSAGE_TYPE,
     MODEL_STATUS,
+    Envelope,
     MessageType,
     ModelStatus,
     make_message,
@@ -26,6 +28,7 @@ from .protocol.messages import (
     validate,
 )
 from .protocol.router import Router
+from .swarm.swarm import Swarm
 from .transport.client import SENDER, Client, Handler, Trigger
 from .transport.hub import Hub
 
@@ -36,10 +39,12 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Client",
+    "Envelope",
     "Handler",
     "Hub",
     "HubError",
     "InvalidMessage",
+    "InvalidState",
     "LOGGING_ROOM",
     "MESSAGE_TYPE",
     "MODEL_STATUS",
@@ -48,6 +53,7 @@ __all__ = [
     "NotConnected",
     "Router",
     "SENDER",
+    "Swarm",
     "SwergioError",
     "Trigger",
     "make_message",
@@ -91,11 +97,12 @@ def current_session() -> KernelSession:
     """The :class:`~swergio_nb.notebook.kernel.KernelSession` of the running IPython shell.
 
     Raises:
-        RuntimeError: not in IPython, or the extension is not loaded (``%load_ext swergio_nb``).
+        InvalidState: not in IPython, or the extension is not loaded (``%load_ext swergio_nb``); a
+            :class:`RuntimeError` too.
     """
     from IPython import get_ipython
 
     session = getattr(get_ipython(), _SESSION_ATTR, None)
     if session is None:
-        raise RuntimeError("swergio_nb is not loaded in this shell: %load_ext swergio_nb")
+        raise InvalidState("swergio_nb is not loaded in this shell: %load_ext swergio_nb")
     return session

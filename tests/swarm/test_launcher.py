@@ -180,6 +180,97 @@ async def test_up_trebuchet_components_join_their_rooms_and_down_stops_them(tmp_
     assert [row["running"] for row in launcher.status()] == [False, False]
 
 
+def test_yaml_names_declared_components_and_their_options_by_field(tmp_path):
+    path = tmp_path / "swarm.yaml"
+    path.write_text(
+        textwrap.dedent(
+            """
+            components:
+              - name: control
+                component: swergio_nb.examples.trebuchet.control
+                seed: 3
+                options: {lr: 0.01, anneal_steps: 600, resume: model.pt}
+                env: {OMP_NUM_THREADS: 1}
+              - name: sim
+                component: swergio_nb.examples.trebuchet.simulator:build
+                args: ["--log-level", "INFO"]
+            """
+        )
+    )
+    control, sim = load_spec(path)
+    assert (control.module, control.args, control.env) == (
+        "swergio_nb.examples.trebuchet.control",
+        ("--seed", "3", "--anneal-steps", "600", "--resume", "model.pt"),  # lr 0.01 is the default
+        {"OMP_NUM_THREADS": "1"},
+    )
+    assert (sim.module, sim.args, sim.ready) == (
+        "swergio_nb.examples.trebuchet.simulator",
+        ("--name", "sim", "--log-level", "INFO"),
+        "connected to",
+    )
+
+
+@pytest.mark.parametrize(
+    ("entry", "words"),
+    [
+        ({"component": "swergio_nb.examples.trebuchet.control", "options": {"colour": 1}}, ["'c'", "'colour'"]),
+        ({"component": "swergio_nb.examples.trebuchet.control", "options": {"lr": "fast"}}, ["'c'", "'lr'"]),
+        ({"component": "swergio_nb.examples.trebuchet.control", "seed": "0"}, ["'c'", "'seed'", "integer"]),
+        ({"component": "swergio_nb.examples.trebuchet.control", "module": "m"}, ["'c'", "excludes"]),
+        ({"component": "swergio_nb.no_such_module"}, ["'c'", "cannot import"]),
+        ({"module": "m", "options": {}}, ["'c'", "'options'", "need 'component'"]),
+        ({"filepath": "run.sh"}, ["'c'", "'filepath'", ".py or .jl"]),
+        ({"filepath": "a.py", "command": "x"}, ["'c'", "excludes"]),
+        ({"module": "m", "envpath": "."}, ["'c'", "'envpath'", "needs 'filepath'"]),
+    ],
+)
+def test_invalid_component_and_filepath_entries_name_the_component(entry, words):
+    with pytest.raises(LauncherError) as info:
+        load_spec([{"name": "c", **entry}])
+    for word in words:
+        assert word in str(info.value)
+
+
+async def test_swergio_toolbox_swarm_yaml_runs_its_scripts(tmp_path):
+    """swergio_toolbox's shape: a mapping of names to entries, ``filepath`` scripts relative to the YAML file."""
+    (tmp_path / "scripts").mkdir()
+    (tmp_path / "scripts" / "worker.py").write_text(
+        "import sys, time\nprint('worker up', sys.argv[1:])\ntime.sleep(30)\n"
+    )
+    path = tmp_path / "swarm.yaml"
+    path.write_text(
+        textwrap.dedent(
+            """
+            settings:
+              python_envpath: /opt/venv/bin/
+              julia_envpath: .
+            components:
+              worker:
+                filepath: scripts/worker.py
+                delay: 0.01
+                ready: "worker up"
+              model:
+                filepath: model.jl
+              other:
+                filepath: other.jl
+                envpath: env
+            """
+        )
+    )
+    worker, model, other = specs = load_spec(path)
+    assert [s.name for s in specs] == ["worker", "model", "other"] and worker.delay == 0.01
+    assert worker.argv("ws://h") == [sys.executable, str(tmp_path / "scripts" / "worker.py")]  # no --hub
+    assert model.argv(None) == ["julia", "--project", ".", str(tmp_path / "model.jl")]
+    assert other.argv(None) == ["julia", "--project", "env", str(tmp_path / "other.jl")]
+    async with Launcher(tmp_path / "logs") as launcher:
+        (proc,) = await launcher.up([worker], hub_url="ws://example:1")
+        assert proc.ready and "worker up []" in launcher.logs("worker")
+    with pytest.raises(LauncherError, match="terminal_cmd"):
+        load_spec({"settings": {"terminal_cmd": "xterm -e"}, "components": {}})
+    with pytest.raises(LauncherError, match="'settings'.*'colour'"):
+        load_spec({"settings": {"colour": 1}, "components": {}})
+
+
 async def test_command_component_gets_hub_placeholder_env_and_cwd(tmp_path):
     (tmp_path / "here").mkdir()
     path = tmp_path / "swarm.yaml"

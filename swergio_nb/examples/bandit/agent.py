@@ -15,46 +15,22 @@ from typing import Any
 
 import numpy as np
 
-from ...transport.client import SENDER, Trigger
-from .._component import component_parser, serve_component
+from ...swarm.component import component
+from ...transport.client import Trigger
 from .learner import SimClock, TickingClient
-from .server import Serving, add_policy_arguments
-from .trainer import (
-    add_learner_arguments,
-    decision_from_message,
-    learner_options,
-    make_learner,
-    observed_emission_times,
-    reward_of,
-)
+from .options import LearnerOptions
+from .server import Serving, serve_stats
+from .trainer import decision_from_message, learn_rewards, make_learner, observed_emission_times
 
-__all__ = ["build", "main"]
+__all__ = ["build"]
 
 
-def build(
-    url: str,
-    *,
-    name: str = "agent",
-    seed: int = 0,
-    speed: float = 100.0,
-    tick: float = 0.02,
-    contexts_room: str = "contexts",
-    decisions_room: str = "decisions",
-    rewards_room: str = "rewards",
-    **learner_options: Any,
-) -> TickingClient:
-    """The agent's client; ``client.context["learner"]`` and ``client.context["serving"]`` share one policy.
-
-    Args:
-        url: hub URL.
-        name: component name.
-        seed: seeds the policy's randomness.
-        speed: simulated seconds per real second.
-        tick: real seconds between joiner ticks.
-        **learner_options: passed to :func:`~.trainer.make_learner`.
-    """
-    learner = make_learner(**learner_options)
-    clock = SimClock(speed)
+@component("agent", LearnerOptions, "Contextual bandit agent: serves and trains in one process.")
+def build(url: str, *, name: str, seed: int, options: LearnerOptions) -> TickingClient:
+    """The agent's client (arguments as for ``Component.build``): ``seed`` seeds the policy's randomness;
+    ``client.context["learner"]`` and ``client.context["serving"]`` share one policy."""
+    learner = make_learner(options)
+    clock = SimClock(options.speed)
     serving = Serving(learner.policy, seed, clock)
     train_s: list[float] = []
 
@@ -69,7 +45,7 @@ def build(
         serving.learned(observed_emission_times(batch))
 
     client = TickingClient(
-        name, url, tick=tick, on_tick=on_tick, on_close=learner.close, learner=learner, serving=serving
+        name, url, tick=options.tick, on_tick=on_tick, on_close=learner.close, learner=learner, serving=serving
     )
 
     def decide(msg: dict[str, Any]) -> dict[str, Any]:
@@ -77,43 +53,16 @@ def build(
         learner.decision(decision_from_message({**reply, "ROOT_ID": msg.get("ROOT_ID")}), reply["DECIDED_AT"])
         return reply
 
-    def on_reward(msg: dict[str, Any]) -> None:
-        event_id, value, emitted = reward_of(msg)
-        learner.reward(event_id, value, clock(), emitted_at=emitted)
-
-    def stats(msg: dict[str, Any]) -> dict[str, Any]:
-        if msg.get("COMMAND") != "stats":
-            raise ValueError(f"unknown COMMAND/CUSTOM command {msg.get('COMMAND')!r}; this component knows 'stats'")
-        return {"STATS": {**learner.stats(), **serving.stats(), "train_s": np.array(train_s)}, "COMPONENT": name}
-
     client.add_handler(
         decide,
-        Trigger("DATA/FORWARD", contexts_room, direct=False),
+        Trigger("DATA/FORWARD", "contexts", direct=False),
         reply_type="DATA/FORWARD",
-        reply_rooms=decisions_room,
+        reply_rooms="decisions",
     )
-    client.add_handler(on_reward, Trigger("DATA/REWARD", rewards_room))
-    client.add_handler(stats, Trigger("COMMAND/CUSTOM", []), reply_type="LOG/CUSTOM", reply_to=SENDER)
+    learn_rewards(client, learner, clock)
+    serve_stats(client, lambda: {**learner.stats(), **serving.stats(), "train_s": np.array(train_s)})
     return client
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = component_parser("Contextual bandit agent: serves and trains in one process.", "agent")
-    add_policy_arguments(parser)
-    add_learner_arguments(parser)
-    args = parser.parse_args(argv)
-    serve_component(
-        lambda: build(
-            args.hub,
-            name=args.name,
-            seed=args.seed,
-            speed=args.speed,
-            tick=args.tick,
-            **learner_options(args),
-        ),
-        args,
-    )
-
-
 if __name__ == "__main__":
-    main()
+    build.main()

@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import json
 import tempfile
 import time
@@ -27,11 +28,11 @@ from typing import Any
 
 import numpy as np
 
-from ...swarm.launcher import ComponentSpec, Launcher
+from ...swarm.component import from_arguments, option_values
+from ...swarm.swarm import Swarm
 from ...transport.client import Client
-from ...transport.hub import Hub
 from . import agent, server, trainer
-from .options import add_arguments
+from .options import LearnerOptions, PolicyOptions, TrainerOptions
 from .world import DelayModel, LinearBernoulliWorld, WorldRunner
 
 __all__ = [
@@ -41,7 +42,6 @@ __all__ = [
     "plot_results",
     "fetch_stats",
     "run",
-    "main",
     "ARCHITECTURES",
 ]
 
@@ -109,37 +109,32 @@ async def run_bandit(
     architecture: str = "baseline",
     delay: DelayModel | None = None,
     *,
-    policy: str = "linucb",
     events: int = 2000,
-    n_actions: int = 5,
-    dim: int = 6,
     seed: int = 0,
-    wait: float = 60.0,
-    speed: float = 100.0,
     rate: float = 2.5,
-    batch_size: int = 32,
-    max_batch_age: float = 5.0,
     processes: bool = True,
     log_dir: str | Path | None = None,
     progress: Any = None,
     start_timeout: float = 120.0,
+    **learner: Any,
 ) -> BanditResult:
     """Play ``events`` decisions through an embedded hub in one architecture; see the module docstring.
 
     Args:
         architecture: ``baseline`` (server + trainer) or ``in-process`` (agent).
         delay: the reward delay model (default: fixed 10 simulated s, none lost).
-        policy: ``linucb``, ``egreedy`` or ``uniform``.
         events: decisions.
-        n_actions, dim: the world's K actions and context length d (see :class:`~.world.LinearBernoulliWorld`).
         seed: seeds the world's stream and the policy.
-        wait: reward wait time, simulated s.
-        speed: simulated seconds per real second.
         rate: events per simulated second.
-        batch_size, max_batch_age: when the learner trains (see :class:`~.learner.Learner`).
         processes: run the components as OS processes (True) or as clients on this event loop.
         log_dir: where the joined-event log and the process logs go (a temporary directory by default).
         progress: a tqdm bar (or anything with ``update(1)``).
+        start_timeout: seconds each process may take to connect.
+        **learner: the components' options (fields of :class:`~.options.LearnerOptions`, with their defaults):
+            ``policy`` (``linucb``, ``egreedy`` or ``uniform``), ``n_actions`` and ``dim`` (the world's K actions
+            and context length d, see :class:`~.world.LinearBernoulliWorld`), ``speed`` (simulated seconds per real
+            second), ``wait`` (reward wait time, simulated s), ``batch_size`` and ``max_batch_age`` (when the
+            learner trains, see :class:`~.learner.Learner`)...
 
     Raises:
         ValueError: unknown architecture.
@@ -148,7 +143,9 @@ async def run_bandit(
     if architecture not in ARCHITECTURES:
         raise ValueError(f"architecture must be one of {ARCHITECTURES}, got {architecture!r}")
     delay = delay or DelayModel("fixed", 10.0)
-    world = LinearBernoulliWorld(n_actions, dim, seed=seed)
+    options = LearnerOptions(**learner)
+    policy, speed = options.policy, options.speed
+    world = LinearBernoulliWorld(options.n_actions, options.dim, seed=seed)
     stream = world.events(events, delay, seed=seed)
     with contextlib.ExitStack() as stack:
         if log_dir is None:
@@ -156,75 +153,25 @@ async def run_bandit(
         log_dir = Path(log_dir)
         log_path = log_dir / f"joined-{architecture}-{policy}-{delay.kind}.jsonl"
         log_path.unlink(missing_ok=True)
-        learner_options = dict(
-            policy=policy,
-            n_actions=world.n_actions,
-            dim=world.dim,
-            wait=wait,
-            batch_size=batch_size,
-            max_batch_age=max_batch_age,
-            log=log_path,
-        )
-        cli = [
-            "--seed", str(seed), "--policy", policy, "--actions", str(world.n_actions), "--dim", str(world.dim),
-            "--speed", str(speed),
-        ]  # fmt: skip
-        learn_cli = ["--wait", str(wait), "--batch-size", str(batch_size), "--max-batch-age", str(max_batch_age)]
+        options = dataclasses.replace(options, log=log_path)
+        swarm = Swarm(log_dir=log_dir, ready_timeout=start_timeout)
+        if architecture == "baseline":
+            policy_options = {f.name: getattr(options, f.name) for f in dataclasses.fields(PolicyOptions)}
+            swarm.add(server.build, PolicyOptions(**policy_options), seed=seed, env=ONE_BLAS_THREAD)
+            swarm.add(trainer.build, TrainerOptions(**dataclasses.asdict(options)), seed=seed, env=ONE_BLAS_THREAD)
+        else:
+            swarm.add(agent.build, options, seed=seed, env=ONE_BLAS_THREAD)
         serving_name = "server" if architecture == "baseline" else "agent"
-        launcher = Launcher(log_dir)
-        clients: list[Client] = []
-        async with Hub(port=0) as hub:
-            try:
-                if processes and architecture == "baseline":
-                    specs = [
-                        ComponentSpec(
-                            "server", module=server.__name__, args=cli, ready_timeout=start_timeout, env=ONE_BLAS_THREAD
-                        ),
-                        ComponentSpec(
-                            "trainer",
-                            module=trainer.__name__,
-                            args=[*cli, *learn_cli, "--log", str(log_path)],
-                            ready_timeout=start_timeout,
-                            env=ONE_BLAS_THREAD,
-                        ),
-                    ]
-                    await launcher.up(specs, hub.url)
-                elif processes:
-                    await launcher.up(
-                        [
-                            ComponentSpec(
-                                "agent",
-                                module=agent.__name__,
-                                args=[*cli, *learn_cli, "--log", str(log_path)],
-                                ready_timeout=start_timeout,
-                                env=ONE_BLAS_THREAD,
-                            )
-                        ],
-                        hub.url,
-                    )
-                elif architecture == "baseline":
-                    clients.append(
-                        await server.build(
-                            hub.url, policy=policy, n_actions=world.n_actions, dim=world.dim, seed=seed, speed=speed
-                        ).connect()
-                    )
-                    clients.append(await trainer.build(hub.url, speed=speed, **learner_options).connect())
-                else:
-                    clients.append(await agent.build(hub.url, seed=seed, speed=speed, **learner_options).connect())
-                async with Client("world", hub.url) as client:
-                    runner = WorldRunner(client, stream, speed=speed, rate=rate, label=f"{policy} ({architecture})")
-                    if progress is not None:
-                        runner.listeners.append(lambda i, log: progress.update(1))
-                    await runner.run()
-                    await runner.drain()
-                    await asyncio.sleep((wait + 2 * max_batch_age) / speed + 0.1)  # every window closes and trains
-                    serving = await fetch_stats(client, serving_name)
-                    learning = serving if architecture == "in-process" else await fetch_stats(client, "trainer")
-                    routed = hub.router.stats.routed
-            finally:
-                for c in clients:
-                    await c.close()
-                await launcher.adown()
+        async with swarm.started(processes=processes), Client("world", swarm.url) as client:
+            runner = WorldRunner(client, stream, speed=speed, rate=rate, label=f"{policy} ({architecture})")
+            if progress is not None:
+                runner.listeners.append(lambda i, log: progress.update(1))
+            await runner.run()
+            await runner.drain()
+            await asyncio.sleep((options.wait + 2 * options.max_batch_age) / speed + 0.1)  # every window trains
+            serving = await fetch_stats(client, serving_name)
+            learning = serving if architecture == "in-process" else await fetch_stats(client, "trainer")
+            routed = swarm.hub.router.stats.routed
     log = runner.log
     joiner_keys = (
         "decisions", "rewards", "joined", "defaulted", "evicted", "duplicate_rewards", "late_rewards",
@@ -293,6 +240,7 @@ def run(args: argparse.Namespace) -> list[BanditResult]:
     delays = [d.strip() for d in args.delays.split(",") if d.strip()]
     policies = [p.strip() for p in args.policies.split(",") if p.strip()]
     args.out.mkdir(parents=True, exist_ok=True)
+    learner = option_values(from_arguments(LearnerOptions, args), changed=True)  # --wait, --speed, --batch-size
     results = []
     start = time.perf_counter()
     for delay in delays:
@@ -305,17 +253,15 @@ def run(args: argparse.Namespace) -> list[BanditResult]:
                         run_bandit(
                             architecture,
                             model,
-                            policy=policy,
                             events=args.events,
                             seed=args.seed,
-                            wait=args.wait,
-                            speed=args.speed,
                             rate=args.rate,
-                            batch_size=args.batch_size,
                             processes=not args.same_loop,
                             log_dir=args.out / "logs",
                             progress=bar,
-                        )
+                            **learner,
+                            policy=policy,
+                        )  # fmt: skip
                     )
                 results.append(result)
     total = time.perf_counter() - start
@@ -339,13 +285,3 @@ def run(args: argparse.Namespace) -> list[BanditResult]:
     print(f"{len(results)} runs of {args.events} decisions in {total:.1f} s")
     print(f"wrote {args.out / 'bandit_regret.png'}, {args.out / 'bandit_results.json'}")
     return results
-
-
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    add_arguments(parser)
-    run(parser.parse_args(argv))
-
-
-if __name__ == "__main__":
-    main()

@@ -14,37 +14,40 @@ Run as a process: ``python -m swergio_nb.examples.bandit.server --hub ws://127.0
 
 from __future__ import annotations
 
-import argparse
 import time
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
+from ...swarm.component import component
 from ...transport.client import SENDER, Client, Trigger
-from .._component import component_parser, serve_component
 from .learner import SimClock
-from .policy import POLICIES, RidgeArms, make_policy
+from .options import PolicyOptions
+from .policy import RidgeArms, make_policy
 
-__all__ = ["Serving", "build", "add_policy_arguments", "policy_from_args", "main"]
-
-
-def add_policy_arguments(parser: argparse.ArgumentParser) -> None:
-    """Options shared by the components that hold a policy."""
-    parser.add_argument("--policy", choices=sorted(POLICIES), default="linucb", help="(default %(default)s)")
-    parser.add_argument("--actions", type=int, default=5, help="number of actions K (default %(default)s)")
-    parser.add_argument("--dim", type=int, default=6, help="context length d incl. bias (default %(default)s)")
-    parser.add_argument("--alpha", type=float, default=1.0, help="LinUCB bonus width (default %(default)s)")
-    parser.add_argument("--explore", type=float, default=0.0, help="LinUCB uniform floor (default %(default)s)")
-    parser.add_argument("--epsilon", type=float, default=0.1, help="epsilon-greedy epsilon (default %(default)s)")
-    parser.add_argument("--speed", type=float, default=100.0, help="simulated s per real s (default %(default)s)")
+__all__ = ["Serving", "build", "policy_from_options", "serve_stats"]
 
 
-def policy_from_args(
-    policy: str, n_actions: int, dim: int, *, alpha: float = 1.0, explore: float = 0.0, epsilon: float = 0.1
-) -> RidgeArms:
-    """The policy named ``policy`` with the options that apply to it."""
-    options: dict[str, Any] = {"linucb": {"alpha": alpha, "explore": explore}, "egreedy": {"epsilon": epsilon}}
-    return make_policy(policy, n_actions, dim, **options.get(policy, {}))
+def serve_stats(client: Client, stats: Callable[[], dict[str, Any]]) -> None:
+    """Answer ``COMMAND/CUSTOM`` ``stats`` sent to ``client`` with ``LOG/CUSTOM``: ``STATS`` (``stats()``) and
+    ``COMPONENT``; another ``COMMAND`` is refused (the sender gets a ``LOG/ERROR``)."""
+
+    def answer(msg: dict[str, Any]) -> dict[str, Any]:
+        if msg.get("COMMAND") != "stats":
+            raise ValueError(f"unknown COMMAND/CUSTOM command {msg.get('COMMAND')!r}; this component knows 'stats'")
+        return {"STATS": stats(), "COMPONENT": client.name}
+
+    client.add_handler(answer, Trigger("COMMAND/CUSTOM", []), reply_type="LOG/CUSTOM", reply_to=SENDER)
+
+
+def policy_from_options(options: PolicyOptions) -> RidgeArms:
+    """The policy ``options.policy`` with the options that apply to it."""
+    extra: dict[str, Any] = {
+        "linucb": {"alpha": options.alpha, "explore": options.explore},
+        "egreedy": {"epsilon": options.epsilon},
+    }
+    return make_policy(options.policy, options.n_actions, options.dim, **extra.get(options.policy, {}))
 
 
 class Serving:
@@ -102,31 +105,18 @@ class Serving:
         }
 
 
-def build(
-    url: str,
-    *,
-    name: str = "server",
-    policy: str = "linucb",
-    n_actions: int = 5,
-    dim: int = 6,
-    seed: int = 0,
-    speed: float = 100.0,
-    alpha: float = 1.0,
-    explore: float = 0.0,
-    epsilon: float = 0.1,
-    contexts_room: str = "contexts",
-    decisions_room: str = "decisions",
-) -> Client:
-    """The serving component's client; ``client.context["serving"]`` is its :class:`Serving`."""
-    serving = Serving(
-        policy_from_args(policy, n_actions, dim, alpha=alpha, explore=explore, epsilon=epsilon), seed, SimClock(speed)
-    )
+@component("server", PolicyOptions, "Contextual bandit serving component.")
+def build(url: str, *, name: str, seed: int, options: PolicyOptions) -> Client:
+    """The serving component's client (arguments as for ``Component.build``): ``seed`` seeds the policy's
+    randomness; requests arrive in room ``contexts``, decisions go to ``decisions``; ``client.context["serving"]``
+    is its :class:`Serving`."""
+    serving = Serving(policy_from_options(options), seed, SimClock(options.speed))
     client = Client(name, url, serving=serving)
     client.add_handler(
         serving.decide,
-        Trigger("DATA/FORWARD", contexts_room, direct=False),
+        Trigger("DATA/FORWARD", "contexts", direct=False),
         reply_type="DATA/FORWARD",
-        reply_rooms=decisions_room,
+        reply_rooms="decisions",
     )
 
     def load_weights(msg: dict[str, Any]) -> None:
@@ -134,36 +124,10 @@ def build(
         serving.loads += 1
         serving.learned(msg.get("EMITTED_AT", []))
 
-    def stats(msg: dict[str, Any]) -> dict[str, Any] | None:
-        if msg.get("COMMAND") != "stats":
-            raise ValueError(f"unknown COMMAND/CUSTOM command {msg.get('COMMAND')!r}; this component knows 'stats'")
-        return {"STATS": serving.stats(), "COMPONENT": name}
-
     client.add_handler(load_weights, Trigger("COMMAND/LOADMODELWEIGHTS", []))
-    client.add_handler(stats, Trigger("COMMAND/CUSTOM", []), reply_type="LOG/CUSTOM", reply_to=SENDER)
+    serve_stats(client, serving.stats)
     return client
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = component_parser("Contextual bandit serving component.", "server")
-    add_policy_arguments(parser)
-    args = parser.parse_args(argv)
-    serve_component(
-        lambda: build(
-            args.hub,
-            name=args.name,
-            policy=args.policy,
-            n_actions=args.actions,
-            dim=args.dim,
-            seed=args.seed,
-            speed=args.speed,
-            alpha=args.alpha,
-            explore=args.explore,
-            epsilon=args.epsilon,
-        ),
-        args,
-    )
-
-
 if __name__ == "__main__":
-    main()
+    build.main()

@@ -30,6 +30,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from .options import A2CConfig
+
 __all__ = ["ActorCritic", "A2CConfig", "A2CLearner", "nstep_returns"]
 
 
@@ -110,32 +112,6 @@ def nstep_returns(
         out[t] = rewards[t] + gamma * following
         following = out[t]
     return out
-
-
-@dataclass
-class A2CConfig:
-    """Hyperparameters of :class:`A2CLearner`.
-
-    Attributes:
-        lr: Adam learning rate.
-        gamma: discount factor.
-        n_steps: environment steps per rollout (per update); each step holds K environments.
-        ent_coef: entropy bonus coefficient.
-        vf_coef: value loss coefficient.
-        max_grad_norm: gradient norm clipping.
-        rho_bar: truncation of the importance ratio N * c_i; None trains as if the model had chosen the action
-            itself (ratio 1).
-        hidden: hidden layer width of :class:`ActorCritic`.
-    """
-
-    lr: float = 1e-3
-    gamma: float = 0.99
-    n_steps: int = 8
-    ent_coef: float = 0.0
-    vf_coef: float = 0.5
-    max_grad_norm: float = 0.5
-    rho_bar: float | None = 1.0
-    hidden: int = 64
 
 
 @dataclass

@@ -24,12 +24,13 @@ from typing import Any
 import numpy as np
 
 from ...protocol.messages import ModelStatus
+from ...swarm.component import component
 from ...transport.client import SENDER, Client, Trigger
-from .._component import component_parser, serve_component
 from .ensemble import combine
+from .options import AggregatorOptions
 from .rooms import ACTION_ROOM, AGGREGATOR, LOGITS_ROOM, model_names
 
-__all__ = ["AggregatorComponent", "build", "main"]
+__all__ = ["AggregatorComponent", "build"]
 
 logger = logging.getLogger("swergio_nb.examples.cartpole.aggregator")
 
@@ -103,29 +104,16 @@ class AggregatorComponent:
         return answer
 
 
-def build(url: str, *, name: str = AGGREGATOR, models: list[str] | int = 4, seed: int = 0) -> Client:
-    """The aggregator's client; ``client.context["aggregator"]`` is its :class:`AggregatorComponent`.
-
-    Args:
-        url: hub URL.
-        name: component name.
-        models: the model names, or their number n (then ``model-0`` ... ``model-{n-1}``).
-        seed: seeds the sampling of actions.
-    """
-    names = model_names(models) if isinstance(models, int) else list(models)
-    aggregator = AggregatorComponent(names, seed)
+@component(AGGREGATOR, AggregatorOptions, "CartPole ensemble aggregator.")
+def build(url: str, *, name: str, seed: int, options: AggregatorOptions) -> Client:
+    """The aggregator's client (arguments as for ``Component.build``): ``seed`` seeds the sampling of actions;
+    ``client.context["aggregator"]`` is its :class:`AggregatorComponent`."""
+    aggregator = AggregatorComponent(model_names(options.models), seed)
     client = Client(name, url, aggregator=aggregator)
     client.add_handler(aggregator.handle, Trigger("DATA/FORWARD", LOGITS_ROOM, direct=False))
     client.add_handler(aggregator.report, Trigger("COMMAND/CUSTOM", []), reply_type="LOG/CUSTOM", reply_to=SENDER)
     return client
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = component_parser("CartPole ensemble aggregator.", AGGREGATOR)
-    parser.add_argument("--models", type=int, default=4, help="number of models model-0..model-{n-1}")
-    args = parser.parse_args(argv)
-    serve_component(lambda: build(args.hub, name=args.name, models=args.models, seed=args.seed), args)
-
-
 if __name__ == "__main__":
-    main()
+    build.main()

@@ -13,7 +13,6 @@ Run as a process (a whole schedule, see :func:`train`):
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,9 +21,10 @@ from typing import Any
 import numpy as np
 
 from ...protocol.messages import ModelStatus
+from ...swarm.component import driver
 from ...transport.client import Client
-from .._component import component_parser
-from .rooms import ENVIRONMENT, EVOLUTION, SOLVED_RETURN
+from .options import Schedule
+from .rooms import ENVIRONMENT, EVOLUTION
 
 __all__ = [
     "Control",
@@ -33,9 +33,7 @@ __all__ = [
     "Schedule",
     "TrainingLog",
     "train",
-    "add_schedule_arguments",
-    "schedule_from",
-    "main",
+    "drive",
 ]
 
 
@@ -166,29 +164,6 @@ class Control:
 
 
 @dataclass
-class Schedule:
-    """A training schedule: rounds of training episodes, an evolution step every few rounds, a greedy evaluation
-    after each round; it stops once the evaluation's mean return reaches ``target`` or after ``max_rounds`` or
-    ``max_seconds``.
-
-    Attributes:
-        episodes_per_round: training episodes per round.
-        evolve_every: evolution step after every this many rounds; 0 never evolves.
-        eval_episodes: greedy episodes per evaluation.
-        target: mean greedy return that stops training (CartPole-v1's solved threshold by default).
-        max_rounds: rounds at most.
-        max_seconds: wall-clock budget (checked between rounds).
-    """
-
-    episodes_per_round: int = 40
-    evolve_every: int = 1
-    eval_episodes: int = 20
-    target: float = SOLVED_RETURN
-    max_rounds: int = 100
-    max_seconds: float = 840.0
-
-
-@dataclass
 class TrainingLog:
     """What :func:`train` did."""
 
@@ -238,48 +213,14 @@ async def train(control: Control, schedule: Schedule, progress: Any = None) -> T
     return log
 
 
-def add_schedule_arguments(parser: Any) -> None:
-    """Command-line options of :class:`Schedule`."""
-    d = Schedule()
-    parser.add_argument(
-        "--episodes-per-round", type=int, default=d.episodes_per_round, help="training episodes per round"
-    )
-    parser.add_argument(
-        "--evolve-every", type=int, default=d.evolve_every, help="rounds between evolution steps (0: never)"
-    )
-    parser.add_argument("--eval-episodes", type=int, default=d.eval_episodes, help="greedy episodes per evaluation")
-    parser.add_argument("--target", type=float, default=d.target, help="mean greedy return that stops training")
-    parser.add_argument("--max-rounds", type=int, default=d.max_rounds, help="rounds at most")
-    parser.add_argument("--max-seconds", type=float, default=d.max_seconds, help="wall-clock budget in seconds")
-
-
-def schedule_from(args: Any) -> Schedule:
-    """A :class:`Schedule` from the options of :func:`add_schedule_arguments`."""
-    return Schedule(
-        episodes_per_round=args.episodes_per_round,
-        evolve_every=args.evolve_every,
-        eval_episodes=args.eval_episodes,
-        target=args.target,
-        max_rounds=args.max_rounds,
-        max_seconds=args.max_seconds,
-    )
-
-
-def main(argv: list[str] | None = None) -> None:
-    parser = component_parser("CartPole control: runs a training schedule and prints the scores.", "control")
-    add_schedule_arguments(parser)
-    args = parser.parse_args(argv)
-
-    async def run() -> None:
-        async with Client(args.name, args.hub) as client:
-            control = Control(client)
-            log = await train(control, schedule_from(args))
-            for i, (run, evaluation) in enumerate(zip(log.train_runs, log.evaluations, strict=True), 1):
-                print(f"round {i}: training mean {run.mean:.1f}, greedy mean {evaluation.mean:.1f}", flush=True)
-            print(f"solved: {log.solved} in {log.wall_s:.1f} s, {log.env_steps} environment steps", flush=True)
-
-    asyncio.run(run())
+@driver("control", Schedule, "CartPole control: runs a training schedule, prints the scores.")
+async def drive(client: Client, *, seed: int, options: Schedule) -> None:
+    """The control process's job: train by the schedule ``options``, printing each round's scores."""
+    log = await train(Control(client), options)
+    for i, (run, evaluation) in enumerate(zip(log.train_runs, log.evaluations, strict=True), 1):
+        print(f"round {i}: training mean {run.mean:.1f}, greedy mean {evaluation.mean:.1f}", flush=True)
+    print(f"solved: {log.solved} in {log.wall_s:.1f} s, {log.env_steps} environment steps", flush=True)
 
 
 if __name__ == "__main__":
-    main()
+    drive.main()

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,24 +21,32 @@ from typing import Any
 
 import numpy as np
 
-from ...swarm.launcher import ComponentSpec, Launcher
+from ...swarm.component import from_arguments
+from ...swarm.launcher import ComponentSpec
+from ...swarm.swarm import Swarm
 from ...transport.client import Client
-from ...transport.hub import Hub
 from . import aggregator, environment, evolution, model
-from .a2c import A2CConfig
-from .control import Control, RunReport, Schedule, TrainingLog, train
-from .evolution import EvolutionConfig
-from .options import DEFAULT_ENVS, DEFAULT_MODELS, add_arguments
+from .control import Control, RunReport, TrainingLog, train
+from .options import (
+    DEFAULT_ENVS,
+    DEFAULT_MODELS,
+    A2CConfig,
+    AggregatorOptions,
+    EnvironmentOptions,
+    EvolutionConfig,
+    EvolutionOptions,
+    Schedule,
+)
 from .rooms import model_names
 
 __all__ = [
     "DemoResult",
     "component_specs",
+    "ensemble",
     "train_through_hub",
     "train_reference",
     "plot_rewards",
     "run",
-    "main",
     "FINAL_SEED",
 ]
 
@@ -57,18 +66,16 @@ class DemoResult:
     messages_routed: int  #: 0 for the reference (no hub)
 
 
-def component_specs(
+def ensemble(
     n_models: int = DEFAULT_MODELS,
     *,
     n_envs: int = DEFAULT_ENVS,
     seed: int = 0,
     a2c: A2CConfig | None = None,
     evo: EvolutionConfig | None = None,
-    start_timeout: float = 120.0,
-) -> list[ComponentSpec]:
-    """The launcher specs of every component but the control: N models, the aggregator, the evolution component and
-    the environment, as OS processes (``Launcher.up(specs, hub_url)``; in a notebook
-    ``current_session().launcher``).
+) -> Swarm:
+    """Every component but the control, declared: N models, the aggregator, the evolution component and the
+    environment, in start order.
 
     Args:
         n_models: ensemble size.
@@ -76,67 +83,25 @@ def component_specs(
         seed: the components' seed (model i gets seed * 100 + i).
         a2c: the models' hyperparameters.
         evo: the evolution settings.
-        start_timeout: seconds each process may take to connect.
     """
-    a2c = a2c or A2CConfig()
-    evo = evo or EvolutionConfig()
-    a2c_args = [
-        "--lr",
-        str(a2c.lr),
-        "--gamma",
-        str(a2c.gamma),
-        "--n-steps",
-        str(a2c.n_steps),
-        "--ent-coef",
-        str(a2c.ent_coef),
-        "--rho-bar",
-        str(a2c.rho_bar or 0),
-    ]
-    evo_args = [
-        "--sigma",
-        str(evo.sigma),
-        "--replace",
-        str(evo.replace),
-        "--indpb",
-        str(evo.indpb),
-        "--cxpb",
-        str(evo.cxpb),
-    ]
-    common = ["--seed", str(seed)]
-    specs = [
-        ComponentSpec(
-            name,
-            module=model.__name__,
-            args=["--name", name, "--seed", str(seed * 100 + i), *a2c_args],
-            ready_timeout=start_timeout,
-        )
-        for i, name in enumerate(model_names(n_models))
-    ]
-    specs.append(
-        ComponentSpec(
-            "aggregator",
-            module=aggregator.__name__,
-            args=[*common, "--models", str(n_models)],
-            ready_timeout=start_timeout,
-        )
-    )
-    specs.append(
-        ComponentSpec(
-            "evolution",
-            module=evolution.__name__,
-            args=[*common, "--models", str(n_models), *evo_args],
-            ready_timeout=start_timeout,
-        )
-    )
-    specs.append(
-        ComponentSpec(
-            "environment",
-            module=environment.__name__,
-            args=[*common, "--envs", str(n_envs)],
-            ready_timeout=start_timeout,
-        )
-    )
-    return specs
+    swarm = Swarm()
+    for i, name in enumerate(model_names(n_models)):
+        swarm.add(model.build, a2c or A2CConfig(), name=name, seed=seed * 100 + i)
+    evolution_options = EvolutionOptions(**dataclasses.asdict(evo or EvolutionConfig()), models=n_models)
+    swarm.add(aggregator.build, AggregatorOptions(models=n_models), seed=seed)
+    swarm.add(evolution.build, evolution_options, seed=seed)
+    swarm.add(environment.build, EnvironmentOptions(n_envs=n_envs), seed=seed)
+    return swarm
+
+
+def component_specs(
+    n_models: int = DEFAULT_MODELS, *, start_timeout: float = 120.0, **kwargs: Any
+) -> list[ComponentSpec]:
+    """The launcher specs of :func:`ensemble` (same arguments), as OS processes that may take ``start_timeout``
+    seconds each to connect (``Launcher.up(specs, hub_url)``; in a notebook ``current_session().launcher``)."""
+    swarm = ensemble(n_models, **kwargs)
+    swarm.ready_timeout = start_timeout
+    return swarm.specs()
 
 
 async def train_through_hub(
@@ -149,69 +114,52 @@ async def train_through_hub(
     evo: EvolutionConfig | None = None,
     final_episodes: int = 20,
     processes: bool = False,
+    reference: bool = False,
     progress: Any = None,
     label: str = "",
     start_timeout: float = 120.0,
 ) -> DemoResult:
-    """Start a hub and the components, train by ``schedule``, evaluate on fresh seeds; see the module docstring.
+    """Start a hub and the components (:func:`ensemble`), train by ``schedule``, evaluate on fresh seeds; see the
+    module docstring.
+
+    Args:
+        schedule: the training schedule.
+        n_models, n_envs, seed, a2c, evo: see :func:`ensemble`.
+        final_episodes: greedy episodes on fresh seeds after training.
+        processes: each component as its own OS process (else in this process).
+        reference: no hub: the same computation in this process (:func:`train_reference`).
+        progress: a tqdm bar (or anything with ``update`` and ``set_postfix``).
+        label: the result's label; defaults to the mode.
+        start_timeout: seconds each process may take to connect.
 
     Raises:
         LauncherError: component processes did not get ready within ``start_timeout`` seconds.
         RuntimeError: a component reported an error.
     """
-    a2c = a2c or A2CConfig()
-    evo = evo or EvolutionConfig()
-    launcher = Launcher()
-    clients: list[Client] = []
-    async with Hub(port=0) as hub:
-        try:
-            if processes:
-                specs = component_specs(
-                    n_models, n_envs=n_envs, seed=seed, a2c=a2c, evo=evo, start_timeout=start_timeout
-                )
-                await launcher.up(specs, hub.url)
-            else:
-                for i, name in enumerate(model_names(n_models)):
-                    clients.append(await model.build(hub.url, name=name, seed=seed * 100 + i, config=a2c).connect())
-                clients.append(await aggregator.build(hub.url, models=n_models, seed=seed).connect())
-                clients.append(await evolution.build(hub.url, models=n_models, config=evo, seed=seed).connect())
-                clients.append(await environment.build(hub.url, n_envs=n_envs, seed=seed).connect())
-            async with Client("control", hub.url) as client:
-                control = Control(client)
-                start = time.perf_counter()
-                log = await train(control, schedule, progress)
-                final = await control.evaluate(final_episodes, seed=FINAL_SEED + seed)
-                wall = time.perf_counter() - start
-            routed = hub.router.stats.routed
-        finally:
-            for c in clients:
-                await c.close()
-            await launcher.adown()
-    return DemoResult(label or ("processes" if processes else "in-process"), log, final, wall, routed)
+    async with contextlib.AsyncExitStack() as stack:
+        if reference:
+            from .reference import LocalEnsemble
+
+            control: Any = LocalEnsemble(n_models, n_envs, seed=seed, a2c=a2c, evo=evo)
+        else:
+            swarm = ensemble(n_models, n_envs=n_envs, seed=seed, a2c=a2c, evo=evo)
+            swarm.ready_timeout = start_timeout
+            await stack.enter_async_context(swarm.started(processes=processes))
+            control = Control(await stack.enter_async_context(Client("control", swarm.url)))
+        start = time.perf_counter()
+        log = await train(control, schedule, progress)
+        final = await control.evaluate(final_episodes, seed=FINAL_SEED + seed)
+        wall = time.perf_counter() - start
+        routed = 0 if reference else swarm.hub.router.stats.routed
+    mode = "reference (no hub)" if reference else "processes" if processes else "in-process"
+    return DemoResult(label or mode, log, final, wall, routed)
 
 
-async def train_reference(
-    schedule: Schedule,
-    *,
-    n_models: int = DEFAULT_MODELS,
-    n_envs: int = DEFAULT_ENVS,
-    seed: int = 0,
-    a2c: A2CConfig | None = None,
-    evo: EvolutionConfig | None = None,
-    final_episodes: int = 20,
-    progress: Any = None,
-    label: str = "reference (no hub)",
-) -> DemoResult:
+async def train_reference(schedule: Schedule, **kwargs: Any) -> DemoResult:
     """The same schedule, seeds and computation in one process with no hub
     (:class:`~swergio_nb.examples.cartpole.reference.LocalEnsemble`): the same episodes and returns as
-    :func:`train_through_hub`, so the wall-time ratio is the hub's cost."""
-    from .reference import LocalEnsemble
-
-    ensemble = LocalEnsemble(n_models, n_envs, seed=seed, a2c=a2c, evo=evo)
-    start = time.perf_counter()
-    log = await train(ensemble, schedule, progress)  # type: ignore[arg-type]  (Control's methods, duck-typed)
-    final = await ensemble.evaluate(final_episodes, seed=FINAL_SEED + seed)
-    return DemoResult(label, log, final, time.perf_counter() - start, 0)
+    :func:`train_through_hub` (whose arguments it takes), so the wall-time ratio is the hub's cost."""
+    return await train_through_hub(schedule, reference=True, **kwargs)
 
 
 def plot_rewards(results: list[DemoResult], path: Path, window: int = 20) -> None:
@@ -275,13 +223,10 @@ def run(args: argparse.Namespace) -> list[DemoResult]:
     import torch
     from tqdm.auto import tqdm
 
-    from .control import schedule_from
-    from .model import a2c_config
-
     torch.set_num_threads(1)  # tiny networks: threads cost more than they give, and the machine is shared
-    schedule = schedule_from(args)
-    a2c = a2c_config(args)
-    evo = EvolutionConfig(sigma=args.sigma, replace=args.replace)
+    schedule = from_arguments(Schedule, args)
+    a2c = from_arguments(A2CConfig, args)
+    evo = from_arguments(EvolutionConfig, args)
     variants = [("with evolution", schedule)]
     if args.reference:
         variants = [("reference (no hub), with evolution", schedule)]
@@ -298,35 +243,12 @@ def run(args: argparse.Namespace) -> list[DemoResult]:
         with contextlib.closing(
             tqdm(total=total, desc=f"cartpole {label}", unit="ep", disable=args.no_progress)
         ) as bar:
-            if label.startswith("reference"):
-                coroutine = train_reference(
-                    sched,
-                    n_models=args.models,
-                    n_envs=args.envs,
-                    seed=args.seed,
-                    a2c=a2c,
-                    evo=evo,
-                    final_episodes=args.final_episodes,
-                    progress=bar,
-                )
-                results.append(asyncio.run(coroutine))
-                continue
-            results.append(
-                asyncio.run(
-                    train_through_hub(
-                        sched,
-                        n_models=args.models,
-                        n_envs=args.envs,
-                        seed=args.seed,
-                        a2c=a2c,
-                        evo=evo,
-                        final_episodes=args.final_episodes,
-                        processes=args.processes,
-                        progress=bar,
-                        label=label,
-                    )
-                )
-            )
+            coroutine = train_through_hub(
+                sched, n_models=args.models, n_envs=args.envs, seed=args.seed, a2c=a2c, evo=evo,
+                final_episodes=args.final_episodes, processes=args.processes, reference=args.reference,
+                progress=bar, label="" if args.reference else label,
+            )  # fmt: skip
+            results.append(asyncio.run(coroutine))
     args.out.mkdir(parents=True, exist_ok=True)
     path = args.out / "cartpole_rewards.png"
     plot_rewards(results, path)
@@ -334,13 +256,3 @@ def run(args: argparse.Namespace) -> list[DemoResult]:
         print(_report(result))
     print(f"wrote {path}")
     return results
-
-
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    add_arguments(parser)
-    run(parser.parse_args(argv))
-
-
-if __name__ == "__main__":
-    main()

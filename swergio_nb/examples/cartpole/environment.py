@@ -27,12 +27,13 @@ from typing import Any
 import numpy as np
 
 from ...protocol.messages import ModelStatus
+from ...swarm.component import component
 from ...transport.client import SENDER, Client, Trigger
-from .._component import component_parser, serve_component
 from .episodes import EpisodeRunner
+from .options import EnvironmentOptions
 from .rooms import ACTION_ROOM, ENVIRONMENT, OBSERVATION_ROOM, SCORES_ROOM
 
-__all__ = ["EnvironmentComponent", "build", "main", "EVAL_SEED_OFFSET"]
+__all__ = ["EnvironmentComponent", "build", "EVAL_SEED_OFFSET"]
 
 #: Greedy evaluations reset from ``EVAL_SEED_OFFSET + seed`` on unless told otherwise (training episodes use
 #: ``seed * 1_000_000 + n`` for the n-th training episode), so the two never share a start state by design.
@@ -44,20 +45,16 @@ class EnvironmentComponent:
 
     Args:
         client: the component's client (the loop sends and awaits through it).
-        n_envs: parallel environments in training runs.
-        eval_envs: parallel environments in greedy runs (at most the number of episodes).
+        options: parallel environments in training runs (``n_envs``) and in greedy runs (``eval_envs``, at most the
+            number of episodes), and the seconds to wait for the ensemble's action each step (``timeout``).
         seed: seeds the episodes' resets.
-        timeout: seconds to wait for the ensemble's action each step.
     """
 
-    def __init__(
-        self, client: Client, *, n_envs: int = 8, eval_envs: int = 20, seed: int = 0, timeout: float = 60.0
-    ) -> None:
+    def __init__(self, client: Client, options: EnvironmentOptions | None = None, *, seed: int = 0) -> None:
+        options = options or EnvironmentOptions()
         self.client = client
-        self.n_envs = n_envs
-        self.eval_envs = eval_envs
+        self.n_envs, self.eval_envs, self.timeout = options.n_envs, options.eval_envs, options.timeout
         self.seed = seed
-        self.timeout = timeout
         self.train_episodes = 0  #: training episodes finished so far
         self.env_steps = 0  #: environment steps so far (all runs)
         self.recent: collections.deque[float] = collections.deque(maxlen=20)
@@ -165,45 +162,16 @@ class EnvironmentComponent:
         )
 
 
-def build(
-    url: str,
-    *,
-    name: str = ENVIRONMENT,
-    n_envs: int = 8,
-    eval_envs: int = 20,
-    seed: int = 0,
-    timeout: float = 60.0,
-) -> Client:
-    """The environment's client; ``client.context["environment"]`` is its :class:`EnvironmentComponent`.
-
-    Args:
-        url: hub URL.
-        name: component name.
-        n_envs: parallel environments in training runs.
-        eval_envs: parallel environments in greedy runs.
-        seed: seeds the episodes' resets.
-        timeout: seconds to wait for each step's action.
-    """
+@component(ENVIRONMENT, EnvironmentOptions, "CartPole-v1 environment component.")
+def build(url: str, *, name: str, seed: int, options: EnvironmentOptions) -> Client:
+    """The environment's client (arguments as for ``Component.build``): ``seed`` seeds the episodes' resets;
+    ``client.context["environment"]`` is its :class:`EnvironmentComponent`."""
     client = Client(name, url)
-    environment = EnvironmentComponent(client, n_envs=n_envs, eval_envs=eval_envs, seed=seed, timeout=timeout)
+    environment = EnvironmentComponent(client, options, seed=seed)
     client.context["environment"] = environment
     client.add_handler(environment.handle, Trigger("COMMAND/CUSTOM", []), reply_type="LOG/RUN", reply_to=SENDER)
     return client
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = component_parser("CartPole-v1 environment component.", ENVIRONMENT)
-    parser.add_argument("--envs", type=int, default=8, help="parallel environments in training runs")
-    parser.add_argument("--eval-envs", type=int, default=20, help="parallel environments in greedy runs")
-    parser.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for each step's action")
-    args = parser.parse_args(argv)
-    serve_component(
-        lambda: build(
-            args.hub, name=args.name, n_envs=args.envs, eval_envs=args.eval_envs, seed=args.seed, timeout=args.timeout
-        ),
-        args,
-    )
-
-
 if __name__ == "__main__":
-    main()
+    build.main()

@@ -29,39 +29,25 @@ import numpy as np
 from deap import base, creator, tools
 
 from ...exceptions import HubError
+from ...swarm.component import component
 from ...transport.client import SENDER, Client, Trigger
-from .._component import component_parser, serve_component
+from .options import EvolutionConfig, EvolutionOptions
 from .rooms import AGGREGATOR, EVOLUTION, model_names
 
-__all__ = ["EvolutionConfig", "Generation", "evolve", "flatten", "unflatten", "EvolutionComponent", "build", "main"]
+__all__ = [
+    "EvolutionConfig",
+    "EvolutionOptions",
+    "Generation",
+    "evolve",
+    "flatten",
+    "unflatten",
+    "EvolutionComponent",
+    "build",
+]
 
 if not hasattr(creator, "CartPoleFitness"):
     creator.create("CartPoleFitness", base.Fitness, weights=(1.0,))
     creator.create("CartPoleIndividual", list, fitness=creator.CartPoleFitness, source=None)
-
-
-@dataclass
-class EvolutionConfig:
-    """Settings of one generation.
-
-    Attributes:
-        replace: how many of the least fit models get new weights each generation; the others (the elite) are
-            kept unchanged. 1 (the default) replaces only the worst model, which is what worked best here: see
-            docs/cartpole.md.
-        tournsize: tournament size of the parent selection.
-        cxpb: probability that a child blends two parents (``cxBlend``); 0 by default, because two independently
-            trained networks are not aligned unit by unit, so averaging their weights tends to break both.
-        alpha: ``cxBlend``'s alpha.
-        sigma: standard deviation of the Gaussian mutation (weights are O(0.1-1)).
-        indpb: probability that a parameter is mutated.
-    """
-
-    replace: int = 1
-    tournsize: int = 2
-    cxpb: float = 0.0
-    alpha: float = 0.1
-    sigma: float = 0.01
-    indpb: float = 0.1
 
 
 @dataclass
@@ -218,37 +204,19 @@ class EvolutionComponent:
         }
 
 
-def build(
-    url: str,
-    *,
-    name: str = EVOLUTION,
-    models: list[str] | int = 4,
-    aggregator: str = AGGREGATOR,
-    config: EvolutionConfig | None = None,
-    seed: int = 0,
-    timeout: float = 60.0,
-) -> Client:
-    """The evolution component's client; ``client.context["evolution"]`` is its :class:`EvolutionComponent`."""
-    names = model_names(models) if isinstance(models, int) else list(models)
+@component(EVOLUTION, EvolutionOptions, "CartPole evolution component (deap).")
+def build(url: str, *, name: str, seed: int, options: EvolutionOptions) -> Client:
+    """The evolution component's client (arguments as for ``Component.build``): ``seed`` seeds the generations,
+    whose fitness is the aggregator's contribution report; ``client.context["evolution"]`` is its
+    :class:`EvolutionComponent`."""
     client = Client(name, url)
-    evolution = EvolutionComponent(client, names, aggregator=aggregator, config=config, seed=seed, timeout=timeout)
+    evolution = EvolutionComponent(
+        client, model_names(options.models), aggregator=AGGREGATOR, config=options, seed=seed, timeout=options.timeout
+    )
     client.context["evolution"] = evolution
     client.add_handler(evolution.handle, Trigger("COMMAND/CUSTOM", []), reply_type="LOG/RUN", reply_to=SENDER)
     return client
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = component_parser("CartPole evolution component (deap).", EVOLUTION)
-    defaults = EvolutionConfig()
-    parser.add_argument("--models", type=int, default=4, help="number of models model-0..model-{n-1}")
-    parser.add_argument("--replace", type=int, default=defaults.replace, help="least fit models replaced")
-    parser.add_argument("--sigma", type=float, default=defaults.sigma, help="Gaussian mutation standard deviation")
-    parser.add_argument("--indpb", type=float, default=defaults.indpb, help="fraction of parameters mutated")
-    parser.add_argument("--cxpb", type=float, default=defaults.cxpb, help="crossover probability")
-    args = parser.parse_args(argv)
-    config = EvolutionConfig(replace=args.replace, sigma=args.sigma, indpb=args.indpb, cxpb=args.cxpb)
-    serve_component(lambda: build(args.hub, name=args.name, models=args.models, config=config, seed=args.seed), args)
-
-
 if __name__ == "__main__":
-    main()
+    build.main()

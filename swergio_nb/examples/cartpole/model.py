@@ -27,13 +27,12 @@ from typing import Any
 import numpy as np
 
 from ...protocol.messages import ModelStatus
+from ...swarm.component import component
 from ...transport.client import Client, Trigger
-from .._component import component_parser, serve_component
 from .a2c import A2CConfig, A2CLearner
-from .options import add_a2c_arguments
 from .rooms import ACTION_ROOM, LOGITS_ROOM, OBSERVATION_ROOM
 
-__all__ = ["ModelComponent", "build", "main", "a2c_config"]
+__all__ = ["ModelComponent", "build", "one_torch_thread"]
 
 
 class ModelComponent:
@@ -109,37 +108,24 @@ class ModelComponent:
         return {"TYPE": "COMMAND/ACK", "REPLY_TO": msg["ID"], "COMPONENT": self.name}
 
 
-def build(url: str, *, name: str = "model-0", seed: int = 0, config: A2CConfig | None = None) -> Client:
-    """A model component's client; ``client.context["model"]`` is its :class:`ModelComponent`.
+def one_torch_thread() -> None:
+    """Tiny networks: threads cost more than they give, and the machine is shared."""
+    import torch
 
-    Args:
-        url: hub URL.
-        name: component name (``model-<i>``; the aggregator must list it).
-        seed: seeds the initial weights.
-        config: A2C hyperparameters.
-    """
-    model = ModelComponent(name, A2CLearner(seed, config))
+    torch.set_num_threads(1)
+
+
+@component("model-0", A2CConfig, "CartPole ensemble member (advantage actor-critic).", setup=one_torch_thread)
+def build(url: str, *, name: str, seed: int, options: A2CConfig) -> Client:
+    """A model component's client (arguments as for ``Component.build``; ``name`` is ``model-<i>``, which the
+    aggregator must list): ``seed`` seeds the initial weights; ``client.context["model"]`` is its
+    :class:`ModelComponent`."""
+    model = ModelComponent(name, A2CLearner(seed, options))
     client = Client(name, url, model=model)
     types = ["DATA/FORWARD", "DATA/REWARD", "COMMAND/SAVEMODELWEIGHTS", "COMMAND/LOADMODELWEIGHTS"]
     client.add_handler(model.handle, Trigger(types, [OBSERVATION_ROOM, ACTION_ROOM]))
     return client
 
 
-def a2c_config(args: Any) -> A2CConfig:
-    """An :class:`A2CConfig` from the options of :func:`add_a2c_arguments`."""
-    rho = None if args.rho_bar is None or args.rho_bar <= 0 else args.rho_bar
-    return A2CConfig(lr=args.lr, gamma=args.gamma, n_steps=args.n_steps, ent_coef=args.ent_coef, rho_bar=rho)
-
-
-def main(argv: list[str] | None = None) -> None:
-    parser = component_parser("CartPole ensemble member (advantage actor-critic).", "model-0")
-    add_a2c_arguments(parser)
-    args = parser.parse_args(argv)
-    import torch
-
-    torch.set_num_threads(1)  # tiny networks: threads cost more than they give, and the machine is shared
-    serve_component(lambda: build(args.hub, name=args.name, seed=args.seed, config=a2c_config(args)), args)
-
-
 if __name__ == "__main__":
-    main()
+    build.main()

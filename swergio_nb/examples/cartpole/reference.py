@@ -12,12 +12,13 @@ import time
 
 import numpy as np
 
-from .a2c import A2CConfig, A2CLearner
+from .a2c import A2CLearner
 from .aggregator import AggregatorComponent
 from .control import EvolutionReport, RunReport
 from .environment import EVAL_SEED_OFFSET
 from .episodes import EpisodeRunner
-from .evolution import EvolutionConfig, evolve
+from .evolution import evolve
+from .options import DEFAULT_ENVS, DEFAULT_EVAL_ENVS, DEFAULT_MODELS, A2CConfig, EvolutionConfig
 from .rooms import model_names
 
 __all__ = ["LocalEnsemble"]
@@ -37,9 +38,9 @@ class LocalEnsemble:
 
     def __init__(
         self,
-        n_models: int = 4,
-        n_envs: int = 8,
-        eval_envs: int = 20,
+        n_models: int = DEFAULT_MODELS,
+        n_envs: int = DEFAULT_ENVS,
+        eval_envs: int = DEFAULT_EVAL_ENVS,
         seed: int = 0,
         a2c: A2CConfig | None = None,
         evo: EvolutionConfig | None = None,

@@ -15,19 +15,19 @@ import argparse
 import asyncio
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ...swarm.launcher import ComponentSpec, Launcher
+from ...swarm.swarm import Swarm
 from ...transport.client import Client, Trigger
-from ...transport.hub import Hub
 from . import evaluation, evolution, learner, person
 from .labelling import LabelQueue, LabelStore
 from .music import genome_to_melody, piano_roll_png, render_wav, to_midi
-from .options import add_arguments
+from .options import EvolutionOptions, LearnerOptions, PersonOptions
 
-__all__ = ["DemoResult", "run_through_hub", "run", "main"]
+__all__ = ["DemoResult", "run_through_hub", "run"]
 
 
 @dataclass
@@ -41,6 +41,10 @@ class DemoResult:
     messages_routed: int = 0
     test_ceiling: float = 0.0  #: accuracy of the person's noiseless ratings on the test set (the best possible)
     test_majority: float = 0.0  #: accuracy of always answering the most common test rating
+
+
+def _path(path: Any) -> Path | None:
+    return None if path is None else Path(path)
 
 
 async def run_through_hub(
@@ -70,69 +74,50 @@ async def run_through_hub(
     result = DemoResult(rounds=[])
     result.test_ceiling = float(np.mean(oracle.true_ratings(test_set[0]) == test_set[1]))
     result.test_majority = float(np.bincount(test_set[1]).max() / len(test_set[1]))
-    launcher = Launcher()
-    clients: list[Client] = []
-    async with Hub(port=0) as hub:
-        try:
-            common = ["--seed", str(seed)]
-            if processes:
-                specs = [
-                    ComponentSpec("evalnet", module=evaluation.__name__, args=common),
-                    ComponentSpec("evolution", module=evolution.__name__,
-                                  args=[*common, "--population", str(population)]),
-                    ComponentSpec("user", module=person.__name__,
-                                  args=["--seed", str(seed + 1), "--noise", str(noise)]
-                                  + (["--store", str(store)] if store is not None else [])),
-                ]  # fmt: skip
-                await launcher.up(specs, hub.url)
-            else:
-                queue = LabelQueue(label_store, source="simulated")
-                simulated.drive(queue)
-                clients += [
-                    await evaluation.build(hub.url, seed=seed).connect(),
-                    await evolution.build(hub.url, population_size=population, seed=seed).connect(),
-                    await person.build(hub.url, queue).connect(),
-                ]
-            learner_client = learner.build(
-                hub.url, strategy=strategy, pool_size=pool_size, k=k, seed=seed, store=label_store,
-                pretrain=pretrain, test_set=test_set, max_rounds=rounds,
-            )  # fmt: skip
-            clients.append(await learner_client.connect())
-            async with Client("conductor", hub.url) as conductor:
-                best: dict[str, Any] = {"score": -1.0, "genome": None}
+    swarm = Swarm().add(evaluation.build, seed=seed)
+    swarm.add(evolution.build, EvolutionOptions(population_size=population), seed=seed)
+    if processes:
+        swarm.add(person.build, PersonOptions(noise=noise, store=_path(store)), seed=seed + 1)
+    else:
+        queue = LabelQueue(label_store, source="simulated")
+        simulated.drive(queue)
+        swarm.add(person.build, queue=queue)
+    options = LearnerOptions(strategy=strategy, pool_size=pool_size, k=k, pretrain=_path(pretrain), max_rounds=rounds)
+    swarm.add(learner.build, options, seed=seed, process=False, store=label_store, test_set=test_set)
+    try:
+        async with swarm.started(processes=processes), Client("conductor", swarm.url) as conductor:
+            learner_client = swarm["learner"]
+            best: dict[str, Any] = {"score": -1.0, "genome": None}
 
-                def watch(msg: dict[str, Any]) -> None:  # the population as the person hears it
-                    if "FITNESS" in msg or "GENOMES" not in msg:
-                        return
-                    genomes = np.asarray(msg["GENOMES"], dtype=np.uint8)
-                    scores = np.array([simulated.score(g) for g in genomes])
-                    ratings = simulated.rating_of_score(scores)
-                    result.population_rating.append((int(msg.get("GENERATION", -1)), float(ratings.mean())))
-                    if scores.max() > best["score"]:
-                        best.update(score=float(scores.max()), genome=genomes[int(scores.argmax())])
+            def watch(msg: dict[str, Any]) -> None:  # the population as the person hears it
+                if "FITNESS" in msg or "GENOMES" not in msg:
+                    return
+                genomes = np.asarray(msg["GENOMES"], dtype=np.uint8)
+                scores = np.array([simulated.score(g) for g in genomes])
+                ratings = simulated.rating_of_score(scores)
+                result.population_rating.append((int(msg.get("GENERATION", -1)), float(ratings.mean())))
+                if scores.max() > best["score"]:
+                    best.update(score=float(scores.max()), genome=genomes[int(scores.argmax())])
 
-                conductor.add_handler(watch, Trigger("DATA/CUSTOM", "evolution"))
-                await conductor.join_room("evolution")
-                await learner_client.context["resume"]()
-                start = time.perf_counter()
-                await conductor.send({"TYPE": "DATA/CUSTOM", "TO_ROOM": "control", "CMD": "START"})
-                queue_ = learner_client.context["rounds"]
-                deadline = time.monotonic() + timeout
-                while True:
-                    record = await asyncio.wait_for(queue_.get(), max(0.1, deadline - time.monotonic()))
-                    result.rounds.append(record)
-                    if record["round"] >= rounds:
-                        break
-                await conductor.send({"TYPE": "DATA/CUSTOM", "TO_ROOM": "control", "CMD": "STOP"})
-                result.wall_s = time.perf_counter() - start
-                result.best_genome = best["genome"]
-                result.messages_routed = hub.router.stats.routed
-        finally:
-            for c in clients:
-                await c.close()
-            await launcher.adown()
-            if label_store is not None:
-                label_store.close()
+            conductor.add_handler(watch, Trigger("DATA/CUSTOM", "evolution"))
+            await conductor.join_room("evolution")
+            await learner_client.context["resume"]()
+            start = time.perf_counter()
+            await conductor.send({"TYPE": "DATA/CUSTOM", "TO_ROOM": "control", "CMD": "START"})
+            queue_ = learner_client.context["rounds"]
+            deadline = time.monotonic() + timeout
+            while True:
+                record = await asyncio.wait_for(queue_.get(), max(0.1, deadline - time.monotonic()))
+                result.rounds.append(record)
+                if record["round"] >= rounds:
+                    break
+            await conductor.send({"TYPE": "DATA/CUSTOM", "TO_ROOM": "control", "CMD": "STOP"})
+            result.wall_s = time.perf_counter() - start
+            result.best_genome = best["genome"]
+            result.messages_routed = swarm.hub.router.stats.routed
+    finally:
+        if label_store is not None:
+            label_store.close()
     return result
 
 
@@ -140,7 +125,7 @@ def run(args: argparse.Namespace) -> DemoResult:
     """Run the demo as the options say; prints accuracy versus labels and writes the best melody."""
     result = asyncio.run(
         run_through_hub(
-            rounds=args.rounds, k=args.k, pool_size=args.pool_size, population=args.population,
+            rounds=args.rounds, k=args.k, pool_size=args.pool_size, population=args.population_size,
             strategy=args.strategy, seed=args.seed, noise=args.noise, store=args.store, pretrain=args.pretrain,
             processes=args.processes,
         )
@@ -165,13 +150,3 @@ def run(args: argparse.Namespace) -> DemoResult:
         to_midi(melody).save(str(args.out / "melody_best.mid"))
         print(f"wrote {args.out / 'melody_best.wav'}, .mid, .png")
     return result
-
-
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    add_arguments(parser)
-    run(parser.parse_args(argv))
-
-
-if __name__ == "__main__":
-    main()

@@ -12,7 +12,8 @@ As swergio's ``03_evaluation_net.py``:
   :func:`melody_features`) -> logits (B, 6) to ``trainoutput``; the learner's ``DATA/GRADIENT`` (dL/dlogits) in
   ``trainoutput`` -> one Adam step -> dL/dinput to ``traininput`` (:class:`~swergio_nb.feedback.ModuleComponent`).
   ``MODEL_STATUS`` VALIDATE forwards without keeping anything (predictions for the learner).
-* ``COMMAND/SAVEMODELWEIGHTS`` sent to it is answered with ``LOG/MODELWEIGHTS`` (``WEIGHTS``: numpy state dict).
+* The model commands (:class:`~swergio_nb.feedback.commands.ModelCommands`): ``COMMAND/SAVEMODELWEIGHTS`` sent to
+  it is answered with ``LOG/MODELWEIGHTS`` (``WEIGHTS``: numpy state dict, with the optimizer's state), and so on.
 
 Input representation (a change from swergio, which fed the 128 raw bits): the network sees
 :func:`melody_features`, 29 statistics of the *decoded* melody (time share of rests and of each scale degree,
@@ -32,10 +33,12 @@ import numpy as np
 import torch
 from torch import nn
 
+from ...feedback.commands import ModelCommands
 from ...feedback.components import ModuleComponent
-from ...transport.client import SENDER, Client, Trigger
-from .._component import component_parser, serve_component
+from ...swarm.component import component
+from ...transport.client import Client, Trigger
 from .music import GENOME_SIZE, MusicSettings, genome_to_melody
+from .options import EvalnetOptions
 
 __all__ = [
     "EvaluationNetwork",
@@ -45,7 +48,6 @@ __all__ = [
     "build_component",
     "evaluate_genomes",
     "build",
-    "main",
 ]
 
 #: Rating classes 0..5.
@@ -155,29 +157,14 @@ def evaluate_genomes(network: nn.Module, genomes: Any) -> dict[str, np.ndarray]:
     }
 
 
-def build(
-    url: str,
-    *,
-    name: str = "evalnet",
-    seed: int = 0,
-    lr: float = 1e-3,
-    evolution_room: str = "evolution",
-    input_room: str = "traininput",
-    output_room: str = "trainoutput",
-) -> Client:
-    """The evaluation network's client; ``client.context["component"]`` is its ModuleComponent.
-
-    Args:
-        url: hub URL.
-        name: component name.
-        seed: seeds the initial weights.
-        lr: Adam learning rate.
-        evolution_room: where populations arrive and their fitness goes.
-        input_room, output_room: the training rooms (forward in, logits out; gradients the other way).
-    """
-    component = build_component(seed, lr)
+@component("evalnet", EvalnetOptions, "Melody evaluation network component.")
+def build(url: str, *, name: str, seed: int, options: EvalnetOptions) -> Client:
+    """The evaluation network's client (arguments as for ``Component.build``): ``seed`` seeds the initial
+    weights; ``client.context["component"]`` is its ModuleComponent. Populations arrive in room ``evolution`` and
+    their fitness goes back there; it trains through ``traininput`` (forward in) and ``trainoutput`` (logits out)."""
+    component = build_component(seed, options.lr)
     client = Client(name, url, component=component)
-    component.attach(client, input_room=input_room, output_room=output_room)
+    component.attach(client, input_room="traininput", output_room="trainoutput")
 
     def inference(msg: dict[str, Any]) -> dict[str, Any] | None:
         if "GENOMES" not in msg or "FITNESS" in msg:
@@ -188,25 +175,12 @@ def build(
             reply["GENERATION"] = msg["GENERATION"]
         return reply
 
-    client.add_handler(inference, Trigger("DATA/CUSTOM", evolution_room), reply_type="DATA/CUSTOM",
-                       reply_rooms=evolution_room)  # fmt: skip
+    client.add_handler(inference, Trigger("DATA/CUSTOM", "evolution"), reply_type="DATA/CUSTOM",
+                       reply_rooms="evolution")  # fmt: skip
 
-    def save_weights(msg: dict) -> dict:
-        weights = {k: v.detach().numpy().copy() for k, v in component.module.state_dict().items()}
-        return {"WEIGHTS": weights, "COMPONENT": name, "STEPS": component.steps}
-
-    client.add_handler(
-        save_weights, Trigger("COMMAND/SAVEMODELWEIGHTS", []), reply_type="LOG/MODELWEIGHTS", reply_to=SENDER
-    )
+    ModelCommands(component, settings=options).attach(client)
     return client
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = component_parser("Melody evaluation network component.", "evalnet")
-    parser.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate (default %(default)s)")
-    args = parser.parse_args(argv)
-    serve_component(lambda: build(args.hub, name=args.name, seed=args.seed, lr=args.lr), args)
-
-
 if __name__ == "__main__":
-    main()
+    build.main()

@@ -24,11 +24,12 @@ from typing import Any
 import numpy as np
 from deap import algorithms, base, creator, tools
 
+from ...swarm.component import component
 from ...transport.client import Client, Trigger
-from .._component import component_parser, serve_component
 from .music import GENOME_SIZE
+from .options import EvolutionOptions
 
-__all__ = ["Evolution", "build", "main"]
+__all__ = ["Evolution", "build"]
 
 if not hasattr(creator, "MelodyFitness"):
     creator.create("MelodyFitness", base.Fitness, weights=(1.0,))
@@ -39,47 +40,34 @@ class Evolution:
     """A deap GA over genomes of ``GENOME_SIZE`` bits (swergio's toolbox).
 
     Args:
-        population_size: individuals per generation (swergio: 50).
-        cxpb: probability that a pair of parents is crossed (two-point crossover; swergio: 0.5).
-        mutpb: probability that an individual is mutated (swergio: 0.01). The default 1.0 mutates every child
-            (about 1.3 flipped bits each with ``indpb`` 0.01): with 0.2 the population collapses (mean pairwise
-            Hamming distance 1.4 % of the bits after 40 generations), the learner's pool fills with near-copies and
-            the network learns little from them (``docs/melody.md``).
-        indpb: probability that a mutated individual's bit flips (swergio: 0.01).
-        tournsize: tournament size of the selection (swergio: 3).
+        options: the GA's settings (:class:`~.options.EvolutionOptions`: population size, crossover and mutation
+            probabilities, tournament size), or only its population size (the other settings by default).
         seed: seeds the initial population and every later draw.
 
     Raises:
         ValueError: a size below 2 or a probability outside [0, 1].
     """
 
-    def __init__(
-        self,
-        population_size: int = 50,
-        *,
-        cxpb: float = 0.5,
-        mutpb: float = 1.0,
-        indpb: float = 0.01,
-        tournsize: int = 3,
-        seed: int = 0,
-    ) -> None:
-        if population_size < 2 or tournsize < 2:
+    def __init__(self, options: EvolutionOptions | int | None = None, *, seed: int = 0) -> None:
+        if options is None or isinstance(options, int):
+            options = EvolutionOptions() if options is None else EvolutionOptions(population_size=options)
+        if options.population_size < 2 or options.tournsize < 2:
             raise ValueError("population_size and tournsize must be at least 2")
-        for name, p in (("cxpb", cxpb), ("mutpb", mutpb), ("indpb", indpb)):
-            if not 0 <= p <= 1:
-                raise ValueError(f"{name} must be in [0, 1], got {p}")
-        self.cxpb, self.mutpb = cxpb, mutpb
+        for name in ("cxpb", "mutpb", "indpb"):
+            if not 0 <= getattr(options, name) <= 1:
+                raise ValueError(f"{name} must be in [0, 1], got {getattr(options, name)}")
+        self.cxpb, self.mutpb = options.cxpb, options.mutpb
         self.toolbox = base.Toolbox()
         self.toolbox.register("mate", tools.cxTwoPoint)
-        self.toolbox.register("mutate", tools.mutFlipBit, indpb=indpb)
-        self.toolbox.register("select", tools.selTournament, tournsize=tournsize)
+        self.toolbox.register("mutate", tools.mutFlipBit, indpb=options.indpb)
+        self.toolbox.register("select", tools.selTournament, tournsize=options.tournsize)
         self.generation = 0
         self.history: list[dict[str, float]] = []  #: per evaluated generation: mean and max fitness
         self._state = random.Random(seed).getstate()
         with self._own_random():
             self.population = [
                 creator.MelodyIndividual(random.randint(0, 1) for _ in range(GENOME_SIZE))
-                for _ in range(population_size)
+                for _ in range(options.population_size)
             ]
 
     def _own_random(self) -> Any:
@@ -119,32 +107,14 @@ class Evolution:
         return self.genomes()
 
 
-def build(
-    url: str,
-    *,
-    name: str = "evolution",
-    population_size: int = 50,
-    cxpb: float = 0.5,
-    mutpb: float = 1.0,
-    indpb: float = 0.01,
-    seed: int = 0,
-    interval: float = 0.0,
-    max_generations: int | None = None,
-    control_room: str = "control",
-    evolution_room: str = "evolution",
-    metrics_room: str = "metrics",
-) -> Client:
-    """The evolution component's client; ``client.context["evolution"]`` is its :class:`Evolution`.
-
-    Args:
-        url: hub URL.
-        name: component name.
-        population_size, cxpb, mutpb, indpb, seed: see :class:`Evolution`.
-        interval: seconds to wait before sending the next generation (the handler awaits; nothing blocks).
-        max_generations: stop by itself after this many generations (None: until STOP).
-        control_room, evolution_room, metrics_room: rooms for START/STOP, populations and KPIs.
-    """
-    evolution = Evolution(population_size, cxpb=cxpb, mutpb=mutpb, indpb=indpb, seed=seed)
+@component("evolution", EvolutionOptions, "Melody evolution component (deap GA).")
+def build(url: str, *, name: str, seed: int, options: EvolutionOptions) -> Client:
+    """The evolution component's client (arguments as for ``Component.build``): ``seed`` seeds the GA;
+    ``client.context["evolution"]`` is its :class:`Evolution`. ``START``/``STOP`` arrive in room ``control``,
+    populations go to ``evolution`` every ``options.interval`` seconds (the handler awaits; nothing blocks) until
+    ``STOP`` or ``options.max_generations``, and KPIs go to ``metrics``."""
+    evolution = Evolution(options, seed=seed)
+    interval, max_generations = options.interval, options.max_generations
     state = {"active": False}
     client = Client(name, url, evolution=evolution)
 
@@ -166,7 +136,7 @@ def build(
         evolution.evolve(msg["FITNESS"])
         last = evolution.history[-1]
         for kpi, value in (("population mean fitness", last["mean"]), ("population best fitness", last["max"])):
-            await client.send({"TYPE": "LOG/KPI", "TO_ROOM": metrics_room, "KPI": kpi, "VALUE": value,
+            await client.send({"TYPE": "LOG/KPI", "TO_ROOM": "metrics", "KPI": kpi, "VALUE": value,
                                "STEP": evolution.generation - 1})  # fmt: skip
         if max_generations is not None and evolution.generation >= max_generations:
             state["active"] = False
@@ -175,37 +145,12 @@ def build(
             await asyncio.sleep(interval)
         return population_message() if state["active"] else None
 
-    client.add_handler(start_stop, Trigger("DATA/CUSTOM", control_room), reply_type="DATA/CUSTOM",
-                       reply_rooms=evolution_room)  # fmt: skip
-    client.add_handler(evolve, Trigger("DATA/CUSTOM", evolution_room), reply_type="DATA/CUSTOM",
-                       reply_rooms=evolution_room)  # fmt: skip
+    client.add_handler(start_stop, Trigger("DATA/CUSTOM", "control"), reply_type="DATA/CUSTOM",
+                       reply_rooms="evolution")  # fmt: skip
+    client.add_handler(evolve, Trigger("DATA/CUSTOM", "evolution"), reply_type="DATA/CUSTOM",
+                       reply_rooms="evolution")  # fmt: skip
     return client
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = component_parser("Melody evolution component (deap GA).", "evolution")
-    parser.add_argument("--population", type=int, default=50, help="population size (default %(default)s)")
-    parser.add_argument("--cxpb", type=float, default=0.5, help="crossover probability (default %(default)s)")
-    parser.add_argument("--mutpb", type=float, default=1.0, help="mutation probability (default %(default)s)")
-    parser.add_argument("--indpb", type=float, default=0.01, help="bit-flip probability (default %(default)s)")
-    parser.add_argument("--interval", type=float, default=0.0, help="seconds between generations")
-    parser.add_argument("--max-generations", type=int, default=None, help="stop after this many generations")
-    args = parser.parse_args(argv)
-    serve_component(
-        lambda: build(
-            args.hub,
-            name=args.name,
-            population_size=args.population,
-            cxpb=args.cxpb,
-            mutpb=args.mutpb,
-            indpb=args.indpb,
-            seed=args.seed,
-            interval=args.interval,
-            max_generations=args.max_generations,
-        ),
-        args,
-    )
-
-
 if __name__ == "__main__":
-    main()
+    build.main()

@@ -30,7 +30,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
@@ -39,11 +38,12 @@ import torch.nn.functional as F  # noqa: N812
 
 from ...feedback.components import ModuleComponent, loss_and_gradient
 from ...protocol.messages import ModelStatus, new_id
+from ...swarm.component import component
 from ...transport.client import Client, Trigger
-from .._component import component_parser, serve_component
 from .evaluation import melody_features
 from .labelling import LabelStore, check_rating, read_swergio_csv
 from .music import GENOME_SIZE, check_genome
+from .options import STRATEGIES, LearnerOptions
 
 __all__ = [
     "STRATEGIES",
@@ -53,13 +53,11 @@ __all__ = [
     "LocalFitter",
     "HubFitter",
     "ActiveLearner",
+    "LearnerOptions",
     "build",
-    "main",
 ]
 
 logger = logging.getLogger("swergio_nb.examples.melody.learner")
-
-STRATEGIES = ("least_confidence", "margin", "entropy", "random")
 
 
 def informativeness(probs: Any, strategy: str) -> np.ndarray:
@@ -301,49 +299,44 @@ class ActiveLearner:
         return float(np.mean(probs.argmax(axis=1) == np.asarray(ratings)))
 
 
+@component("learner", LearnerOptions, "Melody active learner component.")
 def build(
     url: str,
     *,
-    name: str = "learner",
-    strategy: str = "least_confidence",
-    pool_size: int = 200,
-    k: int = 5,
-    epochs: int = 10,
-    batch_size: int = 20,
-    seed: int = 0,
-    store: str | Path | LabelStore | None = None,
-    pretrain: str | Path | None = None,
+    name: str,
+    seed: int,
+    options: LearnerOptions,
+    store: LabelStore | None = None,
     test_set: tuple[np.ndarray, np.ndarray] | None = None,
-    max_rounds: int | None = None,
-    user_room: str = "user",
-    evolution_room: str = "evolution",
-    metrics_room: str = "metrics",
-    input_room: str = "traininput",
-    output_room: str = "trainoutput",
 ) -> Client:
-    """The active learner's client. ``client.context``: ``learner`` (:class:`ActiveLearner`), ``rounds``
-    (an ``asyncio.Queue`` getting each retraining's record), ``state`` (``busy``, ``rounds``, ``resumed``).
+    """The active learner's client (arguments as for ``Component.build``). ``client.context``: ``learner``
+    (:class:`ActiveLearner`), ``rounds`` (an ``asyncio.Queue`` getting each retraining's record), ``state``
+    (``busy``, ``rounds``, ``resumed``).
+
+    It pools the populations of room ``evolution``, asks room ``user`` for ratings, trains the network through
+    ``traininput``/``trainoutput`` and reports KPIs to ``metrics``. Of ``options``: ``strategy``, ``pool_size``,
+    ``k``, ``epochs``, ``batch_size`` (with ``seed``: see :class:`ActiveLearner`); ``store``, the file of a
+    :class:`LabelStore` whose ratings are loaded at start (after a restart, training resumes from them; the
+    person's side writes new ratings there, the learner only reads it); ``pretrain``, a swergio CSV file (e.g. the
+    original project's 39 ratings) added to the labels at start; ``max_rounds``, stop asking after this many label
+    batches (None: never stop).
 
     Args:
-        url: hub URL.
-        name: component name.
-        strategy, pool_size, k, epochs, batch_size, seed, test_set: see :class:`ActiveLearner`.
-        store: a :class:`LabelStore` (or its file) whose ratings are loaded at start: after a restart, training
-            resumes from them. The person's side writes new ratings there; the learner only reads it.
-        pretrain: a swergio CSV file (e.g. the original project's 39 ratings) added to the labels at start.
-        max_rounds: stop asking after this many label batches (None: never stop).
-        user_room, evolution_room, metrics_room, input_room, output_room: the rooms.
+        store: an open :class:`LabelStore` to use instead of ``options.store``.
+        test_set: genomes and their ratings to measure the accuracy on (see :class:`ActiveLearner`).
 
-    At start (the first message it handles, or ``await client.context["resume"]()``), labels from ``store`` and
+    At start (the first message it handles, or ``await client.context["resume"]()``), labels from the store and
     ``pretrain`` are loaded and, if there are any, the network is trained on them (round 0).
     """
+    pretrain, max_rounds = options.pretrain, options.max_rounds
     client = Client(name, url)
-    fitter = HubFitter(client, input_room=input_room, output_room=output_room)
-    learner = ActiveLearner(fitter, strategy=strategy, pool_size=pool_size, k=k, epochs=epochs,
-                            batch_size=batch_size, seed=seed, test_set=test_set)  # fmt: skip
+    fitter = HubFitter(client)
+    learner = ActiveLearner(fitter, strategy=options.strategy, pool_size=options.pool_size, k=options.k,
+                            epochs=options.epochs, batch_size=options.batch_size, seed=seed,
+                            test_set=test_set)  # fmt: skip
     rounds: asyncio.Queue = asyncio.Queue()
     state: dict[str, Any] = {"busy": False, "rounds": 0, "resumed": False, "task": None}
-    label_store = LabelStore(store) if isinstance(store, (str, Path)) else store
+    label_store = store if store is not None or options.store is None else LabelStore(options.store)
     resume_lock = asyncio.Lock()
 
     async def publish(record: dict[str, Any]) -> None:
@@ -351,7 +344,7 @@ def build(
                 "batch accuracy (before training)": record["batch_accuracy"]}  # fmt: skip
         for kpi, value in kpis.items():
             if value is not None:
-                await client.send({"TYPE": "LOG/KPI", "TO_ROOM": metrics_room, "KPI": kpi, "VALUE": float(value),
+                await client.send({"TYPE": "LOG/KPI", "TO_ROOM": "metrics", "KPI": kpi, "VALUE": float(value),
                                    "STEP": record["labels"]})  # fmt: skip
         record = {**record, "round": state["rounds"]}
         rounds.put_nowait(record)
@@ -374,8 +367,8 @@ def build(
         try:
             genomes = learner.choose()
             reply = await client.request(
-                {"TYPE": "DATA/CUSTOM", "TO_ROOM": user_room, "GENOMES": genomes},
-                reply_room=user_room, reply_type="DATA/CUSTOM", timeout=None,
+                {"TYPE": "DATA/CUSTOM", "TO_ROOM": "user", "GENOMES": genomes},
+                reply_room="user", reply_type="DATA/CUSTOM", timeout=None,
             )  # fmt: skip
             rated = np.asarray(reply.get("GENOMES", []), dtype=np.uint8).reshape(-1, GENOME_SIZE)
             accuracy = learner.add_labels(rated, reply.get("FITNESS", []))
@@ -397,31 +390,10 @@ def build(
             state["busy"] = True
             state["task"] = asyncio.ensure_future(one_round())  # the pool keeps filling while the person rates
 
-    client.add_handler(pool, Trigger("DATA/CUSTOM", evolution_room))
+    client.add_handler(pool, Trigger("DATA/CUSTOM", "evolution"))
     client.context.update(learner=learner, rounds=rounds, state=state, resume=resume, store=label_store)
     return client
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = component_parser("Melody active learner component.", "learner")
-    parser.add_argument("--strategy", choices=STRATEGIES, default="least_confidence", help="(default %(default)s)")
-    parser.add_argument("--pool-size", type=int, default=200, help="genomes pooled before asking (default 200)")
-    parser.add_argument("--k", type=int, default=5, help="genomes asked per batch (default %(default)s)")
-    parser.add_argument("--epochs", type=int, default=10, help="epochs over all labels per batch (default 10)")
-    parser.add_argument("--batch-size", type=int, default=20, help="labels per training step (default 20)")
-    parser.add_argument("--store", default=None, help="SQLite label store to resume from")
-    parser.add_argument("--pretrain", default=None, help="swergio CSV of ratings to pre-train on")
-    parser.add_argument("--max-rounds", type=int, default=None, help="stop asking after this many batches")
-    args = parser.parse_args(argv)
-    serve_component(
-        lambda: build(
-            args.hub, name=args.name, strategy=args.strategy, pool_size=args.pool_size, k=args.k,
-            epochs=args.epochs, batch_size=args.batch_size, seed=args.seed, store=args.store,
-            pretrain=args.pretrain, max_rounds=args.max_rounds,
-        ),
-        args,
-    )  # fmt: skip
-
-
 if __name__ == "__main__":
-    main()
+    build.main()

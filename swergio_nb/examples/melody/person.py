@@ -36,10 +36,11 @@ from typing import Any
 
 import numpy as np
 
+from ...swarm.component import component
 from ...transport.client import Client, Trigger
-from .._component import component_parser, serve_component
 from .labelling import LabelQueue, LabelStore
 from .music import Melody, MusicSettings, genome_to_melody
+from .options import PersonOptions
 
 __all__ = [
     "THRESHOLDS",
@@ -49,7 +50,6 @@ __all__ = [
     "SimulatedPerson",
     "make_test_set",
     "build",
-    "main",
 ]
 
 #: Weights of (rhythm, contour, consonance, variety) in the score.
@@ -192,24 +192,23 @@ def make_test_set(
     return genomes, person.rate_many(genomes)
 
 
-def build(
-    url: str,
-    queue: LabelQueue,
-    *,
-    name: str = "user",
-    room: str = "user",
-) -> Client:
-    """The person component's client: label requests in ``room`` go to ``queue``; the answer goes back to ``room``.
+@component("user", PersonOptions, "Simulated person: rates melodies sent to the user room.")
+def build(url: str, *, name: str, seed: int, options: PersonOptions, queue: LabelQueue | None = None) -> Client:
+    """The person component's client: label requests in room ``user`` go to ``queue``; the answer goes back there.
 
     The handler awaits the person (``await queue.ask(genomes)``) on the event loop: in a notebook the kernel stays
     free while the person listens and clicks. ``client.context["queue"]`` is the queue.
 
     Args:
-        url: hub URL.
-        queue: where the melodies wait to be rated (it stores each rating durably before confirming it).
-        name: component name.
-        room: the room label requests arrive in and answers go to (swergio: ``user``).
+        url, name: as for ``Component.build``.
+        seed, options: without a ``queue``, a :class:`SimulatedPerson` (``seed``, ``options.noise``,
+            ``options.delay``) rates through a new queue storing its ratings in ``options.store`` (if given).
+        queue: where the melodies wait to be rated (it stores each rating durably before confirming it): a person
+            rates them in a widget, or a :class:`SimulatedPerson` that drives it.
     """
+    if queue is None:
+        queue = LabelQueue(None if options.store is None else LabelStore(options.store), source="simulated")
+        SimulatedPerson(seed=seed, noise=options.noise, delay=options.delay).drive(queue)
     client = Client(name, url, queue=queue)
 
     async def label(msg: dict[str, Any]) -> dict[str, Any] | None:
@@ -226,25 +225,9 @@ def build(
             "SKIPPED": sum(r is None for r in ratings),
         }
 
-    client.add_handler(label, Trigger("DATA/CUSTOM", room), reply_type="DATA/CUSTOM", reply_rooms=room)
+    client.add_handler(label, Trigger("DATA/CUSTOM", "user"), reply_type="DATA/CUSTOM", reply_rooms="user")
     return client
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = component_parser("Simulated person: rates melodies sent to the user room.", "user")
-    parser.add_argument("--store", default=None, help="SQLite file the ratings are stored in (default: none)")
-    parser.add_argument("--noise", type=float, default=0.02, help="noise of the taste score (default %(default)s)")
-    parser.add_argument("--delay", type=float, default=0.0, help="seconds per rating (default %(default)s)")
-    args = parser.parse_args(argv)
-
-    def make() -> Client:
-        store = LabelStore(args.store) if args.store else None
-        queue = LabelQueue(store, source="simulated")
-        SimulatedPerson(seed=args.seed, noise=args.noise, delay=args.delay).drive(queue)
-        return build(args.hub, queue, name=args.name)
-
-    serve_component(make, args)
-
-
 if __name__ == "__main__":
-    main()
+    build.main()

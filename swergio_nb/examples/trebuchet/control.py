@@ -7,8 +7,10 @@ Listens to ``DATA/FORWARD`` in ``input`` (DATA: float32 array (B, 2) of [wind m/
 is passed through for the simulator. The counterweight is in Trebuchet.jl's unit, pounds (see
 :mod:`~swergio_nb.examples.trebuchet.physics`). ``DATA/GRADIENT`` in ``aim`` (dL/d(B, 3)) is back-propagated
 through the network, one Adam step is taken (learning rate annealed by :func:`cosine_annealing`), and dL/d(input)
-goes upstream to ``input``. ``COMMAND/SAVEMODELWEIGHTS`` sent to this component is answered with
-``LOG/MODELWEIGHTS`` whose ``WEIGHTS`` is the state dict as numpy arrays.
+goes upstream to ``input``. The model commands (:class:`~swergio_nb.feedback.commands.ModelCommands`) are answered:
+``COMMAND/SAVEMODELWEIGHTS`` with ``LOG/MODELWEIGHTS`` whose ``WEIGHTS`` is the state dict as numpy arrays (and the
+optimizer's and scheduler's state), ``COMMAND/LOADMODELWEIGHTS``, ``COMMAND/SAVESETTINGS`` and
+``COMMAND/LOADSETTINGS`` (``lr`` can change while it trains). With ``--resume FILE`` it starts from a saved model.
 """
 
 from __future__ import annotations
@@ -18,11 +20,20 @@ import math
 import torch
 from torch import nn
 
+from ...feedback.commands import ModelCommands, load_file
 from ...feedback.components import ModuleComponent
-from ...transport.client import SENDER, Client, Trigger
-from .._component import component_parser, serve_component
+from ...swarm.component import component, option_values
+from ...transport.client import Client
+from .options import ControlOptions
 
-__all__ = ["ControlNetwork", "build", "cosine_annealing", "main", "WIND_SD", "TARGET_RANGE"]
+__all__ = [
+    "ControlNetwork",
+    "ControlOptions",
+    "build",
+    "cosine_annealing",
+    "WIND_SD",
+    "TARGET_RANGE",
+]
 
 #: Standard deviation of the wind the trainer samples, m/s (swergio's trainer: ``randn() * 5``).
 WIND_SD = 5.0
@@ -86,67 +97,21 @@ def cosine_annealing(
     return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
 
 
-def build(
-    url: str,
-    *,
-    name: str = "control",
-    seed: int = 0,
-    lr: float = 1e-2,
-    anneal_steps: int | None = None,
-    weight_scale: float = 1.0,
-    input_room: str = "input",
-    output_room: str = "aim",
-) -> Client:
-    """The control component's client (connect it, or ``await client.run()``).
-
-    Args:
-        url: hub URL.
-        name: component name.
-        seed: seeds the network's initial weights.
-        lr: Adam learning rate.
-        anneal_steps: if given, the rate anneals to lr / 100 over this many steps (:func:`cosine_annealing`).
-        weight_scale: see :class:`ControlNetwork`.
-        input_room: room of incoming [wind, target] batches.
-        output_room: room the [wind, angle, weight] batches go to.
-
-    Returns:
-        The client; ``client.context["component"]`` is the :class:`~swergio_nb.feedback.ModuleComponent`.
-    """
-    network = ControlNetwork.seeded(seed, weight_scale=weight_scale)
-    optimizer = torch.optim.Adam(network.parameters(), lr=lr)
-    scheduler = None if anneal_steps is None else cosine_annealing(optimizer, anneal_steps)
+@component("control", ControlOptions, "Trebuchet control network component.")
+def build(url: str, *, name: str, seed: int, options: ControlOptions) -> Client:
+    """The control component's client (arguments as for ``Component.build``): ``seed`` seeds the network's
+    initial weights; ``client.context["component"]`` is the :class:`~swergio_nb.feedback.ModuleComponent`."""
+    network = ControlNetwork.seeded(seed, weight_scale=options.weight_scale)
+    optimizer = torch.optim.Adam(network.parameters(), lr=options.lr)
+    scheduler = None if options.anneal_steps is None else cosine_annealing(optimizer, options.anneal_steps)
     component = ModuleComponent(network, optimizer, scheduler=scheduler)
     client = Client(name, url, component=component)
-    component.attach(client, input_room=input_room, output_room=output_room)
-
-    def save_weights(msg: dict) -> dict:
-        weights = {k: v.detach().numpy().copy() for k, v in network.state_dict().items()}
-        return {"WEIGHTS": weights, "COMPONENT": name, "STEPS": component.steps}
-
-    client.add_handler(
-        save_weights, Trigger("COMMAND/SAVEMODELWEIGHTS", []), reply_type="LOG/MODELWEIGHTS", reply_to=SENDER
-    )
+    component.attach(client, input_room="input", output_room="aim")
+    ModelCommands(component, settings=option_values(options)).attach(client)
+    if options.resume is not None:
+        load_file(component, options.resume)
     return client
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = component_parser("Trebuchet control network component.", "control")
-    parser.add_argument("--lr", type=float, default=1e-2, help="Adam learning rate (default %(default)s)")
-    parser.add_argument("--anneal-steps", type=int, default=None, help="cosine-anneal the rate over this many steps")
-    parser.add_argument("--weight-scale", type=float, default=1.0, help="lb per unit of the weight output")
-    args = parser.parse_args(argv)
-    serve_component(
-        lambda: build(
-            args.hub,
-            name=args.name,
-            seed=args.seed,
-            lr=args.lr,
-            anneal_steps=args.anneal_steps,
-            weight_scale=args.weight_scale,
-        ),
-        args,
-    )
-
-
 if __name__ == "__main__":
-    main()
+    build.main()

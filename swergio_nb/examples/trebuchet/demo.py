@@ -20,16 +20,16 @@ from typing import Any
 import numpy as np
 import torch
 
-from ...swarm.launcher import ComponentSpec, Launcher
+from ...feedback import ModuleComponent, load_file, write_state
+from ...swarm.swarm import Swarm
 from ...transport.client import Client
-from ...transport.hub import Hub
 from . import control, simulator
 from .control import ControlNetwork, cosine_annealing
-from .options import add_arguments
+from .options import ControlOptions
 from .physics import shoot
 from .trainer import Trainer, mean_squared_miss, sample_batch
 
-__all__ = ["RunResult", "train_through_hub", "train_reference", "run", "main"]
+__all__ = ["RunResult", "train_through_hub", "train_reference", "run"]
 
 
 @dataclass
@@ -44,6 +44,8 @@ class RunResult:
     median_miss_m: float
     network: ControlNetwork
     extra: dict[str, Any] = field(default_factory=dict)
+    #: the control component's state at the end (weights, optimizer; :mod:`swergio_nb.feedback.commands`), or None
+    state: dict[str, Any] | None = None
 
 
 def _evaluate_locally(network: ControlNetwork, n: int, seed: int) -> tuple[float, float]:
@@ -63,11 +65,15 @@ def train_reference(
     weight_scale: float = 1.0,
     eval_shots: int = 1000,
     progress: Any = None,
+    resume: str | Path | None = None,
 ) -> RunResult:
-    """The same training with no hub: network -> simulator -> loss -> autograd -> Adam, in one process."""
+    """The same training with no hub: network -> simulator -> loss -> autograd -> Adam, in one process; from the
+    model saved in ``resume`` if given, loaded exactly as the control component loads it."""
     network = ControlNetwork.seeded(seed, weight_scale=weight_scale)
     optimizer = torch.optim.Adam(network.parameters(), lr=lr)
     scheduler = cosine_annealing(optimizer, steps)
+    if resume is not None:
+        load_file(ModuleComponent(network, optimizer, scheduler=scheduler), resume)
     rng = np.random.default_rng(seed)
     losses = []
     start = time.perf_counter()
@@ -99,63 +105,32 @@ async def train_through_hub(
     eval_shots: int = 1000,
     progress: Any = None,
     start_timeout: float = 120.0,
+    resume: str | Path | None = None,
 ) -> RunResult:
-    """Train through an embedded hub with the three components; see the module docstring.
+    """Train through an embedded hub with the three components; see the module docstring. ``resume``: a model file
+    (``trebuchet_model.pt``) the control network starts from.
 
     Raises:
         LauncherError: component processes did not get ready within ``start_timeout`` seconds.
     """
-    launcher = Launcher()
-    clients: list[Client] = []
-    async with Hub(port=0) as hub:
-        try:
-            if processes:
-                common = ["--seed", str(seed)]
-                await launcher.up(
-                    [
-                        ComponentSpec(
-                            "control",
-                            module=control.__name__,
-                            args=[
-                                *common,
-                                "--lr",
-                                str(lr),
-                                "--anneal-steps",
-                                str(steps),
-                                "--weight-scale",
-                                str(weight_scale),
-                            ],
-                            ready_timeout=start_timeout,
-                        ),
-                        ComponentSpec("trebuchet", module=simulator.__name__, args=common, ready_timeout=start_timeout),
-                    ],
-                    hub.url,
-                )
-            else:
-                clients = [
-                    await control.build(
-                        hub.url, seed=seed, lr=lr, anneal_steps=steps, weight_scale=weight_scale
-                    ).connect(),
-                    await simulator.build(hub.url).connect(),
-                ]
-            # connected components have joined their rooms (connect() returns after the hub's acks)
-            async with Client("trainer", hub.url) as client:
-                trainer = Trainer(client, batch_size=batch_size, seed=seed)
-                start = time.perf_counter()
-                await trainer.train(steps, progress)
-                wall = time.perf_counter() - start
-                evaluation = await trainer.evaluate(eval_shots, seed + 10_000)
-                network = ControlNetwork(weight_scale=weight_scale)
-                network.load_state_dict({k: torch.from_numpy(v) for k, v in (await trainer.fetch_weights()).items()})
-                stats = hub.router.stats
-                extra = {"messages_routed": stats.routed, "hub_errors": stats.errors}
-        finally:
-            for c in clients:
-                await c.close()
-            await launcher.adown()  # while the hub still serves, so the components close cleanly
+    resume = None if resume is None else Path(resume).resolve()  # a process may run elsewhere
+    options = ControlOptions(lr=lr, anneal_steps=steps, weight_scale=weight_scale, resume=resume)
+    swarm = Swarm(ready_timeout=start_timeout).add(control.build, options, seed=seed).add(simulator.build)
+    async with swarm.started(processes=processes), Client("trainer", swarm.url) as client:
+        # connected components have joined their rooms (connect() returns after the hub's acks)
+        trainer = Trainer(client, batch_size=batch_size, seed=seed)
+        start = time.perf_counter()
+        await trainer.train(steps, progress)
+        wall = time.perf_counter() - start
+        evaluation = await trainer.evaluate(eval_shots, seed + 10_000)
+        state = await trainer.fetch_state()
+        network = ControlNetwork(weight_scale=weight_scale)
+        network.load_state_dict({k: torch.from_numpy(v) for k, v in state["WEIGHTS"].items()})
+        stats = swarm.hub.router.stats
+        extra = {"messages_routed": stats.routed, "hub_errors": stats.errors}
     mode = "hub (processes)" if processes else "hub (in-process)"
     return RunResult(
-        mode, steps, wall, trainer.losses, evaluation["mean_miss_m"], evaluation["median_miss_m"], network, extra
+        mode, steps, wall, trainer.losses, evaluation["mean_miss_m"], evaluation["median_miss_m"], network, extra, state
     )
 
 
@@ -224,8 +199,14 @@ def run(args: argparse.Namespace) -> list[RunResult]:
         lr=args.lr,
         weight_scale=args.weight_scale,
         eval_shots=args.eval_shots,
+        resume=args.resume,
     )
     results: list[RunResult] = []
+    if args.resume is not None:
+        saved = torch.load(args.resume, map_location="cpu", weights_only=True)
+        what = "weights and optimizer state" if "OPTIMIZER" in saved else "weights (fresh optimizer state)"
+        after = f" after {saved['STEPS']} steps" if "STEPS" in saved else ""
+        print(f"resuming from {args.resume}: {what}{after}; the learning rate anneals afresh over {args.steps} steps")
 
     def bar(label: str) -> Any:
         return tqdm(total=args.steps, desc=label, disable=args.no_progress, leave=True)
@@ -243,7 +224,11 @@ def run(args: argparse.Namespace) -> list[RunResult]:
     args.out.mkdir(parents=True, exist_ok=True)
     plot_losses(results, args.out / "trebuchet_loss.png")
     plot_shots(results[0].network, args.out / "trebuchet_shots.png")
-    torch.save(results[0].network.state_dict(), args.out / "trebuchet_model.pt")
+    model = args.out / "trebuchet_model.pt"
+    if results[0].state is not None:  # the schedule belongs to this run's --steps: a resumed run anneals afresh
+        write_state({k: v for k, v in results[0].state.items() if k != "SCHEDULER"}, model)
+    else:
+        torch.save(results[0].network.state_dict(), model)
     for r in results:
         print(
             f"{r.mode:>20}: {r.steps} steps x {args.batch_size} shots in {r.wall_s:6.1f} s "
@@ -260,13 +245,3 @@ def run(args: argparse.Namespace) -> list[RunResult]:
         f"{args.out / 'trebuchet_model.pt'}"
     )
     return results
-
-
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    add_arguments(parser)
-    run(parser.parse_args(argv))
-
-
-if __name__ == "__main__":
-    main()

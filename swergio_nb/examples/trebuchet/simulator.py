@@ -13,11 +13,12 @@ from __future__ import annotations
 import torch
 
 from ...feedback.components import FunctionComponent
+from ...swarm.component import component
 from ...transport.client import Client
-from .._component import component_parser, serve_component
+from .options import SimulatorOptions
 from .physics import shoot
 
-__all__ = ["simulate", "build", "main"]
+__all__ = ["simulate", "build"]
 
 
 def simulate(x: torch.Tensor) -> torch.Tensor:
@@ -25,33 +26,15 @@ def simulate(x: torch.Tensor) -> torch.Tensor:
     return shoot(x[:, 0], x[:, 1], x[:, 2])
 
 
-def build(
-    url: str,
-    *,
-    name: str = "trebuchet",
-    input_room: str = "aim",
-    output_room: str = "output",
-    dtype: torch.dtype = torch.float64,
-) -> Client:
-    """The simulator component's client; ``client.context["component"]`` is its FunctionComponent.
-
-    Args:
-        url: hub URL.
-        name: component name.
-        input_room: room of incoming [wind, angle, weight] batches.
-        output_room: room the distances go to (and the loss gradients come back from).
-        dtype: precision of the simulation (float64 by default).
-    """
-    component = FunctionComponent(simulate, dtype=dtype)
+@component("trebuchet", SimulatorOptions, "Trebuchet simulator component.")
+def build(url: str, *, name: str, seed: int, options: SimulatorOptions) -> Client:
+    """The simulator component's client (arguments as for ``Component.build``; ``seed`` and ``options`` are
+    unused: the float64 simulation is deterministic); ``client.context["component"]`` is its FunctionComponent."""
+    component = FunctionComponent(simulate, dtype=torch.float64)
     client = Client(name, url, component=component)
-    component.attach(client, input_room=input_room, output_room=output_room)
+    component.attach(client, input_room="aim", output_room="output")
     return client
 
 
-def main(argv: list[str] | None = None) -> None:
-    args = component_parser("Trebuchet simulator component.", "trebuchet").parse_args(argv)
-    serve_component(lambda: build(args.hub, name=args.name), args)
-
-
 if __name__ == "__main__":
-    main()
+    build.main()

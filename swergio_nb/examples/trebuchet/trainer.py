@@ -14,7 +14,6 @@ One training step (as in swergio's ``04_training.py``, but awaited instead of ch
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from typing import Any
 
@@ -23,11 +22,12 @@ import torch
 
 from ...feedback.components import loss_and_gradient
 from ...protocol.messages import ModelStatus
+from ...swarm.component import driver
 from ...transport.client import Client
-from .._component import component_parser
 from .control import TARGET_RANGE, WIND_SD
+from .options import TrainerOptions
 
-__all__ = ["Trainer", "sample_batch", "main"]
+__all__ = ["Trainer", "drive", "sample_batch"]
 
 
 def sample_batch(rng: np.random.Generator, n: int) -> np.ndarray:
@@ -161,31 +161,28 @@ class Trainer:
             "distances": distances,
         }
 
-    async def fetch_weights(self, component: str = "control") -> dict[str, np.ndarray]:
-        """The state dict of a component that answers ``COMMAND/SAVEMODELWEIGHTS`` (numpy arrays)."""
-        reply = await self.client.request(
+    async def fetch_state(self, component: str = "control") -> dict[str, Any]:
+        """The state of a component that answers ``COMMAND/SAVEMODELWEIGHTS``: its ``LOG/MODELWEIGHTS`` answer
+        (``WEIGHTS`` as numpy arrays, ``OPTIMIZER``, ``STEPS``...: :mod:`swergio_nb.feedback.commands`)."""
+        return await self.client.request(
             {"TYPE": "COMMAND/SAVEMODELWEIGHTS", "TO": component}, reply_type="LOG/MODELWEIGHTS", timeout=self.timeout
         )
-        return reply["WEIGHTS"]
+
+    async def fetch_weights(self, component: str = "control") -> dict[str, np.ndarray]:
+        """The state dict of a component that answers ``COMMAND/SAVEMODELWEIGHTS`` (numpy arrays)."""
+        return (await self.fetch_state(component))["WEIGHTS"]
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = component_parser("Trebuchet trainer component.", "trainer")
-    parser.add_argument("--steps", type=int, default=300, help="training steps (default %(default)s)")
-    parser.add_argument("--batch-size", type=int, default=100, help="shots per step (default %(default)s)")
-    args = parser.parse_args(argv)
-
-    async def run() -> None:
-        async with Client(args.name, args.hub) as client:
-            trainer = Trainer(client, batch_size=args.batch_size, seed=args.seed)
-            for i in range(args.steps):
-                loss = await trainer.step()
-                if i % 50 == 0 or i == args.steps - 1:
-                    print(f"step {i + 1}/{args.steps}  rmse {loss**0.5:.2f} m", flush=True)
-            print(f"mean miss over 1000 fresh shots: {(await trainer.evaluate())['mean_miss_m']:.2f} m")
-
-    asyncio.run(run())
+@driver("trainer", TrainerOptions, "Trebuchet trainer: trains the pipeline, then exits.")
+async def drive(client: Client, *, seed: int, options: TrainerOptions) -> None:
+    """The trainer process's job: ``options.steps`` training steps, printing the miss, then an evaluation."""
+    trainer = Trainer(client, batch_size=options.batch_size, seed=seed)
+    for i in range(options.steps):
+        loss = await trainer.step()
+        if i % 50 == 0 or i == options.steps - 1:
+            print(f"step {i + 1}/{options.steps}  rmse {loss**0.5:.2f} m", flush=True)
+    print(f"mean miss over 1000 fresh shots: {(await trainer.evaluate())['mean_miss_m']:.2f} m", flush=True)
 
 
 if __name__ == "__main__":
-    main()
+    drive.main()

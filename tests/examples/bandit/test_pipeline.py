@@ -85,7 +85,7 @@ async def test_a_restarted_trainer_process_resumes_from_its_log(tmp_path):
     world = LinearBernoulliWorld(seed=2)
     stream = world.events(600, DelayModel("fixed", 5.0), seed=2)
     log = tmp_path / "joined.jsonl"
-    common = ["--seed", "2", "--actions", str(world.n_actions), "--dim", str(world.dim), "--speed", "100"]
+    common = ["--seed", "2", "--n-actions", str(world.n_actions), "--dim", str(world.dim), "--speed", "100"]
     trainer_spec = ComponentSpec(
         "trainer", module="swergio_nb.examples.bandit.trainer", args=[*common, "--log", str(log)]
     )

@@ -12,6 +12,7 @@ import pytest
 from swergio_nb.examples.cartpole import aggregator, environment, evolution, model
 from swergio_nb.examples.cartpole.control import Control
 from swergio_nb.examples.cartpole.evolution import flatten
+from swergio_nb.examples.cartpole.options import AggregatorOptions, EnvironmentOptions, EvolutionOptions
 from swergio_nb.examples.cartpole.reference import LocalEnsemble
 from swergio_nb.exceptions import HubError
 from swergio_nb.protocol import codec
@@ -23,9 +24,10 @@ SEED, MODELS, ENVS, EVAL = 0, 2, 8, 10
 
 async def _components(url: str) -> list[Client]:
     clients = [await model.build(url, name=f"model-{i}", seed=SEED * 100 + i).connect() for i in range(MODELS)]
-    clients.append(await aggregator.build(url, models=MODELS, seed=SEED).connect())
-    clients.append(await evolution.build(url, models=MODELS, seed=SEED).connect())
-    clients.append(await environment.build(url, n_envs=ENVS, eval_envs=EVAL, seed=SEED).connect())
+    clients.append(await aggregator.build(url, seed=SEED, options=AggregatorOptions(models=MODELS)).connect())
+    clients.append(await evolution.build(url, seed=SEED, options=EvolutionOptions(models=MODELS)).connect())
+    environment_options = EnvironmentOptions(n_envs=ENVS, eval_envs=EVAL)
+    clients.append(await environment.build(url, seed=SEED, options=environment_options).connect())
     return clients
 
 

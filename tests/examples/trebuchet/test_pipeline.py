@@ -7,6 +7,7 @@ import sys
 
 import numpy as np
 import pytest
+import torch
 
 from swergio_nb.examples.trebuchet.demo import train_reference, train_through_hub
 
@@ -37,30 +38,30 @@ async def test_components_run_as_their_own_processes():
     assert sum(p.numel() for p in result.network.parameters()) == 2 * 16 + 16 + 16 * 64 + 64 + 64 * 16 + 16 + 16 * 2 + 2
 
 
-def test_demo_command_writes_plots_and_model(tmp_path):
-    out = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "swergio_nb.swarm.cli",
-            "demo",
-            "trebuchet",
-            "--steps",
-            "5",
-            "--batch-size",
-            "16",
-            "--eval-shots",
-            "50",
-            "--compare",
-            "--no-progress",
-            "--out",
-            str(tmp_path),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+def _demo(*args: str) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-m", "swergio_nb.swarm.cli", "demo", "trebuchet", "--batch-size", "16", *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=300)
+
+
+def test_demo_command_writes_plots_and_model_and_resumes_from_it(tmp_path):
+    out = _demo("--steps", "5", "--eval-shots", "50", "--compare", "--no-progress", "--out", str(tmp_path))
     assert out.returncode == 0, out.stderr
     assert "wall-time ratio hub / reference" in out.stdout and "mean miss over 50 fresh shots" in out.stdout
     for name in ("trebuchet_loss.png", "trebuchet_shots.png", "trebuchet_model.pt"):
         assert (tmp_path / name).stat().st_size > 1000
+    model = tmp_path / "trebuchet_model.pt"
+    saved = torch.load(model, weights_only=True)  # the control component's state: weights and Adam's moments
+    assert set(saved) == {"FORMAT", "WEIGHTS", "OPTIMIZER", "STEPS"} and saved["STEPS"] == 5
+    again = _demo("--steps", "5", "--eval-shots", "50", "--no-progress", "--out", str(tmp_path), "--resume", str(model))
+    assert again.returncode == 0, again.stderr
+    assert f"resuming from {model}: weights and optimizer state after 5 steps" in again.stdout
+    assert "hub (in-process): 5 steps" in again.stdout
+
+
+async def test_a_resumed_run_continues_from_the_saved_weights_in_a_process(reference, tmp_path):
+    torch.save(reference.network.state_dict(), tmp_path / "model.pt")
+    resumed = await train_through_hub(5, processes=True, resume=tmp_path / "model.pt", **SMALL)
+    reference = train_reference(5, resume=tmp_path / "model.pt", **SMALL)
+    np.testing.assert_allclose(resumed.losses, reference.losses, rtol=1e-3)
+    fresh = train_reference(5, **SMALL)
+    assert resumed.losses[0] < 0.5 * fresh.losses[0]  # it starts where the first run ended, not from scratch
