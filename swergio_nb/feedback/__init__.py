@@ -15,6 +15,7 @@ from .commands import (
     load_state,
     save_file,
     save_state,
+    write_state,
 )
 from .components import (
     FunctionComponent,
@@ -40,4 +41,5 @@ __all__ = [
     "load_state",
     "save_file",
     "load_file",
+    "write_state",
 ]

@@ -87,6 +87,8 @@ __all__ = [
     "StateError",
     "SettingsError",
     "save_state",
+    "write_state",
+    "STATE_FIELDS",
     "load_state",
     "save_file",
     "load_file",
@@ -95,6 +97,8 @@ __all__ = [
 
 #: Version of the state layout written by :func:`save_state` (the ``FORMAT`` field).
 STATE_FORMAT = 1
+#: The fields of a state (in a message and in a file); a message's other fields are not part of it.
+STATE_FIELDS = ("FORMAT", "WEIGHTS", "OPTIMIZER", "SCHEDULER", "STEPS")
 
 
 class StateError(SwergioError, ValueError):
@@ -180,7 +184,13 @@ def load_state(component: ModuleComponent, state: Mapping[str, Any]) -> None:
 
 def save_file(component: ModuleComponent, path: str | os.PathLike[str]) -> None:
     """Write the component's state to ``path`` (``torch.save`` of :func:`save_state` with tensors for arrays)."""
-    torch.save(_map_arrays(save_state(component), torch.from_numpy), path)
+    write_state(save_state(component), path)
+
+
+def write_state(state: Mapping[str, Any], path: str | os.PathLike[str]) -> None:
+    """Write a state to ``path`` as :func:`save_file` does: a :func:`save_state` dict, or the ``LOG/MODELWEIGHTS``
+    answer of a component in another process (only the fields of :data:`STATE_FIELDS` are kept)."""
+    torch.save(_map_arrays({k: v for k, v in state.items() if k in STATE_FIELDS}, torch.from_numpy), path)
 
 
 def load_file(component: ModuleComponent, path: str | os.PathLike[str]) -> None:
