@@ -1,4 +1,5 @@
-"""Summarise a bench_ab.sh run: each figure's median over the rounds for A and B, and the ratio (> 1: B better).
+"""Summarise a bench_ab.sh run: each system's figures, median over the rounds, for A and B, and the ratio (> 1: B
+better).
 
 Run: ``python bench/ab_summary.py DIR A B`` (DIR holds ``A-1.json``, ``B-1.json``, ... from bench_ab.sh).
 """
@@ -25,14 +26,14 @@ FIGURES = [
 
 
 def figures(directory: Path, rev: str) -> dict[str, list[float]]:
-    """Every round's value of each figure for ``rev``."""
+    """Every round's value of each figure of each system for ``rev`` (keys ``"system: figure"``)."""
     out: dict[str, list[float]] = {}
     for path in sorted(directory.glob(f"{rev}-*.json")):
-        result = json.loads(path.read_text())["results"]["swergio_nb"]
-        for workload, key, label, _ in FIGURES:
-            value = result.get(workload, {}).get(key)
-            if isinstance(value, int | float):
-                out.setdefault(label, []).append(float(value))
+        for system, result in json.loads(path.read_text())["results"].items():
+            for workload, key, label, _ in FIGURES:
+                value = result.get(workload, {}).get(key)
+                if isinstance(value, int | float):
+                    out.setdefault(f"{system}: {label}", []).append(float(value))
     return out
 
 
@@ -41,12 +42,13 @@ def main() -> None:
     fa, fb = figures(directory, a), figures(directory, b)
     print(f"| figure | {a} (A), median of {len(next(iter(fa.values()), []))} | {b} (B) | B vs A |")
     print("|---|---|---|---|")
-    for _, _, label, higher in FIGURES:
-        if label not in fa or label not in fb:
+    higher = {label: up for _, _, label, up in FIGURES}
+    for key in fa:
+        if key not in fb:
             continue
-        ma, mb = statistics.median(fa[label]), statistics.median(fb[label])
-        ratio = mb / ma if higher else ma / mb
-        print(f"| {label} | {ma:,.3f} | {mb:,.3f} | {ratio:.3f}x |")
+        ma, mb = statistics.median(fa[key]), statistics.median(fb[key])
+        ratio = mb / ma if higher[key.split(": ", 1)[1]] else ma / mb
+        print(f"| {key} | {ma:,.3f} | {mb:,.3f} | {ratio:.3f}x |")
 
 
 if __name__ == "__main__":

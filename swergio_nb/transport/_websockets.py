@@ -154,8 +154,14 @@ def try_write(ws: Connection, frame: str | bytes) -> bool:
     Raises:
         ConnectionError: the write failed (a :class:`~swergio_nb.exceptions.NotConnected`).
     """
-    if ws.state is not State.OPEN or _transport(ws).get_write_buffer_size() >= DIRECT_WRITE_LIMIT:
+    if ws.state is not State.OPEN:
         return False
+    try:  # ws.transport as in _transport(), without its check on this per-frame path
+        if ws.transport.get_write_buffer_size() >= DIRECT_WRITE_LIMIT:
+            return False
+    except AttributeError:
+        _transport(ws)  # raises IncompatibleWebsockets, naming the version
+        raise
     try:
         broadcast((ws,), frame, raise_exceptions=True)
     except Exception as exc:  # broadcast reports write failures as an exception group

@@ -10,13 +10,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from swergio_nb.examples.melody import SWERGIO_RATINGS
 from swergio_nb.examples.melody.labelling import LabelError, LabelQueue, LabelStore, read_swergio_csv
 from swergio_nb.examples.melody.learner import informativeness, select
 from swergio_nb.examples.melody.music import random_genomes
 from swergio_nb.examples.melody.person import SimulatedPerson
 from swergio_nb.examples.melody.widget import LabellingWidget
 
-DATA = Path(__file__).resolve().parents[4] / "shared" / "data" / "swergio_melody_ratings.csv"
+DATA = SWERGIO_RATINGS
 
 
 def test_swergio_csv_import_export_round_trip(tmp_path: Path) -> None:

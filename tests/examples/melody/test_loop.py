@@ -7,10 +7,11 @@ from pathlib import Path
 
 import numpy as np
 
+from swergio_nb.examples.melody import SWERGIO_RATINGS
 from swergio_nb.examples.melody.demo import run_through_hub
 from swergio_nb.examples.melody.labelling import LabelStore
 
-DATA = Path(__file__).resolve().parents[4] / "shared" / "data" / "swergio_melody_ratings.csv"
+DATA = SWERGIO_RATINGS
 SMALL = dict(k=3, pool_size=40, population=20, test_size=60, timeout=120.0)
 
 

@@ -6,12 +6,12 @@ import ast
 import csv
 import io
 import wave
-from pathlib import Path
 
 import mido
 import numpy as np
 import pytest
 
+from swergio_nb.examples.melody import SWERGIO_RATINGS
 from swergio_nb.examples.melody.music import (
     MusicSettings,
     genome_to_melody,
@@ -25,7 +25,7 @@ from swergio_nb.examples.melody.music import (
     to_midi,
 )
 
-DATA = Path(__file__).resolve().parents[4] / "shared" / "data" / "swergio_melody_ratings.csv"
+DATA = SWERGIO_RATINGS
 
 # Hand-worked: each group is one slot's 4 bits, least significant first (bit j weighs 2**j).
 HAND = (
