@@ -6,7 +6,8 @@ declared components in this process or as OS processes (:mod:`.swarm`), the laun
 from __future__ import annotations
 
 from .component import Component, ComponentError, component, driver, option
-from .launcher import ComponentSpec, Launcher, LauncherError, SwarmSpec, load_spec
+from .launcher import Launcher
+from .spec import ComponentSpec, LauncherError, SwarmSpec, load_spec
 from .swarm import Member, Swarm
 
 __all__ = [

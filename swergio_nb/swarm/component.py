@@ -10,7 +10,7 @@ A :class:`Component` names the module run as ``python -m`` and a dataclass whose
   <url>"`` (the launcher's readiness line), serve until SIGTERM or SIGINT (or run the component's driver);
 * :meth:`Component.argv`: the process's arguments for given options (only fields that differ from their default, so
   parsing ``argv(o)`` gives back ``o``);
-* :meth:`Component.spec`: a :class:`~swergio_nb.swarm.launcher.ComponentSpec` for the launcher;
+* :meth:`Component.spec`: a :class:`~swergio_nb.swarm.spec.ComponentSpec` for the launcher;
 * :meth:`Component.to_yaml_entry`: a ``swarm.yaml`` entry that names the component and its options by field name::
 
       components:
@@ -55,7 +55,7 @@ from typing import Any
 from ..exceptions import SwergioError
 from ..protocol.urls import redact
 from ..transport.client import Client
-from .launcher import ComponentSpec
+from .spec import ComponentSpec
 
 __all__ = [
     "Component",
@@ -356,7 +356,7 @@ class Component:
 
         Args:
             options, name, seed: as :meth:`argv`.
-            **spec: further :class:`~swergio_nb.swarm.launcher.ComponentSpec` fields (``env``, ``ready_timeout``,
+            **spec: further :class:`~swergio_nb.swarm.spec.ComponentSpec` fields (``env``, ``ready_timeout``,
                 ``delay``, ``cwd``...).
         """
         return ComponentSpec(
@@ -365,7 +365,7 @@ class Component:
 
     def to_yaml_entry(self, options: Any = None, *, name: str | None = None, seed: int = 0) -> dict[str, Any]:
         """A ``swarm.yaml`` entry (plain data) naming this component, its seed and the options that differ from
-        the defaults by field name; :func:`~swergio_nb.swarm.launcher.load_spec` reads it back."""
+        the defaults by field name; :func:`~swergio_nb.swarm.spec.load_spec` reads it back."""
         changed = option_values(self._check(options), changed=True)
         entry: dict[str, Any] = {"name": name or self.name, "component": self.module, "seed": seed}
         return {**entry, "options": changed} if changed else entry

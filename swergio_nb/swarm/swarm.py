@@ -25,7 +25,8 @@ from typing import Any
 from ..transport.client import Client
 from ..transport.hub import Hub
 from .component import Component, ComponentError
-from .launcher import DEFAULT_READY_TIMEOUT, ComponentSpec, Launcher
+from .launcher import Launcher
+from .spec import DEFAULT_READY_TIMEOUT, ComponentSpec
 
 __all__ = ["Swarm", "Member"]
 

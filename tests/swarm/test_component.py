@@ -26,7 +26,7 @@ from swergio_nb.swarm.component import (
     option_values,
     resolve,
 )
-from swergio_nb.swarm.launcher import load_spec
+from swergio_nb.swarm.spec import load_spec
 from swergio_nb.swarm.swarm import Swarm
 
 CHOICES = ("least_confidence", "entropy")

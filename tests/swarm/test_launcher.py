@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from swergio_nb import Client, Hub, SwergioError
-from swergio_nb.swarm.launcher import ComponentSpec, Launcher, LauncherError, load_spec
+from swergio_nb.swarm.launcher import Launcher
+from swergio_nb.swarm.spec import ComponentSpec, LauncherError, load_spec
 
 LINUX = sys.platform.startswith("linux")
 
@@ -366,7 +367,8 @@ def test_child_ignoring_sigterm_is_killed_with_its_grandchild(launcher):
 
 PARENT = """
 import sys, time
-from swergio_nb.swarm.launcher import ComponentSpec, Launcher
+from swergio_nb.swarm.launcher import Launcher
+from swergio_nb.swarm.spec import ComponentSpec
 launcher = Launcher(sys.argv[1])
 [proc] = launcher.start([ComponentSpec("sleeper", command=[sys.executable, "-c", "import time; time.sleep(60)"])], None)
 print(proc.pid, flush=True)
@@ -408,7 +410,7 @@ def test_atexit_stops_children_when_the_interpreter_exits(tmp_path):
 
 
 def test_the_hub_token_travels_by_environment_not_on_the_command_line():
-    from swergio_nb.swarm.launcher import ComponentSpec
+    from swergio_nb.swarm.spec import ComponentSpec
 
     spec = ComponentSpec(name="c", module="swergio_nb.examples.trebuchet.control")
     url = "ws://127.0.0.1:9/?token=s3cret"

@@ -13,7 +13,7 @@ from swergio_nb.examples.trebuchet.options import ControlOptions
 from swergio_nb.examples.trebuchet.trainer import Trainer
 from swergio_nb.protocol.urls import split_token
 from swergio_nb.swarm.component import Component, ComponentError, component, option
-from swergio_nb.swarm.launcher import LauncherError
+from swergio_nb.swarm.spec import LauncherError
 
 
 class RecordingClient(Client):

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from ...swarm.component import from_arguments
-from ...swarm.launcher import ComponentSpec
+from ...swarm.spec import ComponentSpec
 from ...swarm.swarm import Swarm
 from ...transport.client import Client
 from . import aggregator, environment, evolution, model

@@ -16,7 +16,8 @@ import pytest
 from swergio_nb.examples.bandit.demo import fetch_stats, run_bandit
 from swergio_nb.examples.bandit.policy import EpsilonGreedy, LinUCB, UniformRandom
 from swergio_nb.examples.bandit.world import DelayModel, LinearBernoulliWorld, WorldRunner
-from swergio_nb.swarm.launcher import ComponentSpec, Launcher
+from swergio_nb.swarm.launcher import Launcher
+from swergio_nb.swarm.spec import ComponentSpec
 from swergio_nb.transport.client import Client
 from swergio_nb.transport.hub import Hub
 
