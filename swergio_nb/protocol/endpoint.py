@@ -88,11 +88,12 @@ class ConnectionState(enum.Enum):
     RECONNECTING = "reconnecting"  #: an established connection was lost; sends are buffered until OPEN again
 
 
+#: The transitions of the drawing in the module docstring (``close()`` goes to ``CLOSED`` from anywhere).
 _TRANSITIONS = {
     ConnectionState.CLOSED: {ConnectionState.CONNECTING},
-    ConnectionState.CONNECTING: {ConnectionState.OPEN},
-    ConnectionState.OPEN: {ConnectionState.RECONNECTING},
-    ConnectionState.RECONNECTING: {ConnectionState.OPEN},
+    ConnectionState.CONNECTING: {ConnectionState.OPEN, ConnectionState.CLOSED},
+    ConnectionState.OPEN: {ConnectionState.RECONNECTING, ConnectionState.CLOSED},
+    ConnectionState.RECONNECTING: {ConnectionState.OPEN, ConnectionState.CLOSED},
 }
 
 
@@ -344,7 +345,7 @@ class Endpoint:
             Every token still waiting for an answer or a reply: the transport fails them.
         """
         if self.state is ConnectionState.OPEN:
-            self.state = ConnectionState.RECONNECTING if reconnect else ConnectionState.CLOSED
+            self._go(ConnectionState.RECONNECTING if reconnect else ConnectionState.CLOSED)
         return self._take_tokens()
 
     def close(self) -> tuple[list[Any], int]:
@@ -404,10 +405,6 @@ class Endpoint:
     def command(self, mtype: MessageType | str, **fields: Any) -> Envelope:
         """A completed hub command, e.g. ``command(MessageType.COMMAND_JOINROOM, ROOM="input")``."""
         return self.complete({"TYPE": mtype, **fields})
-
-    def encode(self, msg: Envelope) -> str | bytes:
-        """The frame of a completed message (:func:`~swergio_nb.protocol.codec.encode`)."""
-        return codec.encode(msg)
 
     def buffer(self, frame: str | bytes) -> None:
         """Keep ``frame`` to send after the reconnection: while ``RECONNECTING``, or while ``OPEN`` when the transport

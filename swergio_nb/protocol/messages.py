@@ -185,6 +185,8 @@ HUB_COMMANDS = frozenset(
 LOGGED_TYPES = tuple(t for t in MessageType if t.name.startswith("DATA_"))
 _KNOWN_TYPES = frozenset(t.value for t in MessageType)
 _STRING_FIELDS = ("ROOT_ID", "TO_ROOM", "TO", "REPLY_TO")
+#: Field names most messages are made of: a message whose keys are all among them has only string keys.
+_COMMON_KEYS = frozenset(Envelope.__annotations__)
 
 
 #: Private generator for ids: a user's ``random.seed(0)`` cannot make two processes' ids collide; reseeded from
@@ -269,12 +271,15 @@ def validate(msg: Any, *, require_address: bool = True) -> Envelope:
     """
     if not isinstance(msg, dict):
         raise InvalidMessage(f"a message must be an object, got {_describe(msg)}", "not-an-object")
-    for key in msg:
-        if not isinstance(key, str):
-            raise InvalidMessage(f"field names must be strings, got {_describe(key)}", "bad-field")
+    if not msg.keys() <= _COMMON_KEYS:  # only then can a key be anything but a string
+        for key in msg:
+            if not isinstance(key, str):
+                raise InvalidMessage(f"field names must be strings, got {_describe(key)}", "bad-field")
     if "ID" not in msg:
         raise InvalidMessage("missing field ID", "missing-field")
-    _name(msg, "ID")
+    value = msg["ID"]
+    if type(value) is not str or not 0 < len(value) <= MAX_NAME_LENGTH or not value.isascii():
+        _name(msg, "ID")  # the slow path raises with the reason, or accepts non-ASCII valid Unicode
     if "TYPE" not in msg:
         raise InvalidMessage("missing field TYPE", "missing-field")
     mtype = msg["TYPE"]
@@ -282,7 +287,9 @@ def validate(msg: Any, *, require_address: bool = True) -> Envelope:
         raise InvalidMessage(f"unknown TYPE {_describe(mtype)}", "unknown-type")
     for field in _STRING_FIELDS:
         if field in msg:
-            _name(msg, field)
+            value = msg[field]
+            if type(value) is not str or not 0 < len(value) <= MAX_NAME_LENGTH or not value.isascii():
+                _name(msg, field)
     status = msg.get("MODEL_STATUS")
     if status is not None and (type(status) is not int and not isinstance(status, ModelStatus) or status not in (1, 2)):
         raise InvalidMessage(f"MODEL_STATUS must be 1 (TRAIN) or 2 (VALIDATE), got {_describe(status)}", "bad-field")
