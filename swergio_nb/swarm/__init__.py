@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from .component import Component, ComponentError, component, driver, option
 from .launcher import Launcher
-from .spec import ComponentSpec, LauncherError, SwarmSpec, load_spec
+from .spec import ComponentSpec, LauncherError
 from .swarm import Member, Swarm
+from .swarmfile import SwarmSpec, load_spec
 
 __all__ = [
     "Component",

@@ -365,7 +365,7 @@ class Component:
 
     def to_yaml_entry(self, options: Any = None, *, name: str | None = None, seed: int = 0) -> dict[str, Any]:
         """A ``swarm.yaml`` entry (plain data) naming this component, its seed and the options that differ from
-        the defaults by field name; :func:`~swergio_nb.swarm.spec.load_spec` reads it back."""
+        the defaults by field name; :func:`~swergio_nb.swarm.swarmfile.load_spec` reads it back."""
         changed = option_values(self._check(options), changed=True)
         entry: dict[str, Any] = {"name": name or self.name, "component": self.module, "seed": seed}
         return {**entry, "options": changed} if changed else entry

@@ -6,7 +6,7 @@ stop: SIGTERM to the whole group, then SIGKILL after a timeout. On Linux every c
 ``PR_SET_PDEATHSIG=SIGTERM``, so it dies with the process that launched it even if that process is SIGKILLed, and an
 ``atexit`` hook stops every launcher still running when the interpreter exits normally.
 
-What to run is a :class:`~.spec.ComponentSpec` each, read from YAML by :func:`~.spec.load_spec` (its module
+What to run is a :class:`~.spec.ComponentSpec` each, read from YAML by :func:`~.swarmfile.load_spec` (its module
 docstring gives the file's shape).
 
 Usage, in a notebook (the kernel's loop) or any asyncio code::
@@ -44,7 +44,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from .spec import ComponentSpec, LauncherError, _fail, load_spec
+from .spec import ComponentSpec, LauncherError, _fail
+from .swarmfile import load_spec
 
 __all__ = ["ComponentProcess", "Launcher"]
 

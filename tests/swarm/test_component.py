@@ -26,8 +26,8 @@ from swergio_nb.swarm.component import (
     option_values,
     resolve,
 )
-from swergio_nb.swarm.spec import load_spec
 from swergio_nb.swarm.swarm import Swarm
+from swergio_nb.swarm.swarmfile import load_spec
 
 CHOICES = ("least_confidence", "entropy")
 

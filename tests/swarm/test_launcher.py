@@ -16,7 +16,8 @@ import pytest
 
 from swergio_nb import Client, Hub, SwergioError
 from swergio_nb.swarm.launcher import Launcher
-from swergio_nb.swarm.spec import ComponentSpec, LauncherError, load_spec
+from swergio_nb.swarm.spec import ComponentSpec, LauncherError
+from swergio_nb.swarm.swarmfile import load_spec
 
 LINUX = sys.platform.startswith("linux")
 
