@@ -39,7 +39,14 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
-from ..protocol.limits import DEFAULT_MAX_ROOMS, DEFAULT_MAX_SIZE, DEFAULT_QUEUE_SIZE, DEFAULT_STALL_TIMEOUT, TOKEN_ENV
+from ..protocol.limits import (
+    DEFAULT_MAX_ROOMS,
+    DEFAULT_MAX_SIZE,
+    DEFAULT_QUEUE_SIZE,
+    DEFAULT_STALL_TIMEOUT,
+    DEFAULT_TRAFFIC_INTERVAL,
+    TOKEN_ENV,
+)
 from ..protocol.router import Router
 from ._websockets import DeliveringServerConnection, socket_of
 from .core import HubCore, HubStats
@@ -102,7 +109,7 @@ class Hub:
         queue_size: int = DEFAULT_QUEUE_SIZE,
         flow_control: bool = True,
         stall_timeout: float = DEFAULT_STALL_TIMEOUT,
-        traffic_interval: float = 0.1,
+        traffic_interval: float = DEFAULT_TRAFFIC_INTERVAL,
         ping_interval: float | None = 20.0,
         ping_timeout: float | None = 20.0,
         max_rooms: int | None = DEFAULT_MAX_ROOMS,
