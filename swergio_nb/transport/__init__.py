@@ -4,6 +4,6 @@
   transport's :class:`~.core.Link`.
 * :mod:`.hub`: the websockets server around the core and the sans-I/O :class:`~swergio_nb.protocol.router.Router`.
 * :mod:`.client`: the asyncio :class:`~swergio_nb.transport.client.Client` around the sans-I/O endpoint;
-  :mod:`.handlers` runs its handlers.
+  :mod:`.connection` is its websockets connection (opening, reconnecting), :mod:`.handlers` runs its handlers.
 * :mod:`._websockets`: every use of a websockets internal, in one place, each naming the source it relies on.
 """

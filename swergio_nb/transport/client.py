@@ -2,13 +2,14 @@
 websockets connection.
 
 The endpoint decides (registration, joins, which handlers a message fires, which reply a request waited for, what a
-handler's result becomes); this module only moves frames, runs handlers and keeps time. A handler is a function
+handler's result becomes); :mod:`.connection` moves the frames (and reconnects), :mod:`.handlers` runs the handlers,
+and this module ties them together behind swergio's API. A handler is a function
 (plain or ``async``) registered with a :class:`Trigger` and a reply spec; registering it makes the client join the
 trigger's and the reply's rooms by itself, as in swergio. What it returns becomes the reply
 (:meth:`Endpoint.replies <swergio_nb.protocol.endpoint.Endpoint.replies>`).
 
-Handlers run in :mod:`.handlers` (a worker and a bounded queue each; plain functions inline when idle; a full
-queue stops the reading, so TCP slows the hub down).
+Each handler has a worker and a bounded queue (plain functions run inline when idle); a full queue stops the
+reading, so TCP slows the hub down.
 
 Example::
 
@@ -22,15 +23,11 @@ Example::
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import inspect
 import logging
 import os
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
-
-from websockets.asyncio.client import connect
-from websockets.exceptions import ConnectionClosed
 
 from ..exceptions import NotConnected
 from ..protocol import codec
@@ -45,12 +42,11 @@ from ..protocol.endpoint import (
     HubRefused,
     Replied,
     Trigger,
-    backoff,
 )
 from ..protocol.limits import DEFAULT_MAX_SIZE, TOKEN_ENV
 from ..protocol.messages import MessageType
-from ..protocol.urls import redact, with_token
-from ._websockets import DeliveringClientConnection, try_write
+from ..protocol.urls import with_token
+from .connection import HubConnection, fail
 from .handlers import HandlerRunner
 
 __all__ = ["Client", "Trigger", "Handler", "SENDER", "ClientStats"]
@@ -106,25 +102,29 @@ class Client:
     ) -> None:
         self.name = name
         self.url = with_token(url, token if token is not None else os.environ.get(TOKEN_ENV))
-        self.max_size = max_size
         self.queue_size = queue_size
         self.timeout = timeout
-        self.ping_interval = ping_interval
-        self.ping_timeout = ping_timeout
-        self.reconnect = reconnect
-        self.backoff = backoff
         self.endpoint = Endpoint(name, max_buffer=max_buffer)
         self.context: dict[str, Any] = {"client": self, **context}
         self.runner = HandlerRunner(self.endpoint, self.context, queue_size, self.send, self._send_now)
         #: Called as ``listener(handler, message, exception)`` when a handler raises.
         self.error_listeners = self.runner.error_listeners
-        self._ws: DeliveringClientConnection | None = None
-        self._reader: asyncio.Task | None = None
-        self._reconnecting: asyncio.Task | None = None
+        self.connection = HubConnection(
+            self.endpoint,
+            self.url,
+            self._receive,
+            opened=self._start_handlers,
+            finished=self._finished,
+            max_size=max_size,
+            timeout=timeout,
+            ping_interval=ping_interval,
+            ping_timeout=ping_timeout,
+            reconnect=reconnect,
+            backoff=backoff,
+        )
         self._pending_joins: set[asyncio.Task] = set()
         self._closed: asyncio.Future | None = None
         self._connecting: asyncio.Future | None = None
-        self._closing = False
 
     @property
     def handlers(self) -> list[Handler]:
@@ -138,7 +138,7 @@ class Client:
     @property
     def connected(self) -> bool:
         """True while the connection to the hub is open and registered (False while reconnecting)."""
-        return self.endpoint.state is _OPEN and self._ws is not None
+        return self.endpoint.state is _OPEN and self.connection.ws is not None
 
     @property
     def reconnecting(self) -> bool:
@@ -164,64 +164,17 @@ class Client:
         """
         if self.connected:
             return self
-        self._closing = False
+        self.connection.closing = False
         if self._closed is None or self._closed.done():
             self._closed = asyncio.get_running_loop().create_future()
         if self.endpoint.state is ConnectionState.CLOSED:
             self.endpoint.begin()
         try:
-            await self._open()
+            await self.connection.open()
         except BaseException:
             await self.close()
             raise
         return self
-
-    async def _open(self) -> None:
-        """One connection attempt: connect, register, start handlers, (re)join rooms, flush the buffer."""
-        ws = await connect(
-            self.url,
-            max_size=self.max_size,
-            compression=None,
-            ping_interval=self.ping_interval,
-            ping_timeout=self.ping_timeout,
-            proxy=None,
-            open_timeout=self.timeout,
-            create_connection=DeliveringClientConnection,
-        )
-        ws.start_delivery(self._receive)
-        self._ws = ws
-        self._reader = asyncio.create_task(self._read(ws), name=f"swergio-client-{self.name}")
-        endpoint = self.endpoint
-        try:
-            await self._command(endpoint.opened(), control=True)
-            for handler in self.handlers:
-                self.runner.start(handler)
-            for room in endpoint.rooms_to_join():
-                await self._command(endpoint.command(MessageType.COMMAND_JOINROOM, ROOM=room), control=True)
-            for frame in endpoint.take_buffered():  # what was sent while reconnecting, in order
-                await ws.send(frame)
-                self.stats.sent += 1
-        except BaseException:
-            if self._ws is ws:
-                self._ws = None
-            await ws.close()
-            raise
-        endpoint.ready()
-
-    async def _reconnect(self) -> None:
-        for wait, cap in backoff(*self.backoff):
-            await asyncio.sleep(wait)
-            if self._closing:
-                return
-            try:
-                await self._open()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # refused, unreachable, name still taken by the old connection...
-                logger.info("%s: reconnection failed (%s) after a wait within %.2f s", self.name, exc, cap)
-                continue
-            logger.info("%s: reconnected to %s", self.name, redact(self.url))
-            return
 
     def connect_soon(self) -> asyncio.Future:
         """Start connecting in the background (for synchronous code on the loop, e.g. a notebook magic).
@@ -263,24 +216,17 @@ class Client:
 
         Messages still buffered for a reconnection are dropped (and logged).
         """
-        self._closing = True
-        ws, self._ws = self._ws, None
         waiting, dropped = self.endpoint.close()
         if dropped:
             logger.warning("%s: closing with %d buffered messages unsent", self.name, dropped)
-        workers = [self.runner.stop(h) for h in self.handlers]
-        extra = [self._reader, self._reconnecting, getattr(ws, "draining", None), *self._pending_joins]
-        self._reader, self._reconnecting = None, None
         current = asyncio.current_task()
-        tasks = [t for t in (*extra, *workers) if t is not None and t is not current]
+        tasks = [t for t in (*map(self.runner.stop, self.handlers), *self._pending_joins) if t not in (None, current)]
         for task in tasks:
             task.cancel()
-        if ws is not None:
-            await ws.close()
+        await self.connection.close()
         await asyncio.gather(*tasks, return_exceptions=True)
-        _fail(waiting, NotConnected("the client was closed"))
-        if self._closed is not None and not self._closed.done():
-            self._closed.set_result(None)
+        fail(waiting, NotConnected("the client was closed"))
+        self._finished()
 
     async def run(self) -> None:
         """Serve (run handlers) until :meth:`close`, or until the connection is lost and ``reconnect`` is False;
@@ -394,7 +340,7 @@ class Client:
         await self._ready()
         if self._pending_joins:
             await asyncio.gather(*list(self._pending_joins))
-        await self._send_frame(codec.encode(msg))
+        await self.connection.send(codec.encode(msg))
         return msg
 
     async def request(
@@ -453,50 +399,21 @@ class Client:
         """Leave ``room``; returns once the hub confirmed."""
         await self._ready()
         self.endpoint.unwant(room)
-        await self._command(self.endpoint.command(MessageType.COMMAND_LEAVEROOM, ROOM=room))
+        await self.connection.command(self.endpoint.command(MessageType.COMMAND_LEAVEROOM, ROOM=room))
 
     async def room_table(self) -> dict[str, list[str]]:
         """Every room on the hub with the names of its members."""
         await self._ready()
-        ack = await self._command(self.endpoint.command(MessageType.COMMAND_ROOMS))
+        ack = await self.connection.command(self.endpoint.command(MessageType.COMMAND_ROOMS))
         return ack["TABLE"]
 
     # -- internals ---------------------------------------------------------------------------------------------
-
-    async def _send_frame(self, frame: str | bytes, *, control: bool = False) -> None:
-        """Send on the live connection (``control``: the connection's own registration and joins, sent before it
-        is live); while reconnecting, buffer it (bounded)."""
-        ws = self._ws
-        if ws is None or not control and self.endpoint.state is not _OPEN:
-            if not control and self.reconnecting:
-                self.endpoint.buffer(frame)
-                return
-            raise NotConnected(f"client {self.name!r} is not connected")
-        try:
-            if not try_write(ws, frame):
-                await ws.send(frame)  # waits for the transport to drain; raises if the connection closed
-        except (ConnectionClosed, ConnectionError) as exc:
-            if not control and self.reconnect and not self._closing:
-                self.endpoint.buffer(frame)  # not written: it goes out after the reconnection
-                return
-            raise NotConnected(f"client {self.name!r} lost its connection: {exc}") from exc
-        self.stats.sent += 1
-
-    async def _command(self, msg: dict[str, Any], *, control: bool = False) -> dict[str, Any]:
-        """Send a hub command and wait for its ``COMMAND/ACK`` (a ``LOG/ERROR`` raises HubError)."""
-        future = asyncio.get_running_loop().create_future()
-        self.endpoint.expect_answer(msg["ID"], future)
-        try:
-            await self._send_frame(codec.encode(msg), control=control)
-            return await asyncio.wait_for(future, self.timeout)
-        finally:
-            self.endpoint.forget_answer(msg["ID"])
 
     async def _join_all(self, rooms: Iterable[str]) -> None:
         for room in sorted(rooms):
             self.endpoint.want(room)
             if room not in self.endpoint.joined:
-                await self._command(self.endpoint.command(MessageType.COMMAND_JOINROOM, ROOM=room))
+                await self.connection.command(self.endpoint.command(MessageType.COMMAND_JOINROOM, ROOM=room))
 
     def _receive(self, frame: str | bytes) -> Awaitable[None] | None:
         """Carry out what the endpoint makes of one frame; returns what must be awaited before the next frame if
@@ -522,43 +439,16 @@ class Client:
             logger.warning("%s: dropped an undecodable frame: %s", self.name, event.error)
         return None
 
-    async def _read(self, ws: DeliveringClientConnection) -> None:
-        """Wait for the connection's end, dispatching what websockets' usual path delivers (frames after a
-        fragmented message; all others are handed to :meth:`_receive` as they are parsed: :mod:`._websockets`)."""
-        try:
-            with contextlib.suppress(ConnectionClosed):  # a lost connection is handled below
-                async for frame in ws:
-                    await ws.wait_delivered()  # frames parsed earlier go first
-                    waiting = self._receive(frame)
-                    if waiting is not None:  # a handler's queue is full: stop reading until it has room
-                        await waiting
-        finally:
-            if self._ws is ws:
-                self._ws = None
-                was_open = self.endpoint.state is _OPEN
-                waiting = self.endpoint.lost(reconnect=self.reconnect and not self._closing)
-                _fail(waiting, NotConnected(f"client {self.name!r}: the connection to the hub was lost"))
-                if was_open and self.reconnecting:
-                    logger.warning("%s: lost the connection to the hub; reconnecting", self.name)
-                    self._reconnecting = asyncio.create_task(self._reconnect(), name=f"swergio-reconnect-{self.name}")
-                elif was_open and self._closed is not None and not self._closed.done():
-                    self._closed.set_result(None)
-
     def _send_now(self, msg: dict[str, Any]) -> bool:
         """Send ``msg`` if that needs no waiting (connected, joins done, transport not backed up); else False."""
-        ws = self._ws
-        if ws is None or self.endpoint.state is not _OPEN or self._pending_joins:
+        if self._pending_joins or not self.connected:
             return False
-        try:
-            if not try_write(ws, codec.encode(self.endpoint.complete(msg))):
-                return False
-        except ConnectionError:
-            return False  # the worker's send buffers it for the reconnection, or reports it
-        self.stats.sent += 1
-        return True
+        return self.connection.send_now(codec.encode(self.endpoint.complete(msg)))
 
+    def _start_handlers(self) -> None:
+        for handler in self.handlers:
+            self.runner.start(handler)
 
-def _fail(futures: list[Any], exc: BaseException) -> None:
-    for future in futures:
-        if not future.done():
-            future.set_exception(exc)
+    def _finished(self) -> None:
+        if self._closed is not None and not self._closed.done():
+            self._closed.set_result(None)

@@ -78,7 +78,7 @@ async def test_a_fragmented_message_takes_websockets_path_and_the_order_holds():
         client.add_handler(lambda msg: got.append(msg["N"]), Trigger("DATA/TEXT", "r"))
         async with client:
             await until(lambda: len(got) == 50)
-            assert client._ws.fallback  # the fast path ended at the fragmented message
+            assert client.connection.ws.fallback  # the fast path ended at the fragmented message
         assert got == list(range(50))
 
 

@@ -45,7 +45,7 @@ async def test_messages_sent_while_reconnecting_are_buffered_and_sent_in_order()
         listener = Client("listener", hub.url)
         listener.add_handler(lambda m: got.append(m["DATA"]), Trigger("DATA/TEXT", "r"))
         async with listener, Client("speaker", hub.url, backoff=(0.2, 0.4)) as speaker:
-            speaker._ws.transport.abort()  # the network drops the speaker's connection
+            speaker.connection.ws.transport.abort()  # the network drops the speaker's connection
             await until(lambda: speaker.reconnecting)
             for i in range(5):
                 await speaker.send({"TYPE": "DATA/TEXT", "TO_ROOM": "r", "DATA": i})
@@ -82,7 +82,7 @@ async def test_reconnection_backs_off_while_the_hub_stays_down(caplog):
     hub = await Hub(port=0).start()
     client = await Client("c", hub.url, backoff=(0.02, 0.08)).connect()
     caplog.set_level(
-        "INFO", logger="swergio_nb.transport.client"
+        "INFO", logger="swergio_nb.transport.connection"
     )  # before the close: the first failure can come at once
     await hub.close()
     await asyncio.sleep(1.0)

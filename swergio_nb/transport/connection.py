@@ -1,0 +1,238 @@
+"""A client's connection to a hub over websockets: opening it, reading and writing it, losing it, getting it back.
+
+:class:`HubConnection` is the I/O half of a :class:`~swergio_nb.transport.client.Client`; the endpoint decides what
+is sent and what a loss means. Opening a connection registers the name, lets the client start its handlers, joins
+every room the endpoint lists and sends what was buffered while reconnecting, in order; only then is the endpoint
+``OPEN``. Frames go to the client's ``receive`` as websockets parses them (:mod:`._websockets`). An established
+connection that is lost is reopened with exponential backoff and full jitter
+(:func:`~swergio_nb.protocol.endpoint.backoff`) unless ``reconnect`` is False.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
+
+from ..exceptions import NotConnected
+from ..protocol import codec
+from ..protocol.endpoint import ConnectionState, Endpoint, backoff
+from ..protocol.messages import MessageType
+from ..protocol.urls import redact
+from ._websockets import DeliveringClientConnection, try_write
+
+__all__ = ["HubConnection", "fail"]
+
+logger = logging.getLogger(__name__)
+
+_OPEN = ConnectionState.OPEN
+
+
+class HubConnection:
+    """One client's connection to a hub (see the module docstring).
+
+    Args:
+        endpoint: the client's sans-I/O endpoint.
+        url: the hub's URL, with its token.
+        receive: takes each frame as it is parsed; returns None, or an awaitable to wait for before the next frame.
+        opened: called on each new connection once the name is registered, before the joins (the client starts
+            its handlers there).
+        finished: called when an established connection is lost for good (``reconnect`` False).
+        max_size: largest frame accepted, in bytes; None: no limit.
+        timeout: seconds to wait for the opening handshake and for each acknowledgement.
+        ping_interval: seconds between keepalive pings; None: none.
+        ping_timeout: seconds to wait for a pong; None: forever.
+        reconnect: reopen an established connection that was lost.
+        backoff: ``(first, longest)`` caps of the waits between attempts, in seconds.
+
+    Attributes:
+        ws: the websockets connection while one is open, else None.
+        closing: :meth:`close` was called: nothing is reopened.
+    """
+
+    def __init__(
+        self,
+        endpoint: Endpoint,
+        url: str,
+        receive: Callable[[str | bytes], Awaitable[None] | None],
+        *,
+        opened: Callable[[], None],
+        finished: Callable[[], None],
+        max_size: int | None,
+        timeout: float,
+        ping_interval: float | None,
+        ping_timeout: float | None,
+        reconnect: bool,
+        backoff: tuple[float, float],
+    ) -> None:
+        self.endpoint = endpoint
+        self.url = url
+        self.receive = receive
+        self.opened = opened
+        self.finished = finished
+        self.max_size = max_size
+        self.timeout = timeout
+        self.ping_interval = ping_interval
+        self.ping_timeout = ping_timeout
+        self.reconnect = reconnect
+        self.backoff = backoff
+        self.ws: DeliveringClientConnection | None = None
+        self.closing = False
+        self._reader: asyncio.Task | None = None
+        self._reconnecting: asyncio.Task | None = None
+
+    async def open(self) -> None:
+        """One attempt: connect, register, start the handlers, join the rooms, flush the buffer; then ``OPEN``.
+
+        Raises:
+            OSError: the hub cannot be reached.
+            HubError: the hub refused the registration or a join.
+            TimeoutError: the hub did not answer within ``timeout``.
+        """
+        ws = await connect(
+            self.url,
+            max_size=self.max_size,
+            compression=None,
+            ping_interval=self.ping_interval,
+            ping_timeout=self.ping_timeout,
+            proxy=None,
+            open_timeout=self.timeout,
+            create_connection=DeliveringClientConnection,
+        )
+        ws.start_delivery(self.receive)
+        self.ws = ws
+        self._reader = asyncio.create_task(self._read(ws), name=f"swergio-client-{self.endpoint.name}")
+        endpoint = self.endpoint
+        try:
+            await self.command(endpoint.opened(), control=True)
+            self.opened()
+            for room in endpoint.rooms_to_join():
+                await self.command(endpoint.command(MessageType.COMMAND_JOINROOM, ROOM=room), control=True)
+            for frame in endpoint.take_buffered():  # what was sent while reconnecting, in order
+                await ws.send(frame)
+                endpoint.stats.sent += 1
+        except BaseException:
+            if self.ws is ws:
+                self.ws = None
+            await ws.close()
+            raise
+        endpoint.ready()
+
+    async def send(self, frame: str | bytes, *, control: bool = False) -> None:
+        """Write ``frame``, waiting for the transport to drain if it is backed up; while reconnecting, buffer it.
+
+        Args:
+            frame: the encoded message.
+            control: the connection's own registration and joins, sent before it is ``OPEN``.
+
+        Raises:
+            NotConnected: no connection (and none coming back), or the reconnection buffer is full.
+        """
+        ws = self.ws
+        if ws is None or not control and self.endpoint.state is not _OPEN:
+            if not control and self.endpoint.state is ConnectionState.RECONNECTING:
+                self.endpoint.buffer(frame)
+                return
+            raise NotConnected(f"client {self.endpoint.name!r} is not connected")
+        try:
+            if not try_write(ws, frame):
+                await ws.send(frame)  # waits for the transport to drain; raises if the connection closed
+        except (ConnectionClosed, ConnectionError) as exc:
+            if not control and self.reconnect and not self.closing:
+                self.endpoint.buffer(frame)  # not written: it goes out after the reconnection
+                return
+            raise NotConnected(f"client {self.endpoint.name!r} lost its connection: {exc}") from exc
+        self.endpoint.stats.sent += 1
+
+    def send_now(self, frame: str | bytes) -> bool:
+        """Write ``frame`` if that needs no waiting (``OPEN``, transport not backed up); False if nothing was sent."""
+        ws = self.ws
+        if ws is None or self.endpoint.state is not _OPEN:
+            return False
+        try:
+            if not try_write(ws, frame):
+                return False
+        except ConnectionError:
+            return False  # a send() that waits buffers it for the reconnection, or reports it
+        self.endpoint.stats.sent += 1
+        return True
+
+    async def command(self, msg: dict[str, Any], *, control: bool = False) -> dict[str, Any]:
+        """Send a hub command and wait for its ``COMMAND/ACK``.
+
+        Raises:
+            HubError: the hub answered ``LOG/ERROR``.
+            TimeoutError: no answer within ``timeout``.
+            NotConnected: as :meth:`send`, or the connection was lost while waiting.
+        """
+        future = asyncio.get_running_loop().create_future()
+        self.endpoint.expect_answer(msg["ID"], future)
+        try:
+            await self.send(codec.encode(msg), control=control)
+            return await asyncio.wait_for(future, self.timeout)
+        finally:
+            self.endpoint.forget_answer(msg["ID"])
+
+    async def close(self) -> None:
+        """Close the connection and stop reading and reconnecting (nothing is reopened). Safe to call twice."""
+        self.closing = True
+        ws, self.ws = self.ws, None
+        current = asyncio.current_task()
+        tasks = [t for t in (self._reader, self._reconnecting, getattr(ws, "draining", None)) if t is not None]
+        tasks = [t for t in tasks if t is not current]
+        self._reader, self._reconnecting = None, None
+        for task in tasks:
+            task.cancel()
+        if ws is not None:
+            await ws.close()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _read(self, ws: DeliveringClientConnection) -> None:
+        """Wait for the connection's end, handing on what websockets' usual path delivers (frames after a
+        fragmented message; all others are handed to ``receive`` as they are parsed: :mod:`._websockets`)."""
+        try:
+            with contextlib.suppress(ConnectionClosed):  # a lost connection is handled below
+                async for frame in ws:
+                    await ws.wait_delivered()  # frames parsed earlier go first
+                    waiting = self.receive(frame)
+                    if waiting is not None:  # a handler's queue is full: stop reading until it has room
+                        await waiting
+        finally:
+            if self.ws is ws:
+                self.ws = None
+                was_open = self.endpoint.state is _OPEN
+                name = self.endpoint.name
+                waiting = self.endpoint.lost(reconnect=self.reconnect and not self.closing)
+                fail(waiting, NotConnected(f"client {name!r}: the connection to the hub was lost"))
+                if was_open and self.endpoint.state is ConnectionState.RECONNECTING:
+                    logger.warning("%s: lost the connection to the hub; reconnecting", name)
+                    self._reconnecting = asyncio.create_task(self._reconnect(), name=f"swergio-reconnect-{name}")
+                elif was_open:
+                    self.finished()
+
+    async def _reconnect(self) -> None:
+        for wait, cap in backoff(*self.backoff):
+            await asyncio.sleep(wait)
+            if self.closing:
+                return
+            try:
+                await self.open()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # refused, unreachable, name still taken by the old connection...
+                logger.info("%s: reconnection failed (%s) after a wait within %.2f s", self.endpoint.name, exc, cap)
+                continue
+            logger.info("%s: reconnected to %s", self.endpoint.name, redact(self.url))
+            return
+
+
+def fail(futures: list[Any], exc: BaseException) -> None:
+    """Fail each of ``futures`` (the endpoint's waiting tokens) that is not done yet with ``exc``."""
+    for future in futures:
+        if not future.done():
+            future.set_exception(exc)
