@@ -91,14 +91,14 @@ class HandlerRunner:
     def dispatch(self, msg: dict[str, Any], handlers: tuple[Handler, ...]) -> Awaitable[None] | None:
         """Hand ``msg`` to ``handlers``; returns what must be awaited first if a handler's queue is full (the rest
         of the handlers get it after), else None."""
-        for i, handler in enumerate(handlers):
+        for handler in handlers:  # no enumerate: the index is needed only on the slow path
             worker = handler.worker
             if worker is None:  # stopped, or removed by a handler that ran before it
                 continue
             if worker.inline and not worker.busy and not worker.queue.qsize():
                 self._call_inline(handler, msg)
             elif worker.queue.full():
-                return self._put_when_room(msg, handlers[i:])
+                return self._put_when_room(msg, handlers[handlers.index(handler) :])
             else:
                 worker.queue.put_nowait(msg)
         return None
