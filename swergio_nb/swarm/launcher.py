@@ -44,7 +44,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from .spec import ComponentSpec, LauncherError, _fail
+from .spec import ComponentSpec, LauncherError
 from .swarmfile import load_spec
 
 __all__ = ["ComponentProcess", "Launcher"]
@@ -310,11 +310,11 @@ class Launcher:
             if not isinstance(spec, ComponentSpec):
                 raise LauncherError(f"expected ComponentSpec, got {type(spec).__name__}")
             if spec.name in seen:
-                raise _fail(spec.name, "name", "is used by more than one component")
+                raise LauncherError.about(spec.name, "name", "is used by more than one component")
             seen.add(spec.name)
             old = self._procs.get(spec.name)
             if old is not None and old.running:
-                raise _fail(spec.name, "name", f"is already running here (pid {old.pid}); stop it first")
+                raise LauncherError.about(spec.name, "name", f"is already running here (pid {old.pid}); stop it first")
             spec.argv(hub_url)  # raises if it needs a hub URL
             spec.environment(hub_url)
 
@@ -342,7 +342,9 @@ class Launcher:
                 )
             except OSError as exc:
                 log.write(f"--- swergio launcher: cannot start {spec.name}: {exc}\n".encode())
-                raise _fail(spec.name, "command" if spec.command else "module", f"cannot be started: {exc}") from exc
+                raise LauncherError.about(
+                    spec.name, "command" if spec.command else "module", f"cannot be started: {exc}"
+                ) from exc
         proc = ComponentProcess(spec.name, spec, argv, popen, log_path, started, _offset=offset)
         self._procs.pop(spec.name, None)  # a restart goes to the end of the start order
         self._procs[spec.name] = proc

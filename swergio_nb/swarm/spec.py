@@ -32,13 +32,19 @@ DEFAULT_READY_TIMEOUT = 60.0
 
 _NAME = re.compile(r"^[\w][\w.-]*$")
 _MODULE = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
-_KEYS = ("name", "module", "command", "args", "env", "delay", "ready", "ready_timeout", "cwd", "hub_arg")
 #: Keys that name what runs instead of ``module``/``command``: a declared component, or a toolbox script.
 _PYTHONS = ("python", "python3")
 
 
 class LauncherError(SwergioError):
     """A swarm spec is invalid, or a component could not be started or did not become ready."""
+
+    @classmethod
+    def about(cls, name: str | None, field_name: str | None, problem: str) -> LauncherError:
+        """The error naming the component (None: the whole spec) and the field (None: no one field) at fault."""
+        who = "swarm spec" if name is None else f"component {name!r}"
+        where = "" if field_name is None else f" field {field_name!r}"
+        return cls(f"{who}:{where} {problem}")
 
 
 class _Auto:
@@ -51,12 +57,6 @@ class _Auto:
 _AUTO: Any = _Auto()
 
 
-def _fail(name: str | None, field_name: str | None, problem: str) -> LauncherError:
-    who = "swarm spec" if name is None else f"component {name!r}"
-    where = "" if field_name is None else f" field {field_name!r}"
-    return LauncherError(f"{who}:{where} {problem}")
-
-
 def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
@@ -66,7 +66,7 @@ def _as_text(name: str, field_name: str, value: Any) -> str:
         return value
     if _is_number(value):
         return str(value)
-    raise _fail(name, field_name, f"items must be strings, got {type(value).__name__} {value!r}")
+    raise LauncherError.about(name, field_name, f"items must be strings, got {type(value).__name__} {value!r}")
 
 
 @dataclass(frozen=True)
@@ -104,7 +104,7 @@ class ComponentSpec:
     def __post_init__(self) -> None:
         name = self.name
         if not isinstance(name, str) or not _NAME.match(name):
-            raise _fail(
+            raise LauncherError.about(
                 None if not isinstance(name, str) else name,
                 "name",
                 f"must be a non-empty string of letters, digits, '_', '.', '-', got {name!r}",
@@ -112,54 +112,64 @@ class ComponentSpec:
         set_ = object.__setattr__
         if (self.module is None) == (self.command is None):
             which = "both" if self.module is not None else "neither"
-            raise _fail(name, None, f"needs exactly one of fields 'module' and 'command', got {which}")
+            raise LauncherError.about(name, None, f"needs exactly one of fields 'module' and 'command', got {which}")
         if self.module is not None and (not isinstance(self.module, str) or not _MODULE.match(self.module)):
-            raise _fail(name, "module", f"must be a dotted module name, got {self.module!r}")
+            raise LauncherError.about(name, "module", f"must be a dotted module name, got {self.module!r}")
         if self.command is not None:
             command = self.command
             if isinstance(command, str):
                 try:
                     command = shlex.split(command)
                 except ValueError as exc:
-                    raise _fail(name, "command", f"cannot be split: {exc}") from None
+                    raise LauncherError.about(name, "command", f"cannot be split: {exc}") from None
             elif not isinstance(command, (list, tuple)):
-                raise _fail(name, "command", f"must be a string or a list of strings, got {type(command).__name__}")
+                raise LauncherError.about(
+                    name, "command", f"must be a string or a list of strings, got {type(command).__name__}"
+                )
             command = tuple(_as_text(name, "command", part) for part in command)
             if not command:
-                raise _fail(name, "command", "must not be empty")
+                raise LauncherError.about(name, "command", "must not be empty")
             set_(self, "command", command)
         if isinstance(self.args, str) or not isinstance(self.args, (list, tuple)):
-            raise _fail(name, "args", f"must be a list of strings, got {type(self.args).__name__}")
+            raise LauncherError.about(name, "args", f"must be a list of strings, got {type(self.args).__name__}")
         set_(self, "args", tuple(_as_text(name, "args", a) for a in self.args))
         if not isinstance(self.env, Mapping):
-            raise _fail(name, "env", f"must be a mapping of names to strings, got {type(self.env).__name__}")
+            raise LauncherError.about(
+                name, "env", f"must be a mapping of names to strings, got {type(self.env).__name__}"
+            )
         env = {}
         for key, value in self.env.items():
             if not isinstance(key, str) or not key or "=" in key:
-                raise _fail(name, "env", f"variable names must be non-empty strings without '=', got {key!r}")
+                raise LauncherError.about(
+                    name, "env", f"variable names must be non-empty strings without '=', got {key!r}"
+                )
             env[key] = _as_text(name, "env", value)
         set_(self, "env", env)
         if not _is_number(self.delay) or self.delay < 0:
-            raise _fail(name, "delay", f"must be a number of seconds >= 0, got {self.delay!r}")
+            raise LauncherError.about(name, "delay", f"must be a number of seconds >= 0, got {self.delay!r}")
         if self.ready is _AUTO:
             set_(self, "ready", DEFAULT_READY if self.module is not None else None)
         if self.ready is not None:
             if not isinstance(self.ready, str):
-                raise _fail(name, "ready", f"must be a regex string or null, got {type(self.ready).__name__}")
+                raise LauncherError.about(
+                    name, "ready", f"must be a regex string or null, got {type(self.ready).__name__}"
+                )
             try:
                 re.compile(self.ready)
             except re.error as exc:
-                raise _fail(name, "ready", f"is not a valid regex: {exc}") from None
+                raise LauncherError.about(name, "ready", f"is not a valid regex: {exc}") from None
         if not _is_number(self.ready_timeout) or self.ready_timeout <= 0:
-            raise _fail(name, "ready_timeout", f"must be a number of seconds > 0, got {self.ready_timeout!r}")
+            raise LauncherError.about(
+                name, "ready_timeout", f"must be a number of seconds > 0, got {self.ready_timeout!r}"
+            )
         if self.cwd is not None:
             if not isinstance(self.cwd, (str, os.PathLike)):
-                raise _fail(name, "cwd", f"must be a path string, got {type(self.cwd).__name__}")
+                raise LauncherError.about(name, "cwd", f"must be a path string, got {type(self.cwd).__name__}")
             set_(self, "cwd", Path(self.cwd))
         if self.hub_arg is _AUTO:
             set_(self, "hub_arg", self.module is not None)
         elif not isinstance(self.hub_arg, bool):
-            raise _fail(name, "hub_arg", f"must be true or false, got {self.hub_arg!r}")
+            raise LauncherError.about(name, "hub_arg", f"must be true or false, got {self.hub_arg!r}")
 
     def argv(self, hub_url: str | None) -> list[str]:
         """The command line, with ``{hub}`` replaced and ``--hub URL`` appended if ``hub_arg``.
@@ -194,5 +204,5 @@ class ComponentSpec:
         if "{hub}" not in text:
             return text
         if hub_url is None:
-            raise _fail(self.name, field_name, "needs a hub URL ('{hub}' or --hub) but none was given")
+            raise LauncherError.about(self.name, field_name, "needs a hub URL ('{hub}' or --hub) but none was given")
         return text.replace("{hub}", hub_url)

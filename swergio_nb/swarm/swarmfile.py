@@ -46,17 +46,25 @@ The :class:`~.launcher.Launcher` runs the specs as OS processes.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from .component import ComponentError, resolve
-from .spec import _KEYS, DEFAULT_READY_TIMEOUT, ComponentSpec, LauncherError, _fail
+from .spec import DEFAULT_READY_TIMEOUT, ComponentSpec, LauncherError
 
 __all__ = ["SwarmSpec", "load_spec", "spec_from_entry"]
 
-_SOURCE_KEYS = ("component", "seed", "options", "filepath", "envpath")
+#: The fields of a ``components:`` entry: those of a ComponentSpec, and those a spec is derived from.
+_ENTRY_KEYS = tuple(f.name for f in dataclasses.fields(ComponentSpec)) + (
+    "component",
+    "seed",
+    "options",
+    "filepath",
+    "envpath",
+)
 _TOP_KEYS = ("hub", "components", "settings")
 _SETTINGS = ("python_envpath", "python_cmd", "julia_envpath", "terminal_cmd")
 
@@ -82,9 +90,9 @@ def spec_from_entry(
     label = name if isinstance(name, str) and name else f"#{index}"
     if "name" not in data:
         raise LauncherError(f"component {label}: field 'name' is missing")
-    unknown = sorted(str(k) for k in data if k not in _KEYS + _SOURCE_KEYS)
+    unknown = sorted(str(k) for k in data if k not in _ENTRY_KEYS)
     if unknown:
-        known = ", ".join(_KEYS + _SOURCE_KEYS)
+        known = ", ".join(_ENTRY_KEYS)
         raise LauncherError(f"component {label!r}: unknown field(s) {', '.join(map(repr, unknown))} (known: {known})")
     kwargs = _derive_source(label, dict(data), base_dir, julia_env)
     for key, default in (("args", ()), ("env", {}), ("delay", 0.0), ("ready_timeout", DEFAULT_READY_TIMEOUT)):
@@ -200,27 +208,31 @@ def load_spec(
         unknown = sorted(str(k) for k in data if k not in _TOP_KEYS)
         if unknown:
             known = ", ".join(_TOP_KEYS)
-            raise _fail(None, None, f"unknown top-level key(s) {', '.join(map(repr, unknown))} (known: {known})")
+            raise LauncherError.about(
+                None, None, f"unknown top-level key(s) {', '.join(map(repr, unknown))} (known: {known})"
+            )
         hub = data.get("hub")
         if hub is not None and not isinstance(hub, str):
-            raise _fail(None, "hub", f"must be a URL string, got {type(hub).__name__}")
+            raise LauncherError.about(None, "hub", f"must be a URL string, got {type(hub).__name__}")
         julia_env = _settings(data.get("settings"))
         entries = data.get("components") or []
         if isinstance(entries, Mapping):  # swergio_toolbox: {name: {filepath: ..., delay: ...}}
             entries = [_named(name, entry) for name, entry in entries.items()]
         if not isinstance(entries, (list, tuple)):
-            raise _fail(None, "components", f"must be a list or a mapping, got {type(entries).__name__}")
+            raise LauncherError.about(None, "components", f"must be a list or a mapping, got {type(entries).__name__}")
     elif isinstance(data, (list, tuple)):
         entries = data
     else:
-        raise _fail(None, None, f"must be a mapping with 'components' or a list, got {type(data).__name__}")
+        raise LauncherError.about(
+            None, None, f"must be a mapping with 'components' or a list, got {type(data).__name__}"
+        )
     specs = SwarmSpec(hub=hub, source=path)
     for index, entry in enumerate(entries):
         specs.append(entry if isinstance(entry, ComponentSpec) else spec_from_entry(entry, base, index, julia_env))
     seen: set[str] = set()
     for spec in specs:
         if spec.name in seen:
-            raise _fail(spec.name, "name", "is used by more than one component")
+            raise LauncherError.about(spec.name, "name", "is used by more than one component")
         seen.add(spec.name)
     return specs
 
@@ -228,7 +240,9 @@ def load_spec(
 def _named(name: Any, entry: Any) -> dict[str, Any]:
     """One entry of a ``components:`` mapping (swergio_toolbox's shape) as a list entry."""
     if entry is not None and not isinstance(entry, Mapping):
-        raise _fail(None, "components", f"must be a list, or a mapping of names to entries; {name!r} maps to {entry!r}")
+        raise LauncherError.about(
+            None, "components", f"must be a list, or a mapping of names to entries; {name!r} maps to {entry!r}"
+        )
     return {"name": name, **(entry or {})}
 
 
@@ -237,10 +251,14 @@ def _settings(settings: Any) -> str | None:
     if settings is None:
         return None
     if not isinstance(settings, Mapping):
-        raise _fail(None, "settings", f"must be a mapping, got {type(settings).__name__}")
+        raise LauncherError.about(None, "settings", f"must be a mapping, got {type(settings).__name__}")
     unknown = sorted(str(k) for k in settings if k not in _SETTINGS)
     if unknown:
-        raise _fail(None, "settings", f"unknown key(s) {', '.join(map(repr, unknown))} (known: {', '.join(_SETTINGS)})")
+        raise LauncherError.about(
+            None, "settings", f"unknown key(s) {', '.join(map(repr, unknown))} (known: {', '.join(_SETTINGS)})"
+        )
     if settings.get("terminal_cmd"):
-        raise _fail(None, "settings", "'terminal_cmd' is not supported: the launcher captures each component's log")
+        raise LauncherError.about(
+            None, "settings", "'terminal_cmd' is not supported: the launcher captures each component's log"
+        )
     return settings.get("julia_envpath")
