@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .exceptions import HubError, InvalidMessage, InvalidState, NotConnected, SwergioError
+from .exceptions import HubError, InvalidMessage, InvalidState, NotConnected, PeerError, Refused, SwergioError
 from .protocol.messages import (
     LOGGING_ROOM,
     MESSAGE_TYPE,
@@ -43,6 +43,8 @@ __all__ = [
     "Handler",
     "Hub",
     "HubError",
+    "PeerError",
+    "Refused",
     "InvalidMessage",
     "InvalidState",
     "LOGGING_ROOM",

@@ -50,9 +50,9 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..exceptions import HubError, InvalidMessage, InvalidState, NotConnected
+from ..exceptions import HubError, InvalidMessage, InvalidState, NotConnected, PeerError
 from . import codec
-from .messages import Envelope, MessageType, new_id, validate
+from .messages import HUB_NAME, Envelope, MessageType, new_id, validate
 
 __all__ = [
     "Endpoint",
@@ -147,6 +147,9 @@ class Handler:
         reply_rooms: rooms each reply goes to (one copy each), or None.
         reply_to: component each reply goes to, :data:`SENDER`, or None.
         in_thread: the transport runs ``fn`` in a worker thread.
+        group: handlers of one group share one queue and one worker: they handle their messages one at a time, in
+            arrival order across the group (a model's forward and backward: a backward must not overtake the
+            forward it follows). None: the handler has a worker of its own.
         context_keys: names of the context values ``fn`` takes as keyword arguments.
         calls: messages handled so far.
         errors: calls that raised.
@@ -159,6 +162,7 @@ class Handler:
     reply_rooms: tuple[str, ...] | None = None
     reply_to: str | None = None
     in_thread: bool = False
+    group: str | None = None
     context_keys: tuple[str, ...] = ()
     calls: int = 0
     errors: int = 0
@@ -200,10 +204,12 @@ class Answered:
 
 @dataclass(slots=True)
 class Replied:
-    """The reply in a chain that ``token`` waited for (:meth:`Endpoint.expect_reply`)."""
+    """The reply in a chain that ``token`` waited for (:meth:`Endpoint.expect_reply`); ``error`` is set when it is
+    the asked component's ``LOG/ERROR`` refusing the request."""
 
     token: Any
     message: Envelope
+    error: PeerError | None = None
 
 
 @dataclass(slots=True)
@@ -238,13 +244,26 @@ class _Waiter:
     token: Any
     room: str | None
     type: str | None
+    request: str | None = None  # the ID whose LOG/ERROR answer (REPLY_TO) also ends the wait, as a refusal
+    asked: str | None = None  # only this component's refusal counts (the request went TO it)
 
     def matches(self, msg: Envelope, name: str) -> bool:
-        if self.type is not None and msg.get("TYPE") != self.type:
+        mtype = msg.get("TYPE")
+        if (mtype == _ACK or mtype == _ERROR) and self.asked is not None and msg.get("SENT_BY") != self.asked:
+            return False  # an answer to a request that went TO a component counts only from that component
+        if self.type is not None and mtype != self.type and not self.refuses(msg):
             return False
         if self.room is not None:
             return msg.get("TO_ROOM") == self.room
         return msg.get("TO") == name
+
+    def refuses(self, msg: Envelope) -> bool:
+        return (
+            self.request is not None
+            and msg.get("TYPE") == _ERROR
+            and msg.get("REPLY_TO") == self.request
+            and (self.asked is None or msg.get("SENT_BY") == self.asked)
+        )
 
 
 def backoff(first: float, longest: float, rng: random.Random | None = None) -> Iterator[tuple[float, float]]:
@@ -443,14 +462,28 @@ class Endpoint:
         """Stop waiting for the answer to ``msg_id`` (no-op if it came or was never expected)."""
         self._answers.pop(msg_id, None)
 
-    def expect_reply(self, root_id: str, token: Any, *, room: str | None = None, type: str | None = None) -> object:
+    def expect_reply(
+        self,
+        root_id: str,
+        token: Any,
+        *,
+        room: str | None = None,
+        type: str | None = None,
+        request: str | None = None,
+        asked: str | None = None,
+    ) -> object:
         """Hand ``token`` the first message of chain ``root_id`` that arrives in ``room`` (or, with no room, is
         addressed to this component), of ``type`` if given.
+
+        With ``request`` (the ID of the message sent), a ``LOG/ERROR`` answering it (``REPLY_TO``) from a component
+        ends the wait too, as a :class:`Replied` whose ``error`` is a :class:`~swergio_nb.exceptions.PeerError`.
+        With ``asked`` (the request went ``TO`` that component), a ``COMMAND/ACK`` or ``LOG/ERROR`` counts only from
+        it (``SENT_BY``, which the hub stamps): another component's cannot end the wait.
 
         Returns:
             A handle for :meth:`forget_reply`.
         """
-        waiter = _Waiter(token, room, None if type is None else str(type))
+        waiter = _Waiter(token, room, None if type is None else str(type), request, asked)
         self._waiters.setdefault(root_id, []).append(waiter)
         return waiter
 
@@ -486,7 +519,7 @@ class Endpoint:
         """:meth:`receive` for a decoded, valid message."""
         mtype = msg["TYPE"]
         refused = None
-        if mtype == _ACK or mtype == _ERROR:
+        if (mtype == _ACK or mtype == _ERROR) and msg.get("SENT_BY") == HUB_NAME:  # a forged answer is only data
             if mtype == _ACK and "ROOMS" in msg:
                 self.joined = frozenset(msg["ROOMS"])
             token = self._answers.pop(msg.get("REPLY_TO", ""), None)
@@ -505,7 +538,7 @@ class Endpoint:
                         del waiters[i]
                         if not waiters:
                             del self._waiters[root]
-                        return Replied(waiter.token, msg)
+                        return Replied(waiter.token, msg, PeerError(msg) if waiter.refuses(msg) else None)
         handlers = self.match(msg)
         if refused is not None:
             return HubRefused(msg, refused, handlers)
@@ -522,6 +555,7 @@ class Endpoint:
         reply_rooms: str | Iterable[str] | None = None,
         reply_to: str | None = None,
         in_thread: bool = False,
+        group: str | None = None,
         context_keys: Iterable[str] = (),
     ) -> Handler:
         """Register a :class:`Handler` for ``fn`` (after the others: handlers see a message in registration order).
@@ -536,6 +570,7 @@ class Endpoint:
             reply_rooms=_as_tuple(reply_rooms),
             reply_to=reply_to,
             in_thread=in_thread,
+            group=group,
             context_keys=tuple(context_keys),
         )
         self.handlers.append(handler)

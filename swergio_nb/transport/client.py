@@ -252,6 +252,7 @@ class Client:
         reply_rooms: str | Iterable[str] | None = None,
         reply_to: str | None = None,
         in_thread: bool = False,
+        group: str | None = None,
     ) -> Handler:
         """Register ``fn`` to run on every message matching ``trigger``.
 
@@ -263,6 +264,8 @@ class Client:
             reply_rooms: room or rooms each reply is sent to (one copy each).
             reply_to: component each reply is sent to, or :data:`SENDER` for the triggering message's sender.
             in_thread: run ``fn`` in a worker thread (for CPU-heavy plain functions).
+            group: handlers given the same group share one worker: one message at a time, in arrival order across
+                them (default: each handler has its own worker, so handlers of different triggers run side by side).
 
         Returns:
             The :class:`Handler`. If the client is already connected, its rooms are joined in the background; the
@@ -277,6 +280,7 @@ class Client:
             reply_rooms=reply_rooms,
             reply_to=reply_to,
             in_thread=in_thread,
+            group=group,
             context_keys=(k for k in params if k in self.context and k != first),
         )
         if self.connected:
@@ -369,6 +373,8 @@ class Client:
         Raises:
             TimeoutError: no reply within ``timeout``.
             HubError: the hub refused ``msg``.
+            PeerError: the component asked answered ``msg`` with ``LOG/ERROR`` (its ``sender``; with ``TO`` in
+                ``msg``, only that component's answer counts).
             NotConnected: the connection closed while waiting.
         """
         msg = self.endpoint.complete(msg)
@@ -377,8 +383,10 @@ class Client:
             await self.join_room(reply_room)
         future = asyncio.get_running_loop().create_future()
         root, mid = msg["ROOT_ID"], msg["ID"]
-        handle = self.endpoint.expect_reply(root, future, room=reply_room, type=reply_type)
-        self.endpoint.expect_answer(mid, future)  # a LOG/ERROR about msg fails the request
+        handle = self.endpoint.expect_reply(
+            root, future, room=reply_room, type=reply_type, request=mid, asked=msg.get("TO")
+        )
+        self.endpoint.expect_answer(mid, future)  # the hub's LOG/ERROR about msg fails the request
         try:
             await self.send(msg)
             return await asyncio.wait_for(future, timeout)
@@ -428,7 +436,7 @@ class Client:
         if kind is Answered or kind is Replied:
             future = event.token
             if not future.done():
-                if kind is Answered and event.error is not None:
+                if event.error is not None:
                     future.set_exception(event.error)
                 else:
                     future.set_result(event.message)
