@@ -10,7 +10,9 @@ The caller (the hub, or a test) drives it:
 
 Rules:
 
-* A connection must send ``COMMAND/REGISTER`` with a unique ``NAME`` before anything else.
+* A connection must send ``COMMAND/REGISTER`` with a unique ``NAME`` before anything else. Names and rooms are
+  printable; names starting with ``_`` are the hub's (``_hub``), and rooms starting with ``_`` (``_logging``,
+  ``_traffic``) are written only by the hub: a client may join them, never send to them (``reserved-room``).
 * Hub commands (``REGISTER``, ``JOINROOM``, ``LEAVEROOM``, ``ROOMS``, ``ENABLELOGGING``, ``DISABLELOGGING``) are
   answered to the sender with ``COMMAND/ACK`` (``REPLY_TO`` = the command's id). ``DISCONNECT`` closes the connection.
   Rooms are created on first join and disappear with their last member.
@@ -270,6 +272,10 @@ class Router:
         recipients: list[int] = []
         room = msg.get("TO_ROOM")
         if room is not None:
+            if room[0] == "_":
+                raise InvalidMessage(
+                    f"rooms starting with '_' are written only by the hub, got {room!r}", "reserved-room"
+                )
             recipients.extend(c for c in self.rooms.members_view(room) if c != conn)
         to = msg.get("TO")
         if to is not None:
