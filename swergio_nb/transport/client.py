@@ -327,11 +327,16 @@ class Client:
 
     # -- sending -----------------------------------------------------------------------------------------------
 
-    async def send(self, msg: dict[str, Any]) -> dict[str, Any]:
+    async def send(self, msg: dict[str, Any], *, timeout: float | None = None) -> dict[str, Any]:
         """Send a message; fills ``ID`` (and ``ROOT_ID`` = ``ID``) when missing.
+
+        Waits while the connection is backed up (flow control: the hub holds a fast sender back for a slow
+        recipient); ``timeout`` bounds that wait.
 
         Args:
             msg: the envelope; DATA may hold numpy arrays or torch tensors (sent as a binary frame).
+            timeout: seconds to wait for the connection (and the rooms being joined) to take the message; None:
+                as long as it takes.
 
         Returns:
             The message as sent (a shallow copy of ``msg`` with the filled fields).
@@ -339,13 +344,18 @@ class Client:
         Raises:
             InvalidMessage: the message breaks the protocol (nothing is sent).
             NotConnected: no live connection.
+            TimeoutError: the connection did not take the message within ``timeout`` (a frame already handed to the
+                socket may still go out).
         """
         msg = self.endpoint.complete(msg)
+        await (self._send(msg) if timeout is None else asyncio.wait_for(self._send(msg), timeout))
+        return msg
+
+    async def _send(self, msg: dict[str, Any]) -> None:
         await self._ready()
         if self._pending_joins:
             await asyncio.gather(*list(self._pending_joins))
         await self.connection.send(codec.encode(msg))
-        return msg
 
     async def request(
         self,
@@ -365,7 +375,8 @@ class Client:
             msg: the envelope to send.
             reply_room: room the reply will arrive in.
             reply_type: ``TYPE`` the reply must have.
-            timeout: seconds to wait; None waits forever.
+            timeout: one deadline, in seconds, for everything: the connection, joining ``reply_room``, sending
+                (however backed up the connection is) and the reply; None waits forever.
 
         Returns:
             The reply message (arrays in DATA as numpy arrays).
@@ -378,6 +389,10 @@ class Client:
             NotConnected: the connection closed while waiting.
         """
         msg = self.endpoint.complete(msg)
+        exchange = self._request(msg, reply_room, reply_type)
+        return await (exchange if timeout is None else asyncio.wait_for(exchange, timeout))
+
+    async def _request(self, msg: dict[str, Any], reply_room: str | None, reply_type: str | None) -> dict[str, Any]:
         await self._ready()
         if reply_room is not None:
             await self.join_room(reply_room)
@@ -388,8 +403,8 @@ class Client:
         )
         self.endpoint.expect_answer(mid, future)  # the hub's LOG/ERROR about msg fails the request
         try:
-            await self.send(msg)
-            return await asyncio.wait_for(future, timeout)
+            await self._send(msg)
+            return await future
         finally:
             self.endpoint.forget_answer(mid)
             self.endpoint.forget_reply(root, handle)
