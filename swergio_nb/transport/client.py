@@ -230,7 +230,12 @@ class Client:
 
     async def run(self) -> None:
         """Serve (run handlers) until :meth:`close`, or until the connection is lost and ``reconnect`` is False;
-        connects first if needed."""
+        connects first if needed.
+
+        Raises:
+            NotConnected: reconnecting stopped because the hub refused the token (HTTP 401/403: restarted with
+                another token); the message says so.
+        """
         await self.connect()
         assert self._closed is not None
         await asyncio.shield(self._closed)
@@ -472,6 +477,9 @@ class Client:
         for handler in self.handlers:
             self.runner.start(handler)
 
-    def _finished(self) -> None:
+    def _finished(self, error: BaseException | None = None) -> None:
         if self._closed is not None and not self._closed.done():
-            self._closed.set_result(None)
+            if error is None:
+                self._closed.set_result(None)
+            else:
+                self._closed.set_exception(error)

@@ -91,3 +91,27 @@ async def test_reconnection_backs_off_while_the_hub_stays_down(caplog):
     assert len(caps) >= 5 and caps[:3] == [0.02, 0.04, 0.08] and max(caps) == 0.08  # doubling, capped
     assert client.reconnecting and not client.connected
     await client.close()
+
+
+async def test_a_hub_back_with_another_token_stops_the_reconnection_with_a_clear_error(caplog):
+    hub = await Hub(port=0, token="first").start()
+    client = Client("c", hub.url, backoff=(0.05, 0.1))
+    await client.connect()
+    serving = asyncio.ensure_future(client.run())
+    port = hub.port
+    await hub.close()
+    await until(lambda: client.reconnecting)
+    await client.send({"TYPE": "DATA/TEXT", "TO_ROOM": "r", "DATA": "buffered"})
+    hub = await Hub(port=port, token="second").start()
+    try:
+        with pytest.raises(NotConnected, match=r"refused this client's token \(HTTP 403\).*another token") as info:
+            await asyncio.wait_for(serving, 10)
+        assert "first" not in str(info.value) and "token=..." in str(info.value)  # the URL is shown redacted
+        refused = hub.stats.refused
+        await asyncio.sleep(0.5)  # several backoff caps: no further attempt
+        assert hub.stats.refused == refused == 1 and not client.reconnecting and not client.connected
+        assert any(r.levelname == "ERROR" and "refused this client's token" in r.getMessage() for r in caplog.records)
+        assert any("1 messages buffered for the reconnection are dropped" in r.getMessage() for r in caplog.records)
+    finally:
+        await client.close()
+        await hub.close()
