@@ -15,13 +15,14 @@ catches them all::
      ├── StateError             (ValueError)      weights or optimizer state that does not fit a component
      ├── SettingsError          (ValueError)      settings that cannot be applied (none were)
      ├── ComponentError                           a component declaration or its options are invalid
+     ├── ComponentExited                          a component process exited while its swarm ran
      └── LauncherError                            a swarm spec is invalid, or a component process failed to start
 
 In brackets: the second base, the built-in exception a caller would catch without knowing these classes (``except
 RuntimeError`` goes on working where a ``RuntimeError`` was raised before). A class that belongs to one layer lives in
 that layer's module (``IncompatibleWebsockets`` in ``transport._websockets``, ``StateError`` and ``SettingsError`` in
-``feedback.commands``, ``ComponentError`` in ``swarm.component``, ``LauncherError`` in ``swarm.launcher``); the rest
-live here, a leaf every layer may import.
+``feedback.commands``, ``ComponentError`` in ``swarm.component``, ``ComponentExited`` in ``swarm.swarm``,
+``LauncherError`` in ``swarm.spec``); the rest live here, a leaf every layer may import.
 
 Two rules say what is not a :class:`SwergioError`:
 

@@ -8,10 +8,13 @@ import asyncio
 import importlib
 import logging
 import signal
+import sys
 from collections.abc import Sequence
 
 from ..protocol.limits import DEFAULT_MAX_ROOMS, DEFAULT_MAX_SIZE, DEFAULT_QUEUE_SIZE, DEFAULT_STALL_TIMEOUT
 from ..transport.hub import Hub
+from .spec import LauncherError
+from .swarm import ComponentExited
 
 __all__ = ["main", "EXAMPLES"]
 
@@ -85,10 +88,13 @@ def main(argv: Sequence[str] | None = None) -> None:
         )
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    if args.command == "hub":
-        asyncio.run(_serve_hub(args))
-    else:
-        importlib.import_module(f"..examples.{args.example}.demo", __package__).run(args)
+    try:
+        if args.command == "hub":
+            asyncio.run(_serve_hub(args))
+        else:
+            importlib.import_module(f"..examples.{args.example}.demo", __package__).run(args)
+    except (ComponentExited, LauncherError) as exc:  # a component that died or did not start: its name, no traceback
+        sys.exit(f"swergio-nb: {exc}")
 
 
 if __name__ == "__main__":

@@ -100,6 +100,11 @@ class ComponentProcess:
         """True while the process has not exited."""
         return self.popen.poll() is None
 
+    @property
+    def stopped(self) -> bool:
+        """True once the launcher stopped it on purpose (``down``), rather than it exiting by itself."""
+        return self._done
+
     def check_ready(self) -> bool:
         """Read what it printed since the last call and look for the ``ready`` regex (non-blocking).
 
