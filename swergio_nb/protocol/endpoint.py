@@ -52,6 +52,7 @@ from typing import Any
 
 from ..exceptions import HubError, InvalidMessage, InvalidState, NotConnected, PeerError
 from . import codec
+from .limits import DEFAULT_MAX_BUFFER, DEFAULT_MAX_BUFFER_BYTES
 from .messages import HUB_NAME, Envelope, MessageType, new_id, validate
 
 __all__ = [
@@ -295,6 +296,8 @@ class Endpoint:
     Args:
         name: the component's name (unique on the hub; others address it with ``TO``).
         max_buffer: messages kept while ``RECONNECTING``; one more raises :class:`~swergio_nb.exceptions.NotConnected`.
+        max_buffer_bytes: their size bound, in bytes (characters of text frames); a frame that would pass it raises
+            :class:`~swergio_nb.exceptions.NotConnected` too.
 
     Attributes:
         state: the :class:`ConnectionState`.
@@ -304,9 +307,12 @@ class Endpoint:
         stats: :class:`ClientStats`.
     """
 
-    def __init__(self, name: str, *, max_buffer: int = 1000) -> None:
+    def __init__(
+        self, name: str, *, max_buffer: int = DEFAULT_MAX_BUFFER, max_buffer_bytes: int = DEFAULT_MAX_BUFFER_BYTES
+    ) -> None:
         self.name = name
         self.max_buffer = max_buffer
+        self.max_buffer_bytes = max_buffer_bytes
         self.state = ConnectionState.CLOSED
         self.handlers: list[Handler] = []
         self.wanted: set[str] = set()
@@ -315,6 +321,7 @@ class Endpoint:
         self._answers: dict[str, Any] = {}  # message ID -> token
         self._waiters: dict[str, list[_Waiter]] = {}  # ROOT_ID -> waiters, oldest first
         self._buffer: collections.deque[str | bytes] = collections.deque()
+        self._buffer_bytes = 0
         self._matches: dict[tuple[Any, Any, bool], tuple[Handler, ...]] = {}
 
     def __repr__(self) -> str:
@@ -377,6 +384,7 @@ class Endpoint:
         self.state = ConnectionState.CLOSED
         dropped = len(self._buffer)
         self._buffer.clear()
+        self._buffer_bytes = 0
         return self._take_tokens(), dropped
 
     def _take_tokens(self) -> list[Any]:
@@ -430,22 +438,27 @@ class Endpoint:
         found the connection gone before it told the endpoint (:meth:`lost`).
 
         Raises:
-            NotConnected: the buffer holds ``max_buffer`` frames already, or the endpoint is not connected at all.
+            NotConnected: the buffer holds ``max_buffer`` frames already, ``frame`` would take it past
+                ``max_buffer_bytes``, or the endpoint is not connected at all.
         """
         if self.state is not ConnectionState.RECONNECTING and self.state is not ConnectionState.OPEN:
             raise NotConnected(f"client {self.name!r} is not connected")
-        if len(self._buffer) >= self.max_buffer:
+        size = self._buffer_bytes + len(frame)
+        if len(self._buffer) >= self.max_buffer or size > self.max_buffer_bytes:
             raise NotConnected(
-                f"client {self.name!r} is reconnecting and its send buffer is full ({self.max_buffer} messages)"
+                f"client {self.name!r} is reconnecting and its send buffer is full: {len(self._buffer)} messages of "
+                f"{self._buffer_bytes:,} bytes kept, this one of {len(frame):,} bytes would pass the bound of "
+                f"{self.max_buffer} messages or {self.max_buffer_bytes:,} bytes"
             )
         self._buffer.append(frame)
+        self._buffer_bytes = size
 
     def take_buffered(self) -> Iterator[str | bytes]:
         """The buffered frames, oldest first; each is removed once the next one is asked for (or the iteration
         ends), so a frame whose sending failed stays first in the buffer."""
         while self._buffer:
             yield self._buffer[0]
-            self._buffer.popleft()
+            self._buffer_bytes -= len(self._buffer.popleft())
 
     @property
     def buffered(self) -> int:

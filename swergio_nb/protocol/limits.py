@@ -11,6 +11,8 @@ __all__ = [
     "DEFAULT_QUEUE_SIZE",
     "DEFAULT_STALL_TIMEOUT",
     "DEFAULT_MAX_ROOMS",
+    "DEFAULT_MAX_BUFFER",
+    "DEFAULT_MAX_BUFFER_BYTES",
     "DEFAULT_TRAFFIC_INTERVAL",
     "MAX_NAME_LENGTH",
     "MAX_DETAIL_LENGTH",
@@ -23,6 +25,10 @@ DEFAULT_MAX_SIZE = 64 * 2**20
 DEFAULT_QUEUE_SIZE = 4096
 #: Seconds a sender waits on a recipient that delivers nothing before the recipient is marked stalled.
 DEFAULT_STALL_TIMEOUT = 0.5
+#: Messages a client keeps to send while it reconnects.
+DEFAULT_MAX_BUFFER = 1000
+#: Size of the messages a client keeps to send while it reconnects, in bytes (characters for text frames): 128 MiB.
+DEFAULT_MAX_BUFFER_BYTES = 128 * 2**20
 #: Rooms one connection may be in at once, by default.
 DEFAULT_MAX_ROOMS = 256
 #: Seconds between two ``LOG/TRAFFIC`` summaries to the members of ``_traffic``.

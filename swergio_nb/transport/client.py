@@ -43,7 +43,7 @@ from ..protocol.endpoint import (
     Replied,
     Trigger,
 )
-from ..protocol.limits import DEFAULT_MAX_SIZE, TOKEN_ENV
+from ..protocol.limits import DEFAULT_MAX_BUFFER, DEFAULT_MAX_BUFFER_BYTES, DEFAULT_MAX_SIZE, TOKEN_ENV
 from ..protocol.messages import MessageType
 from ..protocol.urls import with_token
 from .connection import HubConnection, fail
@@ -76,6 +76,8 @@ class Client:
         backoff: ``(first, longest)`` reconnection delay caps in seconds.
         max_buffer: messages kept while reconnecting, sent in order once connected again; one more raises
             :class:`~swergio_nb.exceptions.NotConnected` ("buffer full").
+        max_buffer_bytes: the size bound of those messages, in bytes (characters of text frames; default 128 MiB):
+            a message that would pass it raises the same error, so an outage cannot grow the process without bound.
         **context: values handed to handlers by parameter name, as swergio did (a handler ``def h(msg, memory)``
             receives ``context["memory"]``). ``client`` is always available.
 
@@ -97,14 +99,15 @@ class Client:
         token: str | None = None,
         reconnect: bool = True,
         backoff: tuple[float, float] = (0.05, 5.0),
-        max_buffer: int = 1000,
+        max_buffer: int = DEFAULT_MAX_BUFFER,
+        max_buffer_bytes: int = DEFAULT_MAX_BUFFER_BYTES,
         **context: Any,
     ) -> None:
         self.name = name
         self.url = with_token(url, token if token is not None else os.environ.get(TOKEN_ENV))
         self.queue_size = queue_size
         self.timeout = timeout
-        self.endpoint = Endpoint(name, max_buffer=max_buffer)
+        self.endpoint = Endpoint(name, max_buffer=max_buffer, max_buffer_bytes=max_buffer_bytes)
         self.context: dict[str, Any] = {"client": self, **context}
         self.runner = HandlerRunner(self.endpoint, self.context, queue_size, self.send, self._send_now)
         #: Called as ``listener(handler, message, exception)`` when a handler raises.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+import numpy as np
 import pytest
 
 from swergio_nb import Client, Hub, NotConnected, Trigger
@@ -65,6 +66,22 @@ async def test_the_buffer_is_bounded_and_fails_loudly():
         await client.send({"TYPE": "DATA/TEXT", "TO_ROOM": "r", "DATA": 3})
     await client.close()
     assert not client.reconnecting
+
+
+async def test_the_buffer_is_bounded_in_bytes_so_an_outage_cannot_grow_the_process():
+    """40 sends of 16 MiB during an outage took a client from 41 to 682 MB; now the bytes kept are bounded."""
+    hub = await Hub(port=0).start()
+    client = await Client("c", hub.url, backoff=(0.05, 0.1), max_buffer_bytes=40 * 2**20).connect()
+    await hub.close()
+    await until(lambda: client.reconnecting)
+    big = np.zeros(4 * 2**20, np.float32)  # 16 MiB as a binary frame
+    await client.send({"TYPE": "DATA/FORWARD", "TO_ROOM": "r", "DATA": big})
+    await client.send({"TYPE": "DATA/FORWARD", "TO_ROOM": "r", "DATA": big})
+    with pytest.raises(NotConnected, match=r"2 messages of 33,554,[0-9]+ bytes kept.*41,943,040 bytes"):
+        await client.send({"TYPE": "DATA/FORWARD", "TO_ROOM": "r", "DATA": big})
+    await client.send({"TYPE": "DATA/TEXT", "TO_ROOM": "r", "DATA": "small"})  # what fits still goes
+    assert client.endpoint.buffered == 3
+    await client.close()
 
 
 async def test_without_reconnect_run_returns_when_the_hub_goes():
