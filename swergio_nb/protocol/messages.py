@@ -20,12 +20,15 @@ anything else       free extra fields (``GENOMES``, ``FITNESS``, ``REWARD``, ...
 
 All but ``DATA`` make up the header, :data:`ENVELOPE_FIELDS`: what a monitor shows of a message too large to show
 whole. Hub commands carry their argument: ``NAME`` (``COMMAND/REGISTER``), ``ROOM`` (``COMMAND/JOINROOM``,
-``COMMAND/LEAVEROOM``). The hub's own messages carry:
+``COMMAND/LEAVEROOM``), optionally ``AFTER`` (``COMMAND/ROOMS``: the table's next page starts after that room). The
+hub's own messages carry:
 
 ==================  ====================================================================================
 ``COMMAND``         ``COMMAND/ACK``: the ``TYPE`` of the command acknowledged
 ``ROOMS``           ``COMMAND/ACK``: every room the connection is in now, sorted
-``TABLE``           ``COMMAND/ACK`` of ``COMMAND/ROOMS``: room -> sorted member names
+``TABLE``           ``COMMAND/ACK`` of ``COMMAND/ROOMS``: room -> sorted member names, for at most
+                    :data:`~swergio_nb.protocol.limits.ROOMS_PAGE` rooms in name order
+``MORE``            ``COMMAND/ACK`` of ``COMMAND/ROOMS``: true if rooms follow (ask again with ``AFTER`` = the last)
 ``ERROR``           ``LOG/ERROR``: a short code (``"bad-json"``, ``"name-taken"``, ...)
 ``DETAIL``          ``LOG/ERROR``: the explanation, at most ``MAX_DETAIL_LENGTH`` characters
 ``MESSAGE``         ``LOG/MESSAGES``: the copied message, ``SENT_BY`` stamped
@@ -155,6 +158,8 @@ class Envelope(TypedDict, total=False):
     COMMAND: str
     ROOMS: list[str]
     TABLE: dict[str, list[str]]
+    MORE: bool
+    AFTER: str
     ERROR: str
     DETAIL: str
     MESSAGE: Envelope
@@ -309,6 +314,8 @@ def validate(msg: Any, *, require_address: bool = True) -> Envelope:
             _printable(_name(msg, "NAME"), "NAME")
         elif mtype in (MessageType.COMMAND_JOINROOM, MessageType.COMMAND_LEAVEROOM):
             _printable(_name(msg, "ROOM"), "ROOM")
+        elif mtype == MessageType.COMMAND_ROOMS and "AFTER" in msg:
+            _name(msg, "AFTER")
     elif require_address and "TO_ROOM" not in msg and "TO" not in msg:
         raise InvalidMessage(f"{mtype} message {msg['ID']} addresses nobody: give TO_ROOM or TO", "no-address")
     return msg

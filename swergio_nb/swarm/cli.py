@@ -11,7 +11,14 @@ import signal
 import sys
 from collections.abc import Sequence
 
-from ..protocol.limits import DEFAULT_MAX_ROOMS, DEFAULT_MAX_SIZE, DEFAULT_QUEUE_SIZE, DEFAULT_STALL_TIMEOUT
+from ..protocol.limits import (
+    DEFAULT_MAX_ROOMS,
+    DEFAULT_MAX_SIZE,
+    DEFAULT_QUEUE_BYTES,
+    DEFAULT_QUEUE_SIZE,
+    DEFAULT_STALL_TIMEOUT,
+    DEFAULT_TOTAL_QUEUE_BYTES,
+)
 from ..transport.hub import Hub
 from .spec import LauncherError
 from .swarm import ComponentExited
@@ -34,6 +41,8 @@ async def _serve_hub(args: argparse.Namespace) -> None:
         args.port,
         max_size=args.max_size,
         queue_size=args.queue_size,
+        queue_bytes=args.queue_bytes,
+        total_queue_bytes=args.total_queue_bytes,
         max_rooms=args.max_rooms,
         flow_control=not args.no_flow_control,
         stall_timeout=args.stall_timeout,
@@ -66,10 +75,22 @@ def main(argv: Sequence[str] | None = None) -> None:
         help="frames queued per connection before the slow-consumer policy applies (default %(default)s)",
     )
     hub.add_argument(
+        "--queue-bytes",
+        type=int,
+        default=DEFAULT_QUEUE_BYTES,
+        help="bytes queued per connection before the slow-consumer policy applies (default %(default)s)",
+    )
+    hub.add_argument(
+        "--total-queue-bytes",
+        type=int,
+        default=DEFAULT_TOTAL_QUEUE_BYTES,
+        help="bytes queued in all connections together before it applies (default %(default)s)",
+    )
+    hub.add_argument(
         "--stall-timeout",
         type=float,
         default=DEFAULT_STALL_TIMEOUT,
-        help="seconds a sender waits for a recipient that delivers nothing before going on (default %(default)s)",
+        help="seconds a recipient that senders wait for may make no progress before it is cut (default %(default)s)",
     )
     hub.add_argument(
         "--no-flow-control",

@@ -433,10 +433,17 @@ class Client:
         await self.connection.command(self.endpoint.command(MessageType.COMMAND_LEAVEROOM, ROOM=room))
 
     async def room_table(self) -> dict[str, list[str]]:
-        """Every room on the hub with the names of its members."""
+        """Every room on the hub with the names of its members (asked page by page: the hub answers at most
+        :data:`~swergio_nb.protocol.limits.ROOMS_PAGE` rooms at a time)."""
         await self._ready()
-        ack = await self.connection.command(self.endpoint.command(MessageType.COMMAND_ROOMS))
-        return ack["TABLE"]
+        table: dict[str, list[str]] = {}
+        after: dict[str, str] = {}
+        while True:
+            ack = await self.connection.command(self.endpoint.command(MessageType.COMMAND_ROOMS, **after))
+            table.update(ack["TABLE"])
+            if not ack.get("MORE") or not ack["TABLE"]:
+                return table
+            after = {"AFTER": next(reversed(ack["TABLE"]))}
 
     # -- internals ---------------------------------------------------------------------------------------------
 

@@ -268,3 +268,23 @@ def test_rooms_of_the_hub_may_be_joined_but_only_the_hub_writes_to_them(router):
     assert list(out) == [a] and out[a][0]["ERROR"] == "reserved-room" and out[a][0]["REPLY_TO"] == "fake"
     out = deliveries(router.receive(a, frame(ID="real", TYPE="DATA/TEXT", TO_ROOM="r", DATA=1)))
     assert out[watcher][0]["TYPE"] == "LOG/MESSAGES" and out[watcher][0]["MESSAGE"]["ID"] == "real"
+
+
+def test_the_room_table_comes_in_pages_of_bounded_size(router):
+    from swergio_nb.protocol.limits import ROOMS_PAGE
+
+    rooms = [f"room-{i:05d}" for i in range(2 * ROOMS_PAGE + 7)]
+    a = join(router, "a", *rooms[:200])
+    for start in range(200, len(rooms), 200):
+        join(router, f"m{start}", *rooms[start : start + 200])
+    pages, after = [], {}
+    while True:
+        (ack,) = deliveries(router.receive(a, frame(TYPE="COMMAND/ROOMS", **after)))[a]
+        pages.append(ack["TABLE"])
+        if not ack["MORE"]:
+            break
+        after = {"AFTER": list(ack["TABLE"])[-1]}
+    assert [len(p) for p in pages] == [ROOMS_PAGE, ROOMS_PAGE, 7]
+    assert [room for page in pages for room in page] == rooms and pages[0]["room-00000"] == ["a"]
+    (error,) = deliveries(router.receive(a, frame(TYPE="COMMAND/ROOMS", AFTER=7)))[a]
+    assert error["ERROR"] == "bad-field" and "AFTER" in error["DETAIL"]

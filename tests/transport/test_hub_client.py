@@ -199,7 +199,7 @@ async def test_large_binary_array_round_trip(hub):
 
 
 async def test_slow_consumer_is_disconnected_and_others_go_on():
-    async with Hub(port=0, queue_size=8) as small:
+    async with Hub(port=0, queue_size=8, flow_control=False) as small:  # no waiting: the bound decides
         stalled = await connect(small.url, max_size=None)
         await stalled.send('{"ID":"s","TYPE":"COMMAND/REGISTER","NAME":"stalled"}')
         await stalled.send('{"ID":"j","TYPE":"COMMAND/JOINROOM","ROOM":"r"}')
@@ -217,6 +217,7 @@ async def test_slow_consumer_is_disconnected_and_others_go_on():
             await until(lambda: len(got) == 200, timeout=20)
             assert small.stats.slow_consumers == 1
             assert [m["N"] for m in got] == list(range(200))
+            assert src.stats.hub_errors == 1  # the sender was told: LOG/ERROR recipient-cut
             assert small.router.room_table()["r"] == ["fast"]
         stalled.transport.abort()
 
@@ -420,3 +421,16 @@ async def test_handlers_of_one_group_take_their_messages_one_at_a_time_in_arriva
         assert [n for _, n in seen] == list(range(10)) and overlaps == 0
     else:
         assert seen.index(("forward", 0)) > seen.index(("backward", 1))
+
+
+async def test_room_table_gathers_every_page(hub):
+    clients = [await Client(f"m{k}", hub.url).connect() for k in range(3)]
+    try:
+        for k, client in enumerate(clients):
+            for i in range(200):
+                await client.join_room(f"room-{k}-{i:03d}")
+        table = await clients[0].room_table()  # 600 rooms: two pages of 500 and 100
+        assert len(table) == 600 and table["room-2-199"] == ["m2"] and list(table) == sorted(table)
+    finally:
+        for client in clients:
+            await client.close()
