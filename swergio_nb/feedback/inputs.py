@@ -204,13 +204,16 @@ class InputOptimizer:
         project onto the box, and stop the tasks that are done (call after :meth:`output_gradient`).
 
         Raises:
-            ValueError: the gradient's shape is not (n, D).
+            ValueError: the gradient's shape is not (n, D), or it is not finite (nothing is stepped).
         """
         grad = as_tensor(input_gradient, torch.float64)
         if grad.shape != (len(rows), self.z.shape[1]):
             raise ValueError(
                 f"the input gradient has shape {tuple(grad.shape)}, expected {(len(rows), self.z.shape[1])}"
             )
+        if not torch.isfinite(grad).all():
+            bad = sorted({int(rows[i]) for i in torch.nonzero(~torch.isfinite(grad))[:, 0]})
+            raise ValueError(f"the input gradient is not finite for tasks {bad}")
         done = [i for i in rows if self.tol is not None and self.best_objective[i] <= self.tol]
         for i in done:
             self.reason[i] = "tolerance"

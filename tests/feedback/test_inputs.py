@@ -148,6 +148,10 @@ def test_outputs_or_gradients_that_do_not_fit_the_tasks_are_refused():
     opt.output_gradient(rows, np.zeros((2, 1)))
     with pytest.raises(ValueError, match=r"input gradient has shape \(2, 2\), expected \(2, 3\)"):
         opt.step(rows, np.zeros((2, 2)))
+    before = opt.inputs
+    with pytest.raises(ValueError, match=r"not finite for tasks \[1\]"):
+        opt.step(rows, np.array([[0.0, 1.0, 0.0], [np.nan, 0.0, 0.0]]))
+    np.testing.assert_array_equal(opt.inputs, before)
     bad = InputOptimizer(np.zeros((2, 3)), lambda y, rows: y)
     with pytest.raises(ValueError, match=r"one value per task \(2,\), got \(2, 1\)"):
         bad.output_gradient(rows, np.zeros((2, 1)))
