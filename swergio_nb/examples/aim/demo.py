@@ -232,13 +232,19 @@ def report(found: AimStudy) -> str:
             f"{found.direct.reason[i]}"
         )
     reach, miss, trips = truth.reachable, found.direct_miss, found.direct.round_trips
-    largest = miss[reach].max() if reach.any() else float("nan")
-    off_grid = np.abs(found.direct.outputs - truth.closest)[~reach].max() if (~reach).any() else float("nan")
-    lines.append(
-        f"reachable: {int((miss[reach] <= HIT_M).sum())} of {int(reach.sum())} hit within {HIT_M} m (largest miss "
-        f"{largest:.3f} m); unreachable: closest distance within {off_grid:.3f} m of the grid's; round trips per "
-        f"task {trips.min()}-{trips.max()} (mean {trips.mean():.1f}); {found.direct_wall_s:.1f} s"
+    parts = []
+    if reach.any():
+        hits = int((miss[reach] <= HIT_M).sum())
+        parts.append(
+            f"reachable: {hits} of {int(reach.sum())} hit within {HIT_M} m (largest miss {miss[reach].max():.3f} m)"
+        )
+    if (~reach).any():
+        off_grid = np.abs(found.direct.outputs - truth.closest)[~reach].max()
+        parts.append(f"unreachable: {int((~reach).sum())}, closest distance within {off_grid:.3f} m of the grid's")
+    parts.append(
+        f"round trips per task {trips.min()}-{trips.max()} (mean {trips.mean():.1f}); {found.direct_wall_s:.1f} s"
     )
+    lines.append("; ".join(parts))
     if not found.surrogate:
         return "\n".join(lines)
     lo, hi = found.data_range

@@ -21,12 +21,23 @@ class SurrogateOptions:
 
 
 def _floats(text: str) -> list[float]:
-    return [float(v) for v in text.split(",") if v.strip()]
+    try:
+        values = [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        values = []
+    if not values:
+        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}")
+    return values
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The demo's command-line options."""
-    parser.add_argument("--winds", type=_floats, default=[-8.0, 0.0, 8.0], help="winds in m/s, comma-separated")
+    parser.add_argument(
+        "--winds",
+        type=_floats,
+        default=[-8.0, 0.0, 8.0],
+        help="winds in m/s, comma-separated (a negative first: --winds=-8,0,8)",
+    )
     parser.add_argument(
         "--targets", type=_floats, default=[20.0, 45.0, 70.0, 95.0, 120.0], help="targets in m, comma-separated"
     )
