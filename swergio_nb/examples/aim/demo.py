@@ -313,8 +313,55 @@ def figures(found: AimStudy) -> dict[str, Any]:
     return data
 
 
+def plot(found: AimStudy, path: Path) -> None:
+    """Write the demo's figure to ``path`` (PNG): the distances found against the targets through the simulator, and
+    the surrogate's predictions against the real shots at its answers."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
+    targets, reach = found.tasks[:, 1], found.truth.reachable
+    panels = 2 if found.surrogate else 1
+    fig, axes = plt.subplots(1, panels, figsize=(5.5 * panels, 4.5), dpi=100, squeeze=False)
+    ax = axes[0, 0]
+    top = max(targets.max(), found.direct.outputs.max()) * 1.05
+    ax.plot([0, top], [0, top], color="grey", lw=0.8, label="distance = target")
+    ax.plot(targets[reach], found.direct.outputs[reach], "o", label="reachable (grid search)")
+    ax.plot(targets[~reach], found.direct.outputs[~reach], "s", mfc="none", label="unreachable: closest throw")
+    ax.plot(targets[~reach], found.truth.closest[~reach], "x", color="k", label="grid search's closest")
+    ax.set_xlabel("target (m)")
+    ax.set_ylabel("distance thrown (m)")
+    ax.set_title("inputs found through the simulator component")
+    ax.legend(fontsize=8)
+    if found.surrogate:
+        ax = axes[0, 1]
+        for aim, marker in zip(found.surrogate, "o^", strict=False):
+            for inside, fill in ((True, None), (False, "none")):
+                m = aim.inside == inside
+                if not m.any():
+                    continue
+                where = "inside" if inside else "outside"
+                ax.plot(
+                    aim.result.outputs[m], aim.real[m], marker, mfc=fill, label=f"{aim.box}, {where} the logged range"
+                )
+        lo = min(min(a.result.outputs.min(), a.real.min()) for a in found.surrogate)
+        hi = max(max(a.result.outputs.max(), a.real.max()) for a in found.surrogate)
+        ax.plot([lo, hi], [lo, hi], color="grey", lw=0.8)
+        ax.set_xlabel("surrogate's predicted distance (m)")
+        ax.set_ylabel("real simulator's distance (m)")
+        ax.set_title("inputs found through the surrogate, shot for real")
+        ax.legend(fontsize=8)
+    for ax in axes[0]:
+        ax.grid(True, alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
 def run(args: argparse.Namespace) -> AimStudy:
-    """Run the demo as the options say; prints the report and writes ``aim_report.json`` (and the surrogate)."""
+    """Run the demo as the options say; prints the report and writes ``aim_report.json``, ``aim.png`` (and the
+    surrogate)."""
     tasks = task_grid(args.winds, args.targets)
     found = asyncio.run(
         study(
@@ -333,5 +380,6 @@ def run(args: argparse.Namespace) -> AimStudy:
     args.out.mkdir(parents=True, exist_ok=True)
     path = args.out / "aim_report.json"
     path.write_text(json.dumps(figures(found), indent=1))
-    print(f"wrote {path}")
+    plot(found, args.out / "aim.png")
+    print(f"wrote {path}, {args.out / 'aim.png'}")
     return found

@@ -142,3 +142,4 @@ def test_the_demo_command_writes_its_report(tmp_path):
     data = json.loads((tmp_path / "aim_report.json").read_text())
     assert data["reachable"] == [True, False] and data["direct"]["reason"][1] == "stalled"
     assert data["direct"]["miss_m"][0] <= 0.05 and "surrogate" not in data
+    assert (tmp_path / "aim.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
