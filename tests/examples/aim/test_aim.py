@@ -14,7 +14,7 @@ import torch
 
 from swergio_nb import Client
 from swergio_nb.examples.aim.aiming import aim_optimizer, grid_search, shoot_through, task_grid
-from swergio_nb.examples.aim.demo import HIT_M, report, study
+from swergio_nb.examples.aim.demo import HIT_M, plot, report, study
 from swergio_nb.examples.aim.options import SurrogateOptions
 from swergio_nb.examples.aim.recorder import TrafficRecorder
 from swergio_nb.examples.aim.surrogate import SurrogateNetwork, build, fit_surrogate
@@ -131,6 +131,8 @@ async def test_the_study_at_a_small_size(tmp_path):
     text = report(found)
     assert "hit within 0.05 m" in text and "the surrogate claims" in text and "logged range" in text
     assert any("surrogate fitted" in line for line in lines)
+    plot(found, tmp_path / "aim.png")
+    assert (tmp_path / "aim.png").read_bytes()[:4] == b"\x89PNG"
 
 
 def test_the_demo_command_writes_its_report(tmp_path):
