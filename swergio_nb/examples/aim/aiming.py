@@ -18,6 +18,7 @@ import torch
 from ...feedback.inputs import InputOptimizer
 from ...protocol.messages import MessageType, ModelStatus
 from ...transport.client import Client
+from ..trebuchet.control import WIND_SD
 from ..trebuchet.physics import shoot
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "START",
     "GridTruth",
     "task_grid",
+    "random_tasks",
     "grid_search",
     "aim_optimizer",
     "shoot_through",
@@ -43,6 +45,13 @@ START = (35.0, 200.0)
 def task_grid(winds: list[float], targets: list[float]) -> np.ndarray:
     """Every (wind, target) pair: float64 (len(winds) * len(targets), 2) of [wind m/s, target m]."""
     return np.array([[w, t] for w in winds for t in targets], dtype=np.float64)
+
+
+def random_tasks(n: int, seed: int = 0, targets: tuple[float, float] = (10.0, 140.0)) -> np.ndarray:
+    """``n`` random tasks, float64 (n, 2): wind ~ Normal(0, 5) m/s (the trainer's) and target ~ Uniform(targets) m,
+    both rounded to 0.1."""
+    rng = np.random.default_rng(seed)
+    return np.round(np.stack([rng.normal(0.0, WIND_SD, n), rng.uniform(*targets, n)], axis=1), 1)
 
 
 @dataclass

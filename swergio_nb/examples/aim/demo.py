@@ -33,7 +33,16 @@ from ..trebuchet import control, simulator
 from ..trebuchet.options import ControlOptions
 from ..trebuchet.trainer import Trainer
 from . import surrogate
-from .aiming import ANGLE_BOUNDS, WEIGHT_BOUNDS, GridTruth, aim_optimizer, grid_search, shoot_through, task_grid
+from .aiming import (
+    ANGLE_BOUNDS,
+    WEIGHT_BOUNDS,
+    GridTruth,
+    aim_optimizer,
+    grid_search,
+    random_tasks,
+    shoot_through,
+    task_grid,
+)
 from .options import SurrogateOptions
 from .recorder import TrafficRecorder
 from .surrogate import SurrogateNetwork, fit_surrogate
@@ -362,7 +371,7 @@ def plot(found: AimStudy, path: Path) -> None:
 def run(args: argparse.Namespace) -> AimStudy:
     """Run the demo as the options say; prints the report and writes ``aim_report.json``, ``aim.png`` (and the
     surrogate)."""
-    tasks = task_grid(args.winds, args.targets)
+    tasks = task_grid(args.winds, args.targets) if args.random is None else random_tasks(args.random, args.seed)
     found = asyncio.run(
         study(
             tasks,

@@ -41,6 +41,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--targets", type=_floats, default=[20.0, 45.0, 70.0, 95.0, 120.0], help="targets in m, comma-separated"
     )
+    parser.add_argument(
+        "--random", type=int, default=None, metavar="N",
+        help="N random tasks instead (wind ~ Normal(0, 5) m/s, target ~ Uniform(10, 140) m; --seed)",
+    )  # fmt: skip
     parser.add_argument("--max-steps", type=int, default=200, help="round trips at most (default %(default)s)")
     parser.add_argument("--tol", type=float, default=0.02, help="miss counted as a hit, m (default %(default)s)")
     parser.add_argument(

@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from swergio_nb import Client
-from swergio_nb.examples.aim.aiming import aim_optimizer, grid_search, shoot_through, task_grid
+from swergio_nb.examples.aim.aiming import aim_optimizer, grid_search, random_tasks, shoot_through, task_grid
 from swergio_nb.examples.aim.demo import HIT_M, plot, report, study
 from swergio_nb.examples.aim.options import SurrogateOptions
 from swergio_nb.examples.aim.recorder import TrafficRecorder
@@ -29,6 +29,13 @@ TASKS = task_grid([-8.0, 8.0], [45.0, 95.0])  # (-8, 95) is out of reach in the 
 @pytest.fixture(scope="module")
 def truth():
     return grid_search(TASKS, 31, 46)
+
+
+def test_random_tasks_are_seeded_and_drawn_like_the_trainers():
+    tasks = random_tasks(200, seed=4)
+    np.testing.assert_array_equal(tasks, random_tasks(200, seed=4))
+    assert tasks.shape == (200, 2) and (tasks[:, 1] >= 10).all() and (tasks[:, 1] <= 140).all()
+    assert 3 < tasks[:, 0].std() < 7 and np.array_equal(tasks, np.round(tasks, 1))
 
 
 def test_the_grid_search_is_the_physics_on_a_grid(truth):
