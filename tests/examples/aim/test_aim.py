@@ -119,6 +119,16 @@ async def test_the_surrogate_component_answers_and_sends_its_gradient_back(tmp_p
         build("ws://127.0.0.1:1", options=SurrogateOptions())
 
 
+async def test_the_surrogate_runs_as_its_own_process(tmp_path):
+    network = SurrogateNetwork().double()
+    torch.save(network.state_dict(), tmp_path / "s.pt")
+    x = np.array([[2.0, 40.0, 210.0], [-3.0, 25.0, 190.0]])
+    swarm = Swarm().add(build, SurrogateOptions(model=tmp_path / "s.pt"))
+    async with swarm.started(processes=True), Client("aimer", swarm.url) as client:
+        predicted = await shoot_through(client, x, input_room="model_aim", output_room="model_output")
+    np.testing.assert_allclose(predicted, network(torch.from_numpy(x)).detach().numpy(), rtol=1e-12)
+
+
 async def test_the_study_at_a_small_size(tmp_path):
     lines = []
     found = await study(
