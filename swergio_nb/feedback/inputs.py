@@ -3,8 +3,8 @@
 An :class:`InputOptimizer` stands at the start of a chain of feedback components. It holds a batch of B input
 vectors (one per task) as torch parameters inside a box, and repeats the round trip of the backward path:
 
-1. ``DATA/FORWARD`` to the chain's input room: the inputs of the tasks still running, float64 (n, D);
-2. the chain's outputs come back in its output room (same ``ROOT_ID``); the per-task objective ``f_i(y_i)`` and its
+1. ``DATA/FORWARD`` to the chain's input room: the inputs of the rows still running, float64 (n, D);
+2. the chain's outputs come back in its output room (same ``ROOT_ID``); the per-row objective ``f_i(y_i)`` and its
    gradient ``df/dy`` are computed here;
 3. ``DATA/GRADIENT`` to the output room (``REPLY_TO`` = the outputs' message id), and the vector-Jacobian product
    ``df/dx`` (n, D) that the chain sends back to its input room is awaited;
@@ -20,9 +20,13 @@ A task stops when its objective is at most ``tol`` (``"tolerance"``), when its b
 more than the fraction ``ftol`` for ``patience`` round trips (``"stalled"``: a stationary point of the projected
 gradient, e.g. the closest point of an unreachable target, on the box's boundary or not; the rule of Keras'
 ``EarlyStopping``, since an adaptive optimizer's steps do not shrink to zero there), or when the step budget runs
-out (``"budget"``). Stopped tasks leave the batch, so the next
-round trip carries only the others. The result reports, per task, the best point evaluated, its outputs and
-objective, why it stopped and how many round trips it took part in, with the history of the objective.
+out (``"budget"``). Stopped tasks leave the batch, so the next round trip carries only the others. The result
+reports, per task, the best point evaluated, its outputs and objective, why it stopped and how many round trips it
+took part in, with the history of the objective.
+
+A task may have several rows (``tasks=``): alternative starting points, for objectives with several local minima
+(multi-start). They travel in the same round trips; the task stops as soon as one of them reaches ``tol``, and its
+result is the best of them.
 
 :meth:`InputOptimizer.run_local` is the same optimisation with plain autograd through a function in this process,
 no hub: through a chain that computes that function it takes exactly the same steps.
@@ -45,22 +49,24 @@ if TYPE_CHECKING:
 
 __all__ = ["InputOptimizer", "InputOptimization", "Objective"]
 
-#: ``objective(outputs, rows) -> values``: outputs (n, ...) of the running tasks, ``rows`` (n,) their indices in
+#: ``objective(outputs, rows) -> values``: outputs (n, ...) of the running rows, ``rows`` (n,) their indices in
 #: the batch (int64), values (n,) the objective of each (to be minimised), differentiable in the outputs.
 Objective = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 
 @dataclass
 class InputOptimization:
-    """What an :class:`InputOptimizer` found (one row per task; B tasks, D inputs each).
+    """What an :class:`InputOptimizer` found (one row per task; T tasks, D inputs each).
 
     Attributes:
-        inputs: float64 (B, D): the best inputs evaluated for each task.
-        outputs: float64 (B, ...): the chain's outputs at those inputs.
-        objective: float64 (B,): the objective there.
-        reason: per task, why it stopped: ``"tolerance"``, ``"stalled"``, ``"budget"`` (or ``"running"``).
-        round_trips: int (B,): forward/backward round trips each task took part in.
-        history: float64 (steps, B): the objective of each task at each round trip, NaN once it had stopped.
+        inputs: float64 (T, D): the best inputs evaluated for each task (over all its starts).
+        outputs: float64 (T, ...): the chain's outputs at those inputs.
+        objective: float64 (T,): the objective there.
+        reason: per task, why it stopped: ``"tolerance"`` (a start reached ``tol``), ``"budget"`` (a start was still
+            running when the budget ran out), ``"stalled"`` (every start stalled), or ``"running"``.
+        round_trips: int (T,): forward/backward round trips the task took part in.
+        history: float64 (steps, T): the best objective of each task's starts at each round trip, NaN once the task
+            had stopped.
     """
 
     inputs: np.ndarray
@@ -72,7 +78,7 @@ class InputOptimization:
 
     @property
     def converged(self) -> np.ndarray:
-        """bool (B,): the tasks whose objective reached the tolerance."""
+        """bool (T,): the tasks whose objective reached the tolerance."""
         return np.array([r == "tolerance" for r in self.reason])
 
 
@@ -80,7 +86,7 @@ class InputOptimizer:
     """A batch of process inputs optimised by the gradients that come back through a chain of components.
 
     Args:
-        inputs: the starting inputs, array-like (B, D) (B tasks, D inputs each); converted to float64.
+        inputs: the starting inputs, array-like (B, D) (B rows, D inputs each); converted to float64.
         objective: ``objective(outputs, rows) -> (n,)``, see :data:`Objective`; e.g. the squared miss
             ``lambda y, rows: (y - targets[rows]) ** 2``.
         lower: lower bounds, broadcastable to (B, D); -inf (the default) for none.
@@ -92,14 +98,18 @@ class InputOptimizer:
             suits a deterministic process and a full batch (pass Adam for a noisy one).
         lr: the default optimizer's first step, in box units.
         max_step: the default optimizer's largest step, in box units.
-        tol: a task stops once its objective is at most this (in the objective's units); None: never.
-        patience: a task stops once its best objective has not improved by more than ``ftol`` (relative) for
+        tol: a task stops once the objective of one of its rows is at most this (in the objective's units);
+            None: never.
+        patience: a row stops once its best objective has not improved by more than ``ftol`` (relative) for
             this many round trips; None: never.
         ftol: the relative improvement that counts, e.g. 1e-3 for 0.1 %.
+        tasks: int (B,): the task of each row, numbered 0 to T - 1; rows of one task are its alternative starts.
+            None: each row is its own task (T = B).
 
     Raises:
         ValueError: ``inputs`` is not a finite (B, D) array, the bounds do not broadcast to it, a lower bound
-            exceeds its upper bound, or a starting input lies outside its bounds (the message names the first).
+            exceeds its upper bound, a starting input lies outside its bounds (the message names the first), or
+            ``tasks`` is not (B,) integers covering 0 to T - 1.
     """
 
     def __init__(
@@ -115,6 +125,7 @@ class InputOptimizer:
         tol: float | None = None,
         patience: int | None = 20,
         ftol: float = 1e-3,
+        tasks: Any = None,
     ) -> None:
         x = np.asarray(inputs, dtype=np.float64)
         if x.ndim != 2 or not np.isfinite(x).all():
@@ -127,6 +138,15 @@ class InputOptimizer:
             ) from None
         _first_bad(lo > hi, "lower bound exceeds the upper bound", lo, hi)
         _first_bad((x < lo) | (x > hi), "starting input lies outside its bounds", x, lo, hi)
+        task = np.arange(x.shape[0]) if tasks is None else np.asarray(tasks)
+        if (
+            task.shape != (x.shape[0],)
+            or task.dtype.kind not in "iu"
+            or set(task.tolist()) != set(range(task.max() + 1))
+        ):
+            raise ValueError(f"tasks must number the {x.shape[0]} rows' tasks 0 to T - 1 (each used), got {tasks!r}")
+        self.task = task  #: int (B,): the task of each row
+        self.n_tasks = int(task.max()) + 1
         span = hi - lo
         self.scale = torch.from_numpy(np.where(np.isfinite(span) & (span > 0), span, 1.0))
         self.lower = torch.from_numpy(lo / self.scale.numpy())
@@ -138,7 +158,7 @@ class InputOptimizer:
         self.tol = tol
         self.patience = patience
         self.ftol = ftol
-        self._improved = np.zeros(x.shape[0], dtype=np.int64)  # round trip of each task's last improvement
+        self._improved = np.zeros(x.shape[0], dtype=np.int64)  # round trip of each row's last improvement
         n = x.shape[0]
         self.reason = ["running"] * n
         self.round_trips = np.zeros(n, dtype=np.int64)
@@ -146,8 +166,8 @@ class InputOptimizer:
         self.best_objective = np.full(n, np.inf)
         self.best_outputs: np.ndarray | None = None
         self.history: list[np.ndarray] = []
-        #: Called as ``listener(step, objective)`` after each round trip (step counts from 1; objective (B,) with
-        #: NaN for tasks that had stopped), e.g. a :class:`~swergio_nb.notebook.widgets.MetricsWidget`'s push.
+        #: Called as ``listener(step, objective)`` after each round trip (step counts from 1; objective (B,) per row,
+        #: NaN for rows that had stopped), e.g. a :class:`~swergio_nb.notebook.widgets.MetricsWidget`'s push.
         self.listeners: list[Callable[[int, np.ndarray], Any]] = []
 
     @property
@@ -157,51 +177,56 @@ class InputOptimizer:
 
     @property
     def running(self) -> np.ndarray:
-        """int64 (n,): the indices of the tasks still running."""
+        """int64 (n,): the indices of the rows still running."""
         return np.flatnonzero([r == "running" for r in self.reason])
 
     def result(self) -> InputOptimization:
-        """The best point found so far for each task (see :class:`InputOptimization`)."""
-        n = len(self.reason)
-        history = np.stack(self.history) if self.history else np.empty((0, n))
-        outputs = self.best_outputs if self.best_outputs is not None else np.full(n, np.nan)
+        """The best point found so far for each task, over its starts (see :class:`InputOptimization`)."""
+        history = np.stack(self.history) if self.history else np.empty((0, len(self.reason)))
+        outputs = self.best_outputs if self.best_outputs is not None else np.full(len(self.reason), np.nan)
+        rows = [np.flatnonzero(self.task == t) for t in range(self.n_tasks)]
+        best = np.array([r[np.argmin(self.best_objective[r])] for r in rows])
+        reasons = []
+        for r in rows:
+            kinds = {self.reason[i] for i in r}
+            reasons.append(next(k for k in ("tolerance", "running", "budget", "stalled") if k in kinds))
         return InputOptimization(
-            self.best_inputs.copy(),
-            outputs.copy(),
-            self.best_objective.copy(),
-            list(self.reason),
-            self.round_trips.copy(),
-            history,
+            self.best_inputs[best].copy(),
+            outputs[best].copy(),
+            self.best_objective[best].copy(),
+            reasons,
+            np.array([self.round_trips[r].max() for r in rows]),
+            np.stack([np.fmin.reduce(history[:, r], axis=1) for r in rows], axis=1),
         )
 
     # -- one round trip, in two halves around the chain ----------------------------------------------------------
 
     def forward_inputs(self) -> tuple[np.ndarray, np.ndarray]:
-        """The running tasks' indices (n,) and their inputs, float64 (n, D): what goes forward."""
+        """The running rows' indices (n,) and their inputs, float64 (n, D): what goes forward."""
         rows = self.running
         return rows, (self.z.detach()[rows] * self.scale[rows]).numpy()
 
     def output_gradient(self, rows: np.ndarray, outputs: Any) -> tuple[np.ndarray, np.ndarray]:
-        """The objective (n,) of the running tasks at the chain's ``outputs`` and its gradient with respect to
+        """The objective (n,) of the running rows at the chain's ``outputs`` and its gradient with respect to
         them (float64, the outputs' shape): what goes back.
 
         Raises:
-            ValueError: the outputs do not have one row per running task, or the objective is not (n,).
+            ValueError: the outputs do not have one row per running row of inputs, or the objective is not (n,).
         """
         y = as_tensor(outputs, torch.float64)
         if y.ndim == 0 or y.shape[0] != len(rows):
-            raise ValueError(f"the chain returned outputs of shape {tuple(y.shape)} for {len(rows)} tasks")
+            raise ValueError(f"the chain returned outputs of shape {tuple(y.shape)} for {len(rows)} rows of inputs")
         y.requires_grad_(True)
         values = self.objective(y, torch.from_numpy(rows))
         if values.shape != (len(rows),):
-            raise ValueError(f"objective must return one value per task ({len(rows)},), got {tuple(values.shape)}")
+            raise ValueError(f"objective must return one value per row ({len(rows)},), got {tuple(values.shape)}")
         (grad,) = torch.autograd.grad(values.sum(), y)
         self._remember(rows, y.detach().numpy(), values.detach().numpy())
         return values.detach().numpy(), grad.numpy()
 
     def step(self, rows: np.ndarray, input_gradient: Any) -> None:
-        """Take one optimizer step for the running tasks ``rows`` from ``df/dx`` (n, D) as the chain sent it back,
-        project onto the box, and stop the tasks that are done (call after :meth:`output_gradient`).
+        """Take one optimizer step for the running ``rows`` from ``df/dx`` (n, D) as the chain sent it back,
+        project onto the box, and stop the rows that are done (call after :meth:`output_gradient`).
 
         Raises:
             ValueError: the gradient's shape is not (n, D), or it is not finite (nothing is stepped).
@@ -213,8 +238,9 @@ class InputOptimizer:
             )
         if not torch.isfinite(grad).all():
             bad = sorted({int(rows[i]) for i in torch.nonzero(~torch.isfinite(grad))[:, 0]})
-            raise ValueError(f"the input gradient is not finite for tasks {bad}")
-        done = [i for i in rows if self.tol is not None and self.best_objective[i] <= self.tol]
+            raise ValueError(f"the input gradient is not finite for rows {bad}")
+        reached = {self.task[i] for i in rows if self.tol is not None and self.best_objective[i] <= self.tol}
+        done = [i for i in rows if self.task[i] in reached]  # a task stops with all its starts
         for i in done:
             self.reason[i] = "tolerance"
         before = self.z.detach().clone()
@@ -228,7 +254,7 @@ class InputOptimizer:
             frozen = torch.ones(len(self.reason), dtype=torch.bool)
             frozen[rows] = False
             frozen[done] = True
-            self.z[frozen] = before[frozen]  # stopped tasks keep their inputs whatever the optimizer's momentum
+            self.z[frozen] = before[frozen]  # stopped rows keep their inputs whatever the optimizer's momentum
         if self.patience is not None:
             for i in rows:
                 if self.reason[i] == "running" and len(self.history) - self._improved[i] >= self.patience:
@@ -281,7 +307,7 @@ class InputOptimizer:
 
         Raises:
             TimeoutError: the chain did not answer within ``timeout``.
-            ValueError: the chain's outputs or gradient do not fit the running tasks.
+            ValueError: the chain's outputs or gradient do not fit the running rows.
         """
         while len(self.running) and len(self.history) < max_steps:
             rows, x = self.forward_inputs()
@@ -326,4 +352,4 @@ def _first_bad(mask: np.ndarray, problem: str, *arrays: np.ndarray) -> None:
     if mask.any():
         index = tuple(int(i) for i in np.argwhere(mask)[0])
         values = ", ".join(f"{a[index]:g}" for a in arrays)
-        raise ValueError(f"{problem} at task {index[0]}, input {index[1]} ({values})")
+        raise ValueError(f"{problem} at row {index[0]}, input {index[1]} ({values})")

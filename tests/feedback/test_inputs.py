@@ -117,6 +117,36 @@ async def test_a_multi_hop_chain_in_separate_clients_is_optimised_end_to_end():
     np.testing.assert_allclose(final, targets.numpy(), atol=1e-4)
 
 
+def double_well(x: torch.Tensor) -> torch.Tensor:
+    """x^4 - 2 x^2 + x / 2: a local minimum near x = 0.93 (-0.517) and the global one near x = -1.06 (-1.515)."""
+    return x[:, 0] ** 4 - 2 * x[:, 0] ** 2 + 0.5 * x[:, 0]
+
+
+async def test_several_starts_of_a_task_travel_together_and_the_best_one_is_its_result():
+    # task 0 starts on both sides, task 1 only on the right: only task 0 finds the global minimum
+    opt = InputOptimizer([[1.0], [-1.0], [1.0]], lambda y, rows: y, lower=-2, upper=2, tasks=[0, 0, 1])
+    result = await optimise([double_well], opt, max_steps=300)
+    assert result.inputs.shape == (2, 1) and result.reason == ["stalled", "stalled"]
+    assert result.inputs[0, 0] == pytest.approx(-1.06, abs=0.01) and result.inputs[1, 0] == pytest.approx(
+        0.93, abs=0.01
+    )
+    assert result.objective[0] < -1.5 and -0.6 < result.objective[1] < -0.5
+    assert result.round_trips[0] == max(opt.round_trips[:2]) and result.round_trips[1] == opt.round_trips[2]
+    assert result.history.shape == (result.round_trips.max(), 2)
+    # a task's history is the best of its starts: at the first round trip f(-1) = -1.5 for task 0, f(1) = -0.5
+    np.testing.assert_array_equal(result.history[0], [-1.5, -0.5])
+
+
+def test_a_task_stops_with_all_its_starts_when_one_reaches_the_tolerance():
+    targets = torch.tensor([1.0, 1.0], dtype=torch.float64)  # the rows' targets: both starts aim at 1
+    start = np.array([[0.3, 0.0, 0.0], [-4.0, 4.0, 0.0]])  # the first start is 0.1 from the answer, the second far
+    opt = InputOptimizer(start, squared_miss(targets), lower=-5, upper=5, tol=1e-6, tasks=[0, 0])
+    result = opt.run_local(linear, max_steps=200)
+    assert result.reason == ["tolerance"] and opt.reason == ["tolerance", "tolerance"]
+    assert opt.round_trips[0] == opt.round_trips[1] == result.round_trips[0] < 200
+    assert abs(linear(torch.from_numpy(result.inputs)).item() - 1.0) <= 1e-3
+
+
 def test_the_budget_stops_every_task_still_running():
     targets = torch.tensor([1.0], dtype=torch.float64)
     opt = InputOptimizer(np.zeros((1, 3)), squared_miss(targets), tol=0.0, patience=None)
@@ -130,8 +160,11 @@ def test_the_budget_stops_every_task_still_running():
         ({"inputs": np.zeros(3)}, "finite (B, D) array"),
         ({"inputs": [[0.0, np.nan]]}, "finite (B, D) array"),
         ({"lower": np.zeros(4)}, "must broadcast"),
-        ({"lower": [0.0, 2.0], "upper": 1.0}, "lower bound exceeds the upper bound at task 0, input 1 (2, 1)"),
-        ({"inputs": [[0.5, 3.0]], "upper": 1.0}, "outside its bounds at task 0, input 1 (3, 0, 1)"),
+        ({"lower": [0.0, 2.0], "upper": 1.0}, "lower bound exceeds the upper bound at row 0, input 1 (2, 1)"),
+        ({"inputs": [[0.5, 3.0]], "upper": 1.0}, "outside its bounds at row 0, input 1 (3, 0, 1)"),
+        ({"tasks": [1]}, "tasks must number the 1 rows' tasks 0 to T - 1"),
+        ({"tasks": [0.0]}, "tasks must number"),
+        ({"inputs": [[0.5], [0.5]], "tasks": [0, 2]}, "tasks must number"),
     ],
 )
 def test_bad_setup_is_refused_with_what_was_wrong(kwargs, message):
@@ -143,15 +176,15 @@ def test_bad_setup_is_refused_with_what_was_wrong(kwargs, message):
 def test_outputs_or_gradients_that_do_not_fit_the_tasks_are_refused():
     opt = InputOptimizer(np.zeros((2, 3)), lambda y, rows: y.sum(dim=1))
     rows, _ = opt.forward_inputs()
-    with pytest.raises(ValueError, match=r"outputs of shape \(3, 1\) for 2 tasks"):
+    with pytest.raises(ValueError, match=r"outputs of shape \(3, 1\) for 2 rows of inputs"):
         opt.output_gradient(rows, np.zeros((3, 1)))
     opt.output_gradient(rows, np.zeros((2, 1)))
     with pytest.raises(ValueError, match=r"input gradient has shape \(2, 2\), expected \(2, 3\)"):
         opt.step(rows, np.zeros((2, 2)))
     before = opt.inputs
-    with pytest.raises(ValueError, match=r"not finite for tasks \[1\]"):
+    with pytest.raises(ValueError, match=r"not finite for rows \[1\]"):
         opt.step(rows, np.array([[0.0, 1.0, 0.0], [np.nan, 0.0, 0.0]]))
     np.testing.assert_array_equal(opt.inputs, before)
     bad = InputOptimizer(np.zeros((2, 3)), lambda y, rows: y)
-    with pytest.raises(ValueError, match=r"one value per task \(2,\), got \(2, 1\)"):
+    with pytest.raises(ValueError, match=r"one value per row \(2,\), got \(2, 1\)"):
         bad.output_gradient(rows, np.zeros((2, 1)))
