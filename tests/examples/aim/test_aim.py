@@ -105,7 +105,7 @@ async def test_the_surrogate_component_answers_and_sends_its_gradient_back(tmp_p
     x0 = np.array([[0.0, 30.0, 200.0]])
     async with Swarm().add(build, options).started() as swarm, Client("aimer", swarm.url) as client:
         predicted = await shoot_through(client, x0, input_room="m_in", output_room="m_out")
-        optimizer = aim_optimizer(np.array([[0.0, 50.0]]), start=(30.0, 200.0), patience=None)
+        optimizer = aim_optimizer(np.array([[0.0, 50.0]]), starts=((30.0, 200.0),), patience=None)
         await optimizer.run(client, 1, input_room="m_in", output_room="m_out")
     xt = torch.from_numpy(x0).requires_grad_(True)
     network(xt).backward(torch.ones(1))
