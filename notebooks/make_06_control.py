@@ -43,7 +43,8 @@ await up
     (
         "md",
         """Fifteen tasks; the wind is measured, so it is held fixed (lower = upper bound). Angle 5-65 deg, counterweight
-50-500 lb. The curve shows the RMS miss of the tasks still running after each forward/backward round trip.""",
+50-500 lb, three starts per task (15, 35 and 55 deg at 200 lb) travelling in the same messages. The curve shows the
+RMS miss of the rows still running after each forward/backward round trip.""",
     ),
     (
         "code",
@@ -164,8 +165,8 @@ for box, (angles, weights) in boxes.items():
     ),
     (
         "md",
-        """Inside the range of the logged shots the surrogate's "hits" land a metre or two from the target (the optimiser
-seeks out the corners where the logged shots are sparse); outside it (the training never moved the counterweight far
+        """Inside the range of the logged shots the surrogate's "hits" land up to a few metres from the target (the
+optimiser seeks out the corners where the logged shots are sparse); outside it (the training never moved the counterweight far
 from 200 lb) the surrogate invents distances, and its "hits" miss by tens of metres.""",
     ),
     (
