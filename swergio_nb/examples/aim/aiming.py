@@ -3,8 +3,9 @@
 The inputs of the simulator component are [wind m/s, release angle deg, counterweight lb]; the wind is measured,
 not chosen, so an :class:`~swergio_nb.feedback.InputOptimizer` holds it fixed (``lower == upper``) and moves the
 angle and the counterweight inside :data:`ANGLE_BOUNDS` x :data:`WEIGHT_BOUNDS` to minimise the squared miss
-``(distance - target)^2`` (m^2), from the :data:`STARTS` of each task at once. The ground truth is :func:`grid_search`: the same physics
-(:func:`~swergio_nb.examples.trebuchet.physics.shoot`) on a regular grid of the box.
+``(distance - target)^2`` (m^2), from the :data:`STARTS` of each task at once. The ground truth is
+:func:`grid_search`: the same physics (:func:`~swergio_nb.examples.trebuchet.physics.shoot`) on a regular grid of
+the box.
 """
 
 from __future__ import annotations
