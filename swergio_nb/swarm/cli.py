@@ -32,6 +32,7 @@ EXAMPLES = {
     "cartpole": "an ensemble of actor-critics learns CartPole-v1 through the hub",
     "melody": "active-learning melody generator with a simulated person",
     "bandit": "contextual bandit with delayed rewards, two architectures",
+    "aim": "aim the trebuchet by gradient descent on its inputs, through the simulator and a learned surrogate",
 }
 
 
