@@ -58,6 +58,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -213,6 +214,29 @@ class HubCore:
         if ticker is not None:
             ticker.cancel()
             await asyncio.gather(ticker, return_exceptions=True)
+
+    def summary(self) -> dict[str, Any]:
+        """The hub at a glance, as JSON-ready plain values (``%swergio hub status``, Jupyter's ``swergio/api/hub``).
+
+        Returns:
+            ``connections`` (open connections), ``rooms`` (room -> sorted member names), ``members`` (sorted names
+            of the registered connections), ``routed``, ``dropped``, ``errors`` (the router's counters of those
+            names), ``slow_consumers`` (connections closed for a full send queue) and ``stats`` (every counter:
+            ``router`` as :class:`~swergio_nb.protocol.router.RouterStats`, ``transport`` as :class:`HubStats`).
+        """
+        router = self.router
+        rooms = router.room_table()
+        names = (router.name_of(conn) for conn in router.connections())
+        return {
+            "connections": len(self.connections),
+            "rooms": rooms,
+            "members": sorted(name for name in names if name is not None),
+            "routed": router.stats.routed,
+            "dropped": router.stats.dropped,
+            "errors": router.stats.errors,
+            "slow_consumers": self.stats.slow_consumers,
+            "stats": {"router": dataclasses.asdict(router.stats), "transport": dataclasses.asdict(self.stats)},
+        }
 
     # -- per connection ----------------------------------------------------------------------------------------
 
