@@ -221,9 +221,8 @@ class DashboardHandler(JupyterHandler):
     @authorized
     def get(self) -> None:
         """The page; its script polls ``swergio/api/hub?traffic=1``."""
-        base = self.base_url
-        script = url_path_join(base, self.hub.static_url_prefix, "dashboard.js")
-        self.finish(_DASHBOARD.format(script=script, api=url_path_join(base, API_PATH) + "?traffic=1"))
+        script = url_path_join(self.hub.static_url_prefix, "dashboard.js")  # the prefix has the base_url
+        self.finish(_DASHBOARD.format(script=script, api=url_path_join(self.base_url, API_PATH) + "?traffic=1"))
 
 
 class SwergioHub(ExtensionApp):

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import http.cookiejar
 import json
+import re
 import urllib.error
 import urllib.request
 
@@ -19,6 +20,8 @@ from tests.browser.lab import Lab, start_lab
 from tests.server.conftest import Kernel, hub_url
 
 pytestmark = pytest.mark.timeout(300)
+
+API = "swergio/api/hub?traffic=1"
 
 
 async def _until(predicate, timeout: float = 10.0) -> None:
@@ -105,10 +108,13 @@ def test_the_summary_and_the_dashboard_need_jupyter_credentials(server: Lab) -> 
     summary = json.loads(body)
     assert "jupyter-dashboard" in summary["rooms"]["_traffic"] and "rooms" in summary["traffic"]
     status, page = _get(server, "/swergio/", {"Authorization": f"token {server.token}"})
-    assert status == 200 and f"{server.base_url}static/swergio_nb/dashboard.js" in page
-    assert f"{server.base_url}swergio/api/hub?traffic=1" in page
-    status, _ = _get(server, "/static/swergio_nb/traffic.js")  # the widget's front end, as any extension's static
     assert status == 200
+    (script,) = re.findall(r'from "([^"]+)"', page)
+    (api,) = re.findall(r'api: "([^"]+)"', page)
+    assert (script, api) == (f"{server.base_url}static/swergio_nb/dashboard.js", f"{server.base_url}{API}")
+    for name in ("dashboard.js", "traffic.js"):  # the page's script and the widget's front end it imports
+        status, _ = _get(server, f"/static/swergio_nb/{name}")
+        assert status == 200
 
 
 async def test_settings_come_from_jupyters_config(tmp_path) -> None:
