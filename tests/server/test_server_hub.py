@@ -130,6 +130,13 @@ async def test_settings_come_from_jupyters_config(tmp_path) -> None:
                 with pytest.raises(ConnectionClosed) as closed:
                     await raw.recv()
                 assert closed.value.rcvd.code == 1009
+        staying = await connect(hub_url(lab))
+        await staying.send('{"ID":"r","TYPE":"COMMAND/REGISTER","NAME":"staying"}')
+        assert "COMMAND/ACK" in await staying.recv()
+    # the server stopped (the with block's end): its hub said goodbye to the connections it had (1001, going away)
+    with pytest.raises(ConnectionClosed) as gone:
+        await asyncio.wait_for(staying.recv(), 10)
+    assert gone.value.rcvd is not None and gone.value.rcvd.code == 1001
     (tmp_path / "bad").mkdir()
     with start_lab(tmp_path / "bad", [], args=["--SwergioHub.queue_size=0"], log_name="jupyter-server-bad.log") as lab:
         assert "SwergioHub.queue_size must be >= 1, got 0" in lab.log_tail(20_000)
