@@ -89,5 +89,5 @@ def server_hub_status(hub_url: str, timeout: float = 5.0) -> dict[str, Any]:
     scheme = "https" if parts.scheme == "wss" else "http"
     api = urlunsplit((scheme, parts.netloc, parts.path[: -len(HUB_PATH)] + API_PATH, "", ""))
     request = urllib.request.Request(api, headers={"Authorization": f"token {token}"} if token else {})
-    with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 (the server's own URL)
+    with urllib.request.urlopen(request, timeout=timeout) as response:
         return json.load(response)

@@ -236,7 +236,7 @@ class SwergioHub(ExtensionApp):
     name = "swergio_nb"
     description = "the swergio hub inside Jupyter Server"
     load_other_extensions = True
-    static_paths = [str(STATIC)]  # noqa: RUF012 (ExtensionApp's own pattern)
+    static_paths = [str(STATIC)]  # served at {base_url}static/swergio_nb/ (ExtensionApp)
 
     max_size = Int(
         DEFAULT_MAX_SIZE,

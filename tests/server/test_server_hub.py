@@ -8,6 +8,8 @@ import asyncio
 import http.cookiejar
 import json
 import re
+import subprocess
+import sys
 import urllib.error
 import urllib.request
 
@@ -212,3 +214,16 @@ def test_hub_start_uses_the_servers_hub_unless_in_kernel(server: Lab, kernels: l
     out = kernel.run("%swergio hub stop\nhub = %swergio hub start --port 0 --in-kernel\nprint(hub.url)")
     assert "swergio hub listening on ws://127.0.0.1:" in out
     assert "'source': 'in-kernel'" in kernel.run("%swergio hub status")
+
+
+def test_installing_the_package_enables_the_extension() -> None:
+    """The wheel's shared data puts jupyter_server_config.d/swergio_nb.json where Jupyter looks (sys.prefix/etc)."""
+    listing = subprocess.run(
+        [sys.executable, "-m", "jupyter_server", "extension", "list"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    text = re.sub(r"\x1b\[[0-9;]*m", "", listing.stdout + listing.stderr)  # no colours
+    assert re.search(r"^\s*swergio_nb enabled\s*$", text, re.M), text
+    assert re.search(r"^\s*swergio_nb \S+ OK\s*$", text, re.M), text  # it imports and validates
