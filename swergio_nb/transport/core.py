@@ -1,9 +1,9 @@
 """The hub core: per-connection queues, flow control, stall detection and traffic summaries, for any transport.
 
 :class:`HubCore` carries out what the sans-I/O :class:`~swergio_nb.protocol.router.Router` decides. It is asyncio
-but knows nothing of WebSocket libraries or sockets: a transport (the websockets server in :mod:`.hub` today) hands
-it each connection as a :class:`Link` and each complete frame as it is parsed, and the core writes frames back
-through the link.
+but knows nothing of WebSocket libraries or sockets: a transport (the websockets server in :mod:`.hub`, tornado's in
+:mod:`.tornado`) hands it each connection as a :class:`Link` and each complete frame as it is parsed, and the core
+writes frames back through the link.
 
 A transport drives it so:
 
@@ -38,7 +38,8 @@ Flow control and backpressure, per connection's send queue:
 
 Writing a transport. A link is a small object per connection (see :class:`Link`); about thirty lines each:
 
-* Jupyter Server's tornado ``WebSocketHandler``: ``open()`` makes the link and calls :meth:`HubCore.open`;
+* Jupyter Server's tornado ``WebSocketHandler`` (:mod:`.tornado`): ``open()`` makes the link and calls
+  :meth:`HubCore.open`;
   ``on_message(frame)`` returns ``core.receive(conn, frame)`` (tornado reads no further message until an awaitable
   returned by ``on_message`` is done: that is step 2); ``on_close()`` starts a task awaiting
   :meth:`HubCore.closed`. The link: ``send`` awaits ``handler.write_message(frame, binary=isinstance(frame,
