@@ -24,7 +24,8 @@ displayed under the first ``%swergio connect``; ``%swergio errors`` shows it aga
 Limits: a cell that blocks the loop (``time.sleep``, a long CPU loop) pauses every handler and the in-kernel hub
 until it returns; nothing is lost meanwhile (messages wait in socket buffers and queues), because neither the
 in-kernel hub nor clients time out pings. A connection to an *external* hub with a ping timeout (``swergio-nb hub``
-uses 20 s + 20 s) is closed by that hub (code 1011) if the cell blocks longer than that.
+uses 20 s + 20 s; a Jupyter server's hub pings every 30 s) is closed by that hub if the cell blocks longer than that;
+the client reconnects and rejoins its rooms once the cell returns.
 """
 
 from __future__ import annotations
