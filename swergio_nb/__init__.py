@@ -108,3 +108,10 @@ def current_session() -> KernelSession:
     if session is None:
         raise InvalidState("swergio_nb is not loaded in this shell: %load_ext swergio_nb")
     return session
+
+
+def _jupyter_server_extension_points() -> list[dict[str, Any]]:
+    """Jupyter Server's entry point: the hub inside the server (:mod:`swergio_nb.notebook.server`)."""
+    from .notebook.server import SwergioHub
+
+    return [{"module": "swergio_nb.notebook.server", "app": SwergioHub}]

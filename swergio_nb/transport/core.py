@@ -1,9 +1,9 @@
 """The hub core: per-connection queues, flow control, stall detection and traffic summaries, for any transport.
 
 :class:`HubCore` carries out what the sans-I/O :class:`~swergio_nb.protocol.router.Router` decides. It is asyncio
-but knows nothing of WebSocket libraries or sockets: a transport (the websockets server in :mod:`.hub` today) hands
-it each connection as a :class:`Link` and each complete frame as it is parsed, and the core writes frames back
-through the link.
+but knows nothing of WebSocket libraries or sockets: a transport (the websockets server in :mod:`.hub`, tornado's in
+:mod:`.tornado`) hands it each connection as a :class:`Link` and each complete frame as it is parsed, and the core
+writes frames back through the link.
 
 A transport drives it so:
 
@@ -44,7 +44,8 @@ Flow control and backpressure, per connection's send queue:
 
 Writing a transport. A link is a small object per connection (see :class:`Link`); about thirty lines each:
 
-* Jupyter Server's tornado ``WebSocketHandler``: ``open()`` makes the link and calls :meth:`HubCore.open`;
+* Jupyter Server's tornado ``WebSocketHandler`` (:mod:`.tornado`): ``open()`` makes the link and calls
+  :meth:`HubCore.open`;
   ``on_message(frame)`` returns ``core.receive(conn, frame)`` (tornado reads no further message until an awaitable
   returned by ``on_message`` is done: that is step 2); ``on_close()`` starts a task awaiting
   :meth:`HubCore.closed`. The link: ``send`` awaits ``handler.write_message(frame, binary=isinstance(frame,
@@ -64,6 +65,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -244,6 +246,29 @@ class HubCore:
         if ticker is not None:
             ticker.cancel()
             await asyncio.gather(ticker, return_exceptions=True)
+
+    def summary(self) -> dict[str, Any]:
+        """The hub at a glance, as JSON-ready plain values (``%swergio hub status``, Jupyter's ``swergio/api/hub``).
+
+        Returns:
+            ``connections`` (open connections), ``rooms`` (room -> sorted member names), ``members`` (sorted names
+            of the registered connections), ``routed``, ``dropped``, ``errors`` (the router's counters of those
+            names), ``slow_consumers`` (connections closed for a full send queue) and ``stats`` (every counter:
+            ``router`` as :class:`~swergio_nb.protocol.router.RouterStats`, ``transport`` as :class:`HubStats`).
+        """
+        router = self.router
+        rooms = router.room_table()
+        names = (router.name_of(conn) for conn in router.connections())
+        return {
+            "connections": len(self.connections),
+            "rooms": rooms,
+            "members": sorted(name for name in names if name is not None),
+            "routed": router.stats.routed,
+            "dropped": router.stats.dropped,
+            "errors": router.stats.errors,
+            "slow_consumers": self.stats.slow_consumers,
+            "stats": {"router": dataclasses.asdict(router.stats), "transport": dataclasses.asdict(self.stats)},
+        }
 
     # -- per connection ----------------------------------------------------------------------------------------
 
