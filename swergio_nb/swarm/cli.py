@@ -6,10 +6,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import importlib
+import json
 import logging
 import signal
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from ..protocol.limits import (
     DEFAULT_MAX_ROOMS,
@@ -36,6 +38,20 @@ EXAMPLES = {
 }
 
 
+def _credentials(path: str | None) -> dict:
+    """The roles file: ``{"observer": TOKEN, "names": {NAME: TOKEN}}`` (both optional)."""
+    if path is None:
+        return {}
+    try:
+        spec = json.loads(Path(path).read_text())
+    except (OSError, ValueError) as exc:
+        sys.exit(f"swergio-nb hub: cannot read the credentials file {path}: {exc}")
+    unknown = set(spec) - {"observer", "names"} if isinstance(spec, dict) else None
+    if unknown is None or unknown or not isinstance(spec.get("names", {}), dict):
+        sys.exit(f'swergio-nb hub: {path} must hold {{"observer": TOKEN, "names": {{NAME: TOKEN}}}}, got {spec!r:.200}')
+    return {"observer_token": spec.get("observer"), "name_tokens": spec.get("names")}
+
+
 async def _serve_hub(args: argparse.Namespace) -> None:
     hub = Hub(
         args.host,
@@ -47,6 +63,8 @@ async def _serve_hub(args: argparse.Namespace) -> None:
         max_rooms=args.max_rooms,
         flow_control=not args.no_flow_control,
         stall_timeout=args.stall_timeout,
+        origins=args.origin,
+        **_credentials(args.credentials),
     )
     await hub.start()
     print(f"swergio hub listening on {hub.url}", flush=True)
@@ -100,6 +118,19 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     hub.add_argument(
         "--max-rooms", type=int, default=DEFAULT_MAX_ROOMS, help="rooms per connection (default %(default)s)"
+    )
+
+    hub.add_argument(
+        "--credentials",
+        metavar="FILE",
+        help='roles: a JSON file {"observer": TOKEN, "names": {NAME: TOKEN}}; the observer alone may join _logging '
+        "and _traffic, and each listed name is registered only with its token (default: the one token does all)",
+    )
+    hub.add_argument(
+        "--origin",
+        action="append",
+        default=[],
+        help="a browser Origin a hub without a token accepts (repeatable; default: none, only non-browser clients)",
     )
 
     demo = commands.add_parser("demo", help="run an example end to end")

@@ -8,7 +8,13 @@ flow control, stall detection, the overflow policy and ``LOG/TRAFFIC`` summaries
 
 Authentication: the hub has a token (generated, or ``SWERGIO_TOKEN``, or given) and refuses handshakes without it
 (HTTP 401) or with a wrong one (HTTP 403); :attr:`Hub.url` carries it (``ws://127.0.0.1:PORT/?token=...``), as
-Jupyter prints its URL. Serving on a non-loopback interface without a token is refused.
+Jupyter prints its URL. Serving on a non-loopback interface without a token is refused; a hub without a token
+accepts no browser page (a handshake with an ``Origin`` header is refused unless listed in ``origins``).
+
+Roles: with one token (the default) every client may do everything. Given ``observer_token``, the token is a
+component's credential, which cannot join the hub's rooms (``_logging``, ``_traffic``: copies of every message),
+and only :attr:`Hub.observer_url` can; ``name_tokens`` reserves names for credentials of their own (a component
+named ``control`` must present ``name_tokens["control"]``; it may register only that name).
 
 Usage::
 
@@ -31,6 +37,7 @@ import operator
 import os
 import secrets
 import socket
+from collections.abc import Mapping, Sequence
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -49,7 +56,8 @@ from ..protocol.limits import (
     DEFAULT_TRAFFIC_INTERVAL,
     TOKEN_ENV,
 )
-from ..protocol.router import Router
+from ..protocol.router import COMPONENT, FULL, Permissions, Router
+from ..protocol.urls import with_token
 from ._websockets import DeliveringServerConnection, socket_of
 from .core import HubCore, HubStats
 
@@ -65,6 +73,22 @@ def _is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def _credentials(token: str, observer_token: str | None, name_tokens: dict[str, str]) -> list[tuple[str, Permissions]]:
+    """``(secret, what it allows)`` for each credential of a hub (module docstring: roles)."""
+    if (observer_token is not None or name_tokens) and not token:
+        raise ValueError("roles (observer_token, name_tokens) need a token")
+    secrets_ = [token, *([observer_token] if observer_token is not None else []), *name_tokens.values()]
+    if any(not secret for secret in secrets_[1:]) or len(set(secrets_)) != len(secrets_):
+        raise ValueError("every credential must be a distinct, non-empty token")
+    credentials = [(token, FULL if observer_token is None else COMPONENT)]
+    if observer_token is not None:
+        credentials.append((observer_token, Permissions(observer=True)))
+    credentials += [
+        (secret, Permissions(observer=False, names=frozenset({name}))) for name, secret in name_tokens.items()
+    ]
+    return credentials
 
 
 def _of_core(name: str, doc: str) -> property:
@@ -95,11 +119,16 @@ class Hub:
         router: the router to use (a fresh :class:`Router` with ``max_rooms`` by default).
         token: the secret a client must present (``?token=`` in the URL, or ``Authorization: Bearer``). None: take
             ``SWERGIO_TOKEN`` from the environment, else generate one (``secrets.token_urlsafe(24)``). ``""``:
-            no authentication, allowed only on a loopback host.
+            no authentication, allowed only on a loopback host, and then only for clients that send no ``Origin``
+            (not a browser page) or one listed in ``origins``.
+        observer_token: the credential that may join the hub's rooms; given, ``token`` no longer may (roles).
+        name_tokens: ``{name: token}``: each name reserved for the clients presenting its token, which may register
+            no other name.
+        origins: ``Origin`` values accepted by a hub without a token (e.g. ``["http://localhost:8888"]``).
 
     Raises:
-        ValueError: ``token=""`` with a host that is not loopback (anyone on the network could join), or a
-            ``traffic_interval`` that is not positive.
+        ValueError: ``token=""`` with a host that is not loopback (anyone on the network could join), roles
+            without a token, two credentials that are the same, or a ``traffic_interval`` that is not positive.
 
     Attributes:
         core: the :class:`~swergio_nb.transport.core.HubCore` carrying out the routing (queues, flow control).
@@ -122,12 +151,21 @@ class Hub:
         max_rooms: int | None = DEFAULT_MAX_ROOMS,
         router: Router | None = None,
         token: str | None = None,
+        observer_token: str | None = None,
+        name_tokens: Mapping[str, str] | None = None,
+        origins: Sequence[str] = (),
     ) -> None:
         if token is None:
             token = os.environ.get(TOKEN_ENV) or secrets.token_urlsafe(24)
         if not token and not _is_loopback(host):
             raise ValueError(f"refusing to serve on {host!r} without a token: anyone on the network could join")
         self.token = token
+        self.observer_token = observer_token
+        self.origins = list(origins)
+        name_tokens = dict(name_tokens or {})
+        self._credentials = _credentials(token, observer_token, name_tokens)
+        if router is None and name_tokens:
+            router = Router(max_rooms=max_rooms, reserved=frozenset(name_tokens))
         self.host = host
         self.port = port
         self.max_size = max_size
@@ -157,8 +195,12 @@ class Hub:
     @property
     def url(self) -> str:
         """``ws://host:port/?token=...``: what a client needs to connect (like Jupyter's URL with its token)."""
-        base = f"ws://{self.host}:{self.port}"
-        return f"{base}/?token={self.token}" if self.token else base
+        return with_token(f"ws://{self.host}:{self.port}", self.token)
+
+    @property
+    def observer_url(self) -> str:
+        """The URL with the observer credential (:attr:`url` when the hub has no roles)."""
+        return with_token(f"ws://{self.host}:{self.port}", self.observer_token or self.token)
 
     def __repr__(self) -> str:
         state = "running" if self.running else "starting" if self._starting is not None else "stopped"
@@ -213,8 +255,15 @@ class Hub:
         logger.info("hub listening on ws://%s:%d", self.host, self.port)
 
     def _authenticate(self, connection: ServerConnection, request: Request) -> Response | None:
-        """Refuse the handshake without the token (401) or with a wrong one (403), as Jupyter does."""
+        """Refuse the handshake without a credential (401) or with a wrong one (403), as Jupyter does; note what
+        the credential allows on the connection (``permissions``)."""
         if not self.token:
+            origin = request.headers.get("Origin")
+            if origin is not None and origin not in self.origins:
+                self.stats.refused += 1
+                return connection.respond(
+                    HTTPStatus.FORBIDDEN, "swergio hub: no token, and this Origin is not allowed\n"
+                )
             return None
         given = parse_qs(urlsplit(request.path).query).get("token", [None])[0]
         header = request.headers.get("Authorization", "")
@@ -223,9 +272,14 @@ class Hub:
         if given is None:
             self.stats.refused += 1
             return connection.respond(HTTPStatus.UNAUTHORIZED, "swergio hub: a token is required (?token=...)\n")
-        if not hmac.compare_digest(given.encode(), self.token.encode()):
+        permissions = None
+        for secret, allowed in self._credentials:  # every one compared: the time does not say which matched
+            if hmac.compare_digest(given.encode(), secret.encode()):
+                permissions = allowed
+        if permissions is None:
             self.stats.refused += 1
             return connection.respond(HTTPStatus.FORBIDDEN, "swergio hub: wrong token\n")
+        connection.permissions = permissions  # type: ignore[attr-defined]
         return None
 
     async def close(self) -> None:
@@ -263,7 +317,7 @@ class Hub:
             # (hence the accepted ones) have proto 0: without this, Nagle's algorithm holds a small frame that
             # follows another until the peer's delayed ACK (~40 ms on Linux).
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        conn = self.core.open(ws)
+        conn = self.core.open(ws, getattr(ws, "permissions", FULL))
         ws.start_delivery(functools.partial(self.core.receive, conn))  # frames come as they are parsed
         try:
             with contextlib.suppress(ConnectionClosed):  # however the peer leaves, the finally block cleans up
