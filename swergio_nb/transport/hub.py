@@ -8,8 +8,9 @@ flow control, stall detection, the overflow policy and ``LOG/TRAFFIC`` summaries
 
 Authentication: the hub has a token (generated, or ``SWERGIO_TOKEN``, or given) and refuses handshakes without it
 (HTTP 401) or with a wrong one (HTTP 403); :attr:`Hub.url` carries it (``ws://127.0.0.1:PORT/?token=...``), as
-Jupyter prints its URL. Serving on a non-loopback interface without a token is refused; a hub without a token
-accepts no browser page (a handshake with an ``Origin`` header is refused unless listed in ``origins``).
+Jupyter prints its URL. Serving on a non-loopback interface without a token is refused, and without TLS too unless
+told ``insecure=True`` (``ssl=`` takes a server :class:`ssl.SSLContext`: the URL is then ``wss://``); a hub without
+a token accepts no browser page (a handshake with an ``Origin`` header is refused unless listed in ``origins``).
 
 Roles: with one token (the default) every client may do everything. Given ``observer_token``, the token is a
 component's credential, which cannot join the hub's rooms (``_logging``, ``_traffic``: copies of every message),
@@ -39,6 +40,7 @@ import secrets
 import socket
 from collections.abc import Mapping, Sequence
 from http import HTTPStatus
+from ssl import SSLContext
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -125,9 +127,13 @@ class Hub:
         name_tokens: ``{name: token}``: each name reserved for the clients presenting its token, which may register
             no other name.
         origins: ``Origin`` values accepted by a hub without a token (e.g. ``["http://localhost:8888"]``).
+        ssl: a server-side :class:`ssl.SSLContext` (its certificate chain loaded): serve ``wss://``.
+        insecure: allow a host that is not loopback without ``ssl`` (tokens and traffic then cross the network in
+            clear text).
 
     Raises:
-        ValueError: ``token=""`` with a host that is not loopback (anyone on the network could join), roles
+        ValueError: ``token=""`` with a host that is not loopback (anyone on the network could join), a host that is
+            not loopback without ``ssl`` unless ``insecure``, roles
             without a token, two credentials that are the same, or a ``traffic_interval`` that is not positive.
 
     Attributes:
@@ -154,11 +160,19 @@ class Hub:
         observer_token: str | None = None,
         name_tokens: Mapping[str, str] | None = None,
         origins: Sequence[str] = (),
+        ssl: SSLContext | None = None,
+        insecure: bool = False,
     ) -> None:
         if token is None:
             token = os.environ.get(TOKEN_ENV) or secrets.token_urlsafe(24)
         if not token and not _is_loopback(host):
             raise ValueError(f"refusing to serve on {host!r} without a token: anyone on the network could join")
+        if ssl is None and not insecure and not _is_loopback(host):
+            raise ValueError(
+                f"refusing to serve on {host!r} without TLS: the token and every message would cross the network in "
+                "clear text; give ssl= (swergio-nb hub --certfile/--keyfile), or insecure=True (--insecure)"
+            )
+        self.ssl = ssl
         self.token = token
         self.observer_token = observer_token
         self.origins = list(origins)
@@ -194,17 +208,22 @@ class Hub:
 
     @property
     def url(self) -> str:
-        """``ws://host:port/?token=...``: what a client needs to connect (like Jupyter's URL with its token)."""
-        return with_token(f"ws://{self.host}:{self.port}", self.token)
+        """``ws://host:port/?token=...`` (``wss://`` with TLS): what a client needs to connect (like Jupyter's URL
+        with its token)."""
+        return with_token(self._base, self.token)
 
     @property
     def observer_url(self) -> str:
         """The URL with the observer credential (:attr:`url` when the hub has no roles)."""
-        return with_token(f"ws://{self.host}:{self.port}", self.observer_token or self.token)
+        return with_token(self._base, self.observer_token or self.token)
+
+    @property
+    def _base(self) -> str:
+        return f"{'wss' if self.ssl is not None else 'ws'}://{self.host}:{self.port}"
 
     def __repr__(self) -> str:
         state = "running" if self.running else "starting" if self._starting is not None else "stopped"
-        return f"<Hub ws://{self.host}:{self.port} {state}, {len(self.core.connections)} connections>"
+        return f"<Hub {self._base} {state}, {len(self.core.connections)} connections>"
 
     @property
     def running(self) -> bool:
@@ -245,6 +264,7 @@ class Hub:
             self._serve,
             sock=sock,
             process_request=self._authenticate,
+            ssl=self.ssl,
             max_size=self.max_size,
             compression=None,
             ping_interval=self.ping_interval,
@@ -252,7 +272,7 @@ class Hub:
             create_connection=DeliveringServerConnection,
         )
         self.core.start()
-        logger.info("hub listening on ws://%s:%d", self.host, self.port)
+        logger.info("hub listening on %s", self._base)
 
     def _authenticate(self, connection: ServerConnection, request: Request) -> Response | None:
         """Refuse the handshake without a credential (401) or with a wrong one (403), as Jupyter does; note what

@@ -57,7 +57,7 @@ def test_serving_beyond_loopback_without_a_token_is_refused():
     with pytest.raises(ValueError, match="without a token"):
         Hub("0.0.0.0", 0, token="")
     assert Hub("127.0.0.1", 0, token="").url == "ws://127.0.0.1:0"
-    assert Hub("0.0.0.0", 0).token  # with a (generated) token it is allowed
+    assert Hub("0.0.0.0", 0, insecure=True).token  # with a (generated) token it is allowed (TLS: test_tls.py)
 
 
 async def test_a_hub_without_a_token_on_loopback_accepts_any_program_but_no_web_page():
