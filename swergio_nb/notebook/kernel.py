@@ -168,7 +168,7 @@ class KernelSession:
         if not in_kernel and self._use_server_hub():
             return None
         # no ping timeout: the hub shares the kernel's loop, so a blocking cell must not look like dead peers
-        hub = Hub(host, port, ping_timeout=None)
+        hub = Hub(host, port, ping_timeout=None, client_ping_timeout=None)  # a cell may block this loop for long
         pending = hub.start_soon()
         self._tasks.add(pending)
         pending.add_done_callback(self._tasks.discard)
