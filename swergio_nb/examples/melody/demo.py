@@ -140,6 +140,8 @@ def run(args: argparse.Namespace) -> DemoResult:
     mode = "processes" if args.processes else "one process"
     print(f"melody active learning ({args.strategy}, k={args.k}, pool {args.pool_size}, {mode}); "
           f"test set: ceiling {result.test_ceiling:.3f}, majority class {result.test_majority:.3f}")  # fmt: skip
+    if result.model_loaded:
+        print(f"the network's state was loaded from {args.model}, then trained on the stored ratings (round 0)")
     print(f"{'round':>5} {'labels':>6} {'test acc':>8} {'batch acc':>9} {'loss':>7}")
     for r in result.rounds:
         batch = "-" if r["batch_accuracy"] is None else f"{r['batch_accuracy']:.2f}"
