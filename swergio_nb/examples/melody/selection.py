@@ -19,8 +19,9 @@ Batches (top-``k`` by uncertainty picks near-copies: melodies of one GA lineage 
   ``beta * k`` most uncertain by ``variance`` are clustered into ``k`` clusters by k-means (scikit-learn,
   ``sample_weight`` = the variance), and the melody nearest each centre is asked;
 * ``coreset``: greedy k-center on the features (Sener and Savarese, *Active Learning for Convolutional Neural
-  Networks: A Core-Set Approach*, ICLR 2018): repeatedly the pooled melody farthest (Euclidean) from every
-  labelled or already chosen one; it needs no model;
+  Networks: A Core-Set Approach*, ICLR 2018): repeatedly the pooled melody farthest (Euclidean, on the features
+  standardised over the candidates: each feature counts alike) from every labelled or already chosen one; it needs
+  no model;
 * ``random``: uniformly at random (the baseline).
 
 Metrics (:func:`ordinal_metrics`), for the predicted rating ``argmax_k p_k``: accuracy, within-one accuracy
@@ -152,7 +153,9 @@ def select(
             raise ValueError(f"features must be (N={p.shape[0]}, D), got shape {x.shape}")
         if strategy == "coreset":
             known = np.zeros((0, x.shape[1])) if labelled is None else np.asarray(labelled, np.float64)
-            return np.array(_k_center(x, known.reshape(-1, x.shape[1]), k, rng), dtype=np.int64)
+            mean, scale = x.mean(axis=0), x.std(axis=0) + 1e-3  # every feature counts alike in the distances
+            z, known = (x - mean) / scale, (known.reshape(-1, x.shape[1]) - mean) / scale
+            return np.array(_k_center(z, known, k, rng), dtype=np.int64)
         return np.array(_diverse(x, informativeness(p, "variance"), k, beta, rng), dtype=np.int64)
     return _ranked(informativeness(p, strategy), rng)[:k].astype(np.int64)
 

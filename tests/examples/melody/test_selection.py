@@ -54,8 +54,12 @@ def test_coreset_picks_the_farthest_points_greedily() -> None:
     labelled = np.array([[0.0, 0.1]])
     probs = np.full((5, 6), 1 / 6)
     rng = np.random.default_rng(0)
-    # farthest from the label: (0, 3); then from {label, (0, 3)}: (1, 0); then (0.5, 0) (0.5 away from both)
-    assert select(probs, 3, "coreset", rng, features=x, labelled=labelled).tolist() == [3, 2, 4]
+    # distances on the features standardised over the candidates (feature 0: mean 0.32, s.d. 0.37; feature 1: mean
+    # 0.6, s.d. 1.2): farthest from the label is (1, 0) (7.3 squared units against 5.8 for (0, 3)); then (0, 3);
+    # then (0.5, 0), 1.8 from the label and from (1, 0)
+    assert select(probs, 3, "coreset", rng, features=x, labelled=labelled).tolist() == [2, 3, 4]
+    # scaling a feature changes nothing: each counts alike
+    assert select(probs, 3, "coreset", rng, features=x * [1, 0.1], labelled=labelled * [1, 0.1]).tolist() == [2, 3, 4]
     assert len(set(select(probs, 5, "coreset", rng, features=x).tolist())) == 5  # nothing labelled: all, distinct
     with pytest.raises(ValueError, match="needs the pool's features"):
         select(probs, 2, "coreset", rng)
