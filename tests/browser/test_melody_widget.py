@@ -1,7 +1,8 @@
 """End to end in a real browser: JupyterLab runs notebooks/04_melody_active_learning.ipynb as a person would (its
 default: ``RATER = "you"``; the first cell edited to one batch of 6): the test rates 5 melodies with the
 LabellingWidget's buttons and its keys, undoes one, checks that the SQLite store the kernel writes holds exactly the
-4 left, rates the last two, and checks the end of the session (CSV export, the network saved and loaded again).
+4 left, rates the fifth again, skips the sixth with a key, and checks the end of the session (CSV export, the
+network saved and loaded again).
 
 Helpers and fixtures: :mod:`tests.browser.lab` and ``conftest.py``. Screenshots go to ``test-artifacts/melody-*.png``.
 """
@@ -34,13 +35,14 @@ from tests.notebooks.notebook_runner import with_parameters
 NOTEBOOK = "04_melody_active_learning.ipynb"
 RUN_TIMEOUT = 240.0  # from the last click until the notebook has run to the end (it restarts its processes once)
 K = 6  # melodies in the batch: five rated, one undone, and the batch still open
+RATED = K - 1  # in the end: the sixth is skipped
 
 pytestmark = pytest.mark.browser
 
 #: What the person does, in order: ("click", r) clicks button r, ("key", r) presses key r on the widget.
 FIRST_FIVE: list[tuple[str, int]] = [("click", 3), ("key", 4), ("click", 1), ("key", 5), ("click", 2)]
-#: After undoing the fifth: the fifth again, then the sixth.
-LAST_TWO: list[tuple[str, int]] = [("key", 0), ("click", 4)]
+#: After undoing the fifth: the fifth again (the sixth is then skipped with the key s).
+AGAIN: tuple[str, int] = ("key", 0)
 
 
 @pytest.fixture()
@@ -71,7 +73,7 @@ def test_rate_five_by_keys_and_clicks_undo_one_in_jupyterlab(
     assert not [line for line in widget_lines if line.startswith(("error", "warning", "pageerror"))], widget_lines
 
     # the whole batch, in order, from the person; exported as swergio's CSV at the end of the session
-    expected = [r for _, r in FIRST_FIVE[:4] + LAST_TWO]
+    expected = [r for _, r in [*FIRST_FIVE[:4], AGAIN]]
     assert _stored(lab) == [(r, "person") for r in expected]
     csv = (lab.root / "melody-session" / "ratings.csv").read_text().splitlines()
     assert [int(line.rsplit(",", 1)[1]) for line in csv] == expected
@@ -158,10 +160,15 @@ def _rate_in_browser(page: Any, lab: Lab, artifacts: Path) -> None:
     widget.screenshot(path=str(artifacts / "melody-widget-undone.png"))
     # the store holds exactly the four ratings left, in order, each from the person
     assert _stored(lab) == [(r, "person") for _, r in FIRST_FIVE[:4]], undone
-    for position, (how, rating) in enumerate(LAST_TWO, start=5):
-        rate(how, rating, position)
-    # the batch is answered: the learner trains on it and says so in the widget (closed at the session's end)
-    _wait_state(page, lab, notebook, lambda s: f"learner: {K} labels" in s["learner"], f"the learner's {K} labels")
+    rate(*AGAIN, 5)
+    wait_melody(6)
+    widget.focus()
+    page.keyboard.press("s")
+    # the batch is answered (5 ratings, 1 skip): the learner trains on it and says so (the widget closes at the end)
+    _wait_state(
+        page, lab, notebook, lambda s: s["status"] == "skipped" and not s["melody"], "the sixth skipped"
+    )  # fmt: skip
+    _wait_state(page, lab, notebook, lambda s: f"learner: {RATED} labels" in s["learner"], f"{RATED} labels")
     widget.screenshot(path=str(artifacts / "melody-widget-answered.png"))
 
     deadline = time.monotonic() + RUN_TIMEOUT
@@ -186,11 +193,11 @@ def _rate_in_browser(page: Any, lab: Lab, artifacts: Path) -> None:
     screenshot_whole_notebook(page, artifacts / "melody-notebook.png")
 
     rounds = notebook.locator(".jp-CodeCell", has_text="await rounds.get()").inner_text()
-    assert [int(n) for n in re.findall(r"round \d+: (\d+) labels", rounds)] == [K], rounds
+    assert [int(n) for n in re.findall(r"round \d+: (\d+) labels", rounds)] == [RATED], rounds
     summary = notebook.locator(".jp-CodeCell", has_text='"CMD": "STOP"').inner_text()
-    assert re.search(rf"\b{K} ratings stored", summary), summary
+    assert re.search(rf"\b{RATED} ratings stored", summary), summary
     tomorrow = notebook.locator(".jp-CodeCell", has_text="tomorrow: network loaded").inner_text()
-    assert re.search(rf"network loaded from evalnet\.pt: True; round 0: {K} labels", tomorrow), tomorrow
+    assert re.search(rf"network loaded from evalnet\.pt: True; round 0: {RATED} labels", tomorrow), tomorrow
     # the shortcuts went to the widget only: JupyterLab did not turn a cell into a heading (its keys 1-5) etc.
     assert _cell_kinds(page) == cells
 
