@@ -140,8 +140,14 @@ def main() -> None:
         if target is not None and goal < len(labels):
             gap = c["accuracy"][:, goal] - curves["random"]["accuracy"][:, -1]
             paired = (float(gap.mean()), float(sem(gap[:, None])[0]))
+        same = None  # per seed: accuracy minus random's at the same label counts (the goal and the full budget)
+        if "random" in curves and s != "random":
+            gaps = c["accuracy"] - curves["random"]["accuracy"]
+            same = {int(labels[i]): (float(gaps[:, i].mean()), float(sem(gaps[:, i : i + 1])[0]),
+                                     int((gaps[:, i] > 0).sum())) for i in (goal, len(labels) - 1)}  # fmt: skip
         summary[s] = {
             "paired_gap_at_goal": paired,
+            "paired_vs_random_same_labels": same,
             **{f"final_{m}": float(mean[m][-1]) for m in METRICS},
             **{f"final_{m}_sem": float(err[m][-1]) for m in METRICS},
             "labels_to_random": need,
@@ -153,6 +159,11 @@ def main() -> None:
               + f"  {err['accuracy'][-1]:.3f}  {mean['within_one'][-1]:.3f}   {mean['mae'][-1]:.3f}  "
               f"{'never' if need is None else need:>9}  "
               + ("" if paired is None else f"{paired[0]:+.3f} +- {paired[1]:.3f}"))  # fmt: skip
+
+    for s, row in summary.items():
+        for n, (gap, err, wins) in (row["paired_vs_random_same_labels"] or {}).items():
+            print(f"{s:>16} - random at {n} labels (paired): {gap:+.3f} +- {err:.3f}, ahead on {wins} of "
+                  f"{args.seeds} seeds")  # fmt: skip
 
     import matplotlib
 
