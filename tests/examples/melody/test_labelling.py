@@ -12,7 +12,6 @@ import pytest
 
 from swergio_nb.examples.melody import SWERGIO_RATINGS
 from swergio_nb.examples.melody.labelling import LabelError, LabelQueue, LabelStore, read_swergio_csv
-from swergio_nb.examples.melody.learner import informativeness, select
 from swergio_nb.examples.melody.music import random_genomes
 from swergio_nb.examples.melody.person import SimulatedPerson
 from swergio_nb.examples.melody.widget import LabellingWidget
@@ -111,29 +110,6 @@ async def test_widget_actions_confirm_after_storing(tmp_path: Path) -> None:
     assert await task == [0, 5] and widget.item == {} and [r.rating for r in store.rows()] == [0, 5]
     widget.show_learner(labels=7, accuracy=0.5)
     assert (widget.labels, widget.accuracy) == (7, 0.5)
-
-
-def test_uncertainty_strategies_by_hand() -> None:
-    probs = np.array(
-        [
-            [0.90, 0.05, 0.05, 0.0, 0.0, 0.0],  # confident
-            [0.40, 0.38, 0.22, 0.0, 0.0, 0.0],  # small margin
-            [0.30, 0.10, 0.15, 0.15, 0.15, 0.15],  # lowest top probability, spread out
-        ]
-    )
-    assert informativeness(probs, "least_confidence") == pytest.approx([0.10, 0.60, 0.70])
-    assert informativeness(probs, "margin") == pytest.approx([-0.85, -0.02, -0.15])
-    entropy = informativeness(probs, "entropy")
-    assert entropy[2] > entropy[1] > entropy[0]
-    assert entropy[0] == pytest.approx(-(0.9 * np.log(0.9) + 0.1 * np.log(0.05)))
-    rng = np.random.default_rng(0)
-    assert select(probs, 1, "least_confidence", rng).tolist() == [2]
-    assert select(probs, 1, "margin", rng).tolist() == [1]
-    assert select(probs, 2, "entropy", rng).tolist() == [2, 1]
-    picks = {tuple(select(probs, 1, "random", np.random.default_rng(s)).tolist()) for s in range(20)}
-    assert picks == {(0,), (1,), (2,)}
-    with pytest.raises(ValueError, match="unknown strategy"):
-        informativeness(probs, "smallest")
 
 
 def test_simulated_person_is_deterministic_and_tracks_its_taste() -> None:
