@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import base64
 import logging
+import sqlite3
 from typing import Any
 
 import anywidget
@@ -133,8 +134,8 @@ class LabellingWidget(anywidget.AnyWidget):
                 result = {"action": "undo", "key": None if item is None else item.key, "text": text}
             else:
                 result = {"action": action, "text": f"unknown action {action!r}"}
-        except LabelError as exc:
-            result = {"action": action, "key": key, "text": f"not saved: {exc}"}
+        except (LabelError, sqlite3.Error, OSError) as exc:  # a bad rating, a full disk, a store gone: the melody
+            result = {"action": action, "key": key, "text": f"not saved: {exc}"}  # stays current, nothing is lost
         self.confirmed = {**result, "n": self.actions}
         return self.confirmed
 

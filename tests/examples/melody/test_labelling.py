@@ -87,6 +87,24 @@ async def test_queue_rate_skip_undo_store_first(tmp_path: Path) -> None:
         queue.rate(3)
 
 
+async def test_a_store_that_cannot_write_is_shown_as_not_saved_and_loses_nothing(tmp_path: Path) -> None:
+    """The store refuses to write (SQLite's own OperationalError, the error a full disk raises too): the widget says
+    "not saved: <reason>" instead of "saving..." forever, and the melody waits to be rated again."""
+    store = LabelStore(tmp_path / "labels.db")
+    queue = LabelQueue(store)
+    widget = LabellingWidget(queue)
+    task = asyncio.ensure_future(queue.ask(random_genomes(np.random.default_rng(3), 2)))
+    await asyncio.sleep(0)
+    key = widget.item["key"]
+    store._db.execute("PRAGMA query_only = 1")  # every write now fails inside SQLite
+    assert widget.act("rate", 4, key)["text"] == "not saved: attempt to write a readonly database"
+    assert len(store) == 0 and widget.item["key"] == key and queue.progress == (1, 2)
+    store._db.execute("PRAGMA query_only = 0")  # writable again: the same melody is rated
+    assert widget.act("rate", 4, key)["text"].startswith("saved rating 4")
+    assert len(store) == 1
+    task.cancel()
+
+
 async def test_widget_actions_confirm_after_storing(tmp_path: Path) -> None:
     genomes = random_genomes(np.random.default_rng(2), 2)
     store = LabelStore(tmp_path / "labels.db")
