@@ -216,6 +216,11 @@ class Router:
         """The connection registered as ``name``, or None."""
         return self._conn_of.get(name)
 
+    def rooms_of(self, name: str) -> frozenset[str]:
+        """The rooms of the connection registered as ``name`` (empty if none is)."""
+        conn = self._conn_of.get(name)
+        return frozenset() if conn is None else self.rooms.rooms_of(conn)
+
     def connections(self) -> list[int]:
         """Ids of all open connections."""
         return sorted(self._open)
