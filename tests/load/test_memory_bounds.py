@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from websockets.asyncio.client import connect
 
-from swergio_nb import Client, Trigger
+from swergio_nb import Client, Hub, Trigger
 
 from ..helpers import until
 
@@ -95,3 +95,29 @@ async def test_a_logging_watcher_that_never_reads_costs_the_hub_a_bounded_amount
     assert got == list(range(100))
     peak = _peak_rss(pid)
     assert peak < QUEUE_BYTES // 4 + SLACK, f"hub peak RSS {peak / MiB:.0f} MiB"
+
+
+async def test_pipelined_room_tables_that_are_never_read_fill_only_the_askers_bounded_queue():
+    """One client pipelines 800 COMMAND/ROOMS on a hub of 2,000 rooms and reads nothing (before: +1.9 GB). The
+    answers come in pages of 500 rooms, go to the asker's own queue, hold the asker back (the hub reads no more of
+    its requests) and, as it makes no progress, it is cut; the hub's queues never pass the asker's bound."""
+    queue_bytes = 4 * MiB
+    async with Hub(port=0, queue_bytes=queue_bytes, stall_timeout=1.0) as hub:
+        members = [await Client(f"m{k}", hub.url).connect() for k in range(8)]
+        try:
+            for k, member in enumerate(members):
+                for i in range(250):
+                    await member.join_room(f"room-{k}-{i:03d}-" + "x" * 40)
+            asker = await connect(hub.url, max_size=None, max_queue=1)
+            await asker.send('{"ID":"r","TYPE":"COMMAND/REGISTER","NAME":"asker"}')
+            await asker.recv()
+            asker.transport.pause_reading()
+            for n in range(800):
+                await asker.send(json.dumps({"ID": f"q{n}", "TYPE": "COMMAND/ROOMS"}))
+            await until(lambda: hub.stats.stalled == 1, 30)
+            assert hub.stats.peak_queued_bytes <= queue_bytes and hub.stats.queued_bytes == 0
+            assert all(member.connected for member in members)
+            asker.transport.abort()
+        finally:
+            for member in members:
+                await member.close()
