@@ -1,10 +1,11 @@
-"""Hub URLs and their tokens: add one, take one out, hide one (for printing)."""
+"""Hub URLs and their tokens: add one, take one out, hide one (for printing); whether a host is loopback."""
 
 from __future__ import annotations
 
+import ipaddress
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
-__all__ = ["with_token", "split_token", "redact"]
+__all__ = ["with_token", "split_token", "redact", "is_loopback"]
 
 
 def with_token(url: str, token: str | None) -> str:
@@ -32,3 +33,14 @@ def redact(url: str) -> str:
     """``url`` with its token shown as ``...`` (for notebook output, which gets shared)."""
     base, token = split_token(url)
     return with_token(base, "...") if token else url
+
+
+def is_loopback(host: str) -> bool:
+    """True if ``host`` is ``localhost`` or a loopback address (``127.0.0.0/8``, ``::1``): only this machine reaches
+    a socket bound to it."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

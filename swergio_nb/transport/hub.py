@@ -10,6 +10,10 @@ Authentication: the hub has a token (generated, or ``SWERGIO_TOKEN``, or given) 
 (HTTP 401) or with a wrong one (HTTP 403); :attr:`Hub.url` carries it (``ws://127.0.0.1:PORT/?token=...``), as
 Jupyter prints its URL. Serving on a non-loopback interface without a token is refused.
 
+swergio 0.0.2's own clients (raw TCP with a length header, no token) join the same rooms through a
+:class:`~swergio_nb.transport.swergio_tcp.SwergioListener` on the same core, started with ``swergio_port=`` (off by
+default, loopback only; see :mod:`.swergio_tcp`).
+
 Usage::
 
     async with Hub(port=0) as hub:      # port 0 picks a free port
@@ -25,7 +29,6 @@ import asyncio
 import contextlib
 import functools
 import hmac
-import ipaddress
 import logging
 import operator
 import os
@@ -48,21 +51,14 @@ from ..protocol.limits import (
     TOKEN_ENV,
 )
 from ..protocol.router import Router
+from ..protocol.urls import is_loopback
 from ._websockets import DeliveringServerConnection, socket_of
 from .core import HubCore, HubStats
+from .swergio_tcp import SwergioListener
 
 __all__ = ["Hub", "HubStats"]
 
 logger = logging.getLogger("swergio_nb.transport.hub")
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _of_core(name: str, doc: str) -> property:
@@ -91,6 +87,9 @@ class Hub:
         token: the secret a client must present (``?token=`` in the URL, or ``Authorization: Bearer``). None: take
             ``SWERGIO_TOKEN`` from the environment, else generate one (``secrets.token_urlsafe(24)``). ``""``:
             no authentication, allowed only on a loopback host.
+        swergio_port: also accept swergio 0.0.2's TCP clients on this port (0: a free one; read it back from
+            :attr:`swergio_port`). None (the default): no such listener. It binds ``host`` if that is a loopback
+            address, else ``127.0.0.1``: swergio's clients cannot present a token.
 
     Raises:
         ValueError: ``token=""`` with a host that is not loopback (anyone on the network could join), or a
@@ -98,6 +97,7 @@ class Hub:
 
     Attributes:
         core: the :class:`~swergio_nb.transport.core.HubCore` carrying out the routing (queues, flow control).
+        swergio: the :class:`~swergio_nb.transport.swergio_tcp.SwergioListener` for ``swergio_port`` (else None).
     """
 
     def __init__(
@@ -115,10 +115,11 @@ class Hub:
         max_rooms: int | None = DEFAULT_MAX_ROOMS,
         router: Router | None = None,
         token: str | None = None,
+        swergio_port: int | None = None,
     ) -> None:
         if token is None:
             token = os.environ.get(TOKEN_ENV) or secrets.token_urlsafe(24)
-        if not token and not _is_loopback(host):
+        if not token and not is_loopback(host):
             raise ValueError(f"refusing to serve on {host!r} without a token: anyone on the network could join")
         self.token = token
         self.host = host
@@ -133,6 +134,11 @@ class Hub:
             stall_timeout=stall_timeout,
             traffic_interval=traffic_interval,
             max_rooms=max_rooms,
+        )
+        self.swergio = (
+            None
+            if swergio_port is None
+            else SwergioListener(self.core, host if is_loopback(host) else "127.0.0.1", swergio_port, max_size=max_size)
         )
         self._server: Server | None = None
         self._starting: asyncio.Future | None = None
@@ -154,6 +160,16 @@ class Hub:
     def __repr__(self) -> str:
         state = "running" if self.running else "starting" if self._starting is not None else "stopped"
         return f"<Hub ws://{self.host}:{self.port} {state}, {len(self.core.connections)} connections>"
+
+    @property
+    def swergio_port(self) -> int | None:
+        """The port of the swergio 0.0.2 listener (final once started), or None without one."""
+        return None if self.swergio is None else self.swergio.port
+
+    @property
+    def swergio_address(self) -> tuple[str, int] | None:
+        """``(host, port)`` of the swergio 0.0.2 listener: swergio's ``Client(name, host, port)``; None without."""
+        return None if self.swergio is None else self.swergio.address
 
     @property
     def running(self) -> bool:
@@ -186,6 +202,12 @@ class Hub:
             asyncio.get_running_loop()
             sock = socket.create_server((self.host, self.port))
             self.port = sock.getsockname()[1]
+            if self.swergio is not None:
+                try:
+                    self.swergio.bind()
+                except OSError:
+                    sock.close()
+                    raise
             self._starting = asyncio.ensure_future(self._open(sock))
         return self._starting
 
@@ -200,6 +222,8 @@ class Hub:
             ping_timeout=self.ping_timeout,
             create_connection=DeliveringServerConnection,
         )
+        if self.swergio is not None:
+            await self.swergio.start()
         self.core.start()
         logger.info("hub listening on ws://%s:%d", self.host, self.port)
 
@@ -225,6 +249,8 @@ class Hub:
         if starting is not None:
             await asyncio.gather(starting, return_exceptions=True)
         await self.core.stop()
+        if self.swergio is not None:
+            await self.swergio.close()
         server, self._server = self._server, None
         if server is None:
             return
