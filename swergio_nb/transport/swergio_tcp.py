@@ -39,6 +39,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import functools
 import json
 import logging
 import socket
@@ -60,6 +61,11 @@ logger = logging.getLogger("swergio_nb.transport.swergio_tcp")
 
 #: swergio 0.0.2's default header length, in bytes (``Client(..., header_length=10)``).
 SWERGIO_HEADER_LENGTH = 10
+#: Linux's TCP_QUICKACK (None elsewhere). swergio's client writes the header and the body in two ``send()`` calls
+#: on a socket with Nagle's algorithm on: the body waits until the header is acknowledged, and a delayed ACK takes
+#: ~40 ms. Asking for an immediate ACK once a header is read lets the body go at once (150 steps of swergio's
+#: trebuchet trainer through the listener: 19 s without, 4 s with, as through WebSocket).
+_QUICKACK = getattr(socket, "TCP_QUICKACK", None)
 
 
 def parse_header(header: bytes) -> int:
@@ -311,10 +317,13 @@ class SwergioListener:
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         """One swergio connection, from accept to close: frames in, in order, paused while the core says wait."""
         sock = writer.get_extra_info("socket")
+        quickack = None
         if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
             # socket.create_server's sockets (and so the accepted ones) have proto 0, on which asyncio does not set
             # TCP_NODELAY: without it Nagle's algorithm holds a small message until the peer's delayed ACK.
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            if _QUICKACK is not None:
+                quickack = functools.partial(sock.setsockopt, socket.IPPROTO_TCP, _QUICKACK, 1)
         handler = asyncio.current_task()
         assert handler is not None
         self._handlers.add(handler)
@@ -325,6 +334,8 @@ class SwergioListener:
         try:
             while not conn.closing:
                 header = await reader.readexactly(self.header_length)
+                if quickack is not None:
+                    quickack()  # acknowledge now: the body may be waiting for it (see _QUICKACK)
                 length = parse_header(header)
                 if self.max_size is not None and length > self.max_size:
                     raise InvalidMessage(
