@@ -26,7 +26,8 @@ import asyncio
 import inspect
 import logging
 import os
-from collections.abc import Awaitable, Callable, Iterable
+import sys
+from collections.abc import Awaitable, Callable, Coroutine, Generator, Iterable
 from typing import Any
 
 from ..exceptions import NotConnected
@@ -49,11 +50,58 @@ from ..protocol.urls import with_token
 from .connection import HubConnection, fail
 from .handlers import HandlerRunner
 
-__all__ = ["Client", "Trigger", "Handler", "SENDER", "ClientStats"]
+__all__ = ["Client", "Trigger", "Handler", "SENDER", "ClientStats", "Sending"]
 
 logger = logging.getLogger(__name__)
 
 _OPEN = ConnectionState.OPEN
+
+
+class Sending(Coroutine[Any, Any, dict[str, Any]]):
+    """What :meth:`Client.send` returns: the send, which happens when it is awaited (a coroutine, for asyncio).
+
+    One that is garbage collected without ever having been awaited (``client.send(msg)`` with the ``await``
+    forgotten) sent nothing; that is logged as an ERROR on ``swergio_nb.transport.client`` naming the message and the
+    line that called ``send()``, in place of Python's easily missed ``RuntimeWarning``. (For synchronous code,
+    :class:`swergio_nb.compat.Client` has a ``send()`` that needs no ``await``.)
+    """
+
+    __slots__ = ("_coro", "_started", "_client", "_msg", "_where")
+
+    def __init__(self, coro: Coroutine[Any, Any, dict[str, Any]], client: str, msg: dict[str, Any], where: str):
+        self._coro = coro
+        self._started = False
+        self._client = client
+        self._msg = msg
+        self._where = where
+
+    def __await__(self) -> Generator[Any, None, dict[str, Any]]:
+        self._started = True
+        return self._coro.__await__()
+
+    def send(self, value: Any) -> Any:
+        self._started = True
+        return self._coro.send(value)
+
+    def throw(self, *args: Any) -> Any:
+        self._started = True
+        return self._coro.throw(*args)
+
+    def close(self) -> None:
+        self._started = True
+        self._coro.close()
+
+    def __del__(self) -> None:
+        if not self._started:
+            self._coro.close()  # no RuntimeWarning as well: this error says it
+            logger.error(
+                "%s: send() of %s message %s was never awaited, so it was not sent (called at %s). "
+                "Write `await client.send(...)`.",
+                self._client,
+                self._msg.get("TYPE"),
+                self._msg.get("ID"),
+                self._where,
+            )
 
 
 class Client:
@@ -323,20 +371,25 @@ class Client:
 
     # -- sending -----------------------------------------------------------------------------------------------
 
-    async def send(self, msg: dict[str, Any]) -> dict[str, Any]:
-        """Send a message; fills ``ID`` (and ``ROOT_ID`` = ``ID``) when missing.
+    def send(self, msg: dict[str, Any]) -> Sending:
+        """Send a message; fills ``ID`` (and ``ROOT_ID`` = ``ID``) when missing. Await it: ``await client.send(m)``.
 
         Args:
             msg: the envelope; DATA may hold numpy arrays or torch tensors (sent as a binary frame).
 
         Returns:
-            The message as sent (a shallow copy of ``msg`` with the filled fields).
+            A :class:`Sending` (a coroutine) whose result is the message as sent (a shallow copy of ``msg`` with the
+            filled fields). Nothing is sent until it is awaited; one never awaited is logged as an ERROR.
 
         Raises:
-            InvalidMessage: the message breaks the protocol (nothing is sent).
-            NotConnected: no live connection.
+            InvalidMessage: the message breaks the protocol (nothing is sent; raised at once, not when awaited).
+            NotConnected: no live connection (when awaited).
         """
         msg = self.endpoint.complete(msg)
+        caller = sys._getframe(1)
+        return Sending(self._send(msg), self.name, msg, f"{caller.f_code.co_filename}:{caller.f_lineno}")
+
+    async def _send(self, msg: dict[str, Any]) -> dict[str, Any]:
         await self._ready()
         if self._pending_joins:
             await asyncio.gather(*list(self._pending_joins))
