@@ -4,8 +4,8 @@ The trainer runs as an OS process (its ``listen()`` never returns): once with th
 the hub's swergio listener, once with only its import changed to :mod:`swergio_nb.compat` through the WebSocket port.
 Only the connection constants are changed. The trainer does not print its loss, so a WebSocket client in the logging
 room measures it: each batch's targets (the trainer's ``DATA/FORWARD`` to ``input``) against the distances the
-simulator (``trebuchet``) sends to ``output`` for the same ``ROOT_ID``, the trainer's own MSE. After enough steps the process is
-stopped.
+simulator (``trebuchet``) sends to ``output`` for the same ``ROOT_ID``, the trainer's own MSE. After enough steps the
+process is stopped.
 """
 
 from __future__ import annotations
