@@ -44,6 +44,7 @@ import threading
 from collections.abc import Callable, Coroutine, Iterable
 from typing import Any
 
+from .exceptions import NotConnected
 from .protocol.messages import MessageType, ModelStatus
 from .transport.client import Client as AsyncClient
 from .transport.client import Handler
@@ -306,6 +307,9 @@ class Client:
 
     def _call(self, coro: Coroutine[Any, Any, Any], timeout: float | None = None) -> Any:
         """Run ``coro`` on the client's loop and wait for its result (from any thread but the loop's)."""
+        if self.loop.is_closed():
+            coro.close()
+            raise NotConnected(f"swergio_nb.compat.Client {self.name!r} is closed")
         if threading.current_thread() is self._thread:
             coro.close()
             raise RuntimeError(

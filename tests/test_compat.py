@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import swergio
 
-from swergio_nb import Client, Hub, HubError, Trigger, compat
+from swergio_nb import Client, Hub, HubError, NotConnected, Trigger, compat
 from swergio_nb.protocol.limits import TOKEN_ENV
 from tests.helpers import until
 
@@ -180,3 +180,9 @@ async def test_a_refused_registration_raises_and_stops_the_thread(monkeypatch):
         assert other.client.connected and "connected" in repr(other)
         await asyncio.to_thread(other.close)
         assert "closed" in repr(other)
+        with pytest.raises(NotConnected, match="closed"):
+            other.send({"TYPE": "DATA/TEXT", "TO": "taken", "DATA": "late"})
+        port = hub.port
+    with pytest.raises(OSError):  # nobody listens there any more
+        await asyncio.to_thread(compat.Client, "late", "127.0.0.1", port)
+    assert "swergio-compat-late" not in [t.name for t in threading.enumerate()]

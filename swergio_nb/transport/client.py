@@ -66,14 +66,13 @@ class Sending(Coroutine[Any, Any, dict[str, Any]]):
     :class:`swergio_nb.compat.Client` has a ``send()`` that needs no ``await``.)
     """
 
-    __slots__ = ("_coro", "_started", "_client", "_msg", "_where")
+    __slots__ = ("_coro", "_started", "_file", "_line")
 
-    def __init__(self, coro: Coroutine[Any, Any, dict[str, Any]], client: str, msg: dict[str, Any], where: str):
-        self._coro = coro
+    def __init__(self, coro: Coroutine[Any, Any, dict[str, Any]], caller: Any) -> None:
+        self._coro = coro  # Client._send(self, msg), not started
         self._started = False
-        self._client = client
-        self._msg = msg
-        self._where = where
+        self._file = caller.f_code.co_filename  # where send() was called (not the frame: it would keep its locals)
+        self._line = caller.f_lineno
 
     def __await__(self) -> Generator[Any, None, dict[str, Any]]:
         self._started = True
@@ -93,14 +92,16 @@ class Sending(Coroutine[Any, Any, dict[str, Any]]):
 
     def __del__(self) -> None:
         if not self._started:
+            args = self._coro.cr_frame.f_locals  # the arguments of the coroutine that never ran
             self._coro.close()  # no RuntimeWarning as well: this error says it
             logger.error(
-                "%s: send() of %s message %s was never awaited, so it was not sent (called at %s). "
+                "%s: send() of %s message %s was never awaited, so it was not sent (called at %s:%d). "
                 "Write `await client.send(...)`.",
-                self._client,
-                self._msg.get("TYPE"),
-                self._msg.get("ID"),
-                self._where,
+                args["self"].name,
+                args["msg"].get("TYPE"),
+                args["msg"].get("ID"),
+                self._file,
+                self._line,
             )
 
 
@@ -154,7 +155,7 @@ class Client:
         self.timeout = timeout
         self.endpoint = Endpoint(name, max_buffer=max_buffer)
         self.context: dict[str, Any] = {"client": self, **context}
-        self.runner = HandlerRunner(self.endpoint, self.context, queue_size, self.send, self._send_now)
+        self.runner = HandlerRunner(self.endpoint, self.context, queue_size, self._send_reply, self._send_now)
         #: Called as ``listener(handler, message, exception)`` when a handler raises.
         self.error_listeners = self.runner.error_listeners
         self.connection = HubConnection(
@@ -386,10 +387,14 @@ class Client:
             NotConnected: no live connection (when awaited).
         """
         msg = self.endpoint.complete(msg)
-        caller = sys._getframe(1)
-        return Sending(self._send(msg), self.name, msg, f"{caller.f_code.co_filename}:{caller.f_lineno}")
+        return Sending(self._send(msg), sys._getframe(1))
+
+    async def _send_reply(self, msg: dict[str, Any]) -> dict[str, Any]:
+        """:meth:`send` for the handler runner, which always awaits: no :class:`Sending` around it."""
+        return await self._send(self.endpoint.complete(msg))
 
     async def _send(self, msg: dict[str, Any]) -> dict[str, Any]:
+        """Send ``msg``, completed (see :meth:`send`)."""
         await self._ready()
         if self._pending_joins:
             await asyncio.gather(*list(self._pending_joins))
@@ -433,7 +438,7 @@ class Client:
         handle = self.endpoint.expect_reply(root, future, room=reply_room, type=reply_type)
         self.endpoint.expect_answer(mid, future)  # a LOG/ERROR about msg fails the request
         try:
-            await self.send(msg)
+            await self._send(msg)
             return await asyncio.wait_for(future, timeout)
         finally:
             self.endpoint.forget_answer(mid)

@@ -154,8 +154,10 @@ class _StreamLink:
         self.write_many = listener._write_many  # one object per listener: the core batches the links sharing it
 
     async def send(self, frame: str | bytes) -> None:
-        self.writer.write(self.listener._frame(frame))
-        await self.writer.drain()  # raises once the connection is lost: the core stops writing to it
+        framed = self.listener._frame(frame)
+        if framed is not None:
+            self.writer.write(framed)
+            await self.writer.drain()  # raises once the connection is lost: the core stops writing to it
 
     def half_close(self) -> bool:
         """Send the end of the stream (TCP FIN), still reading; False if the connection is closing already."""
@@ -289,21 +291,24 @@ class SwergioListener:
 
     # -- writing -----------------------------------------------------------------------------------------------
 
-    def _frame(self, frame: str | bytes) -> bytes:
-        """``frame`` as header + body for swergio (cached for the last frame: a fan-out converts it once)."""
+    def _frame(self, frame: str | bytes) -> bytes | None:
+        """``frame`` as header + body for swergio (cached for the last frame: a fan-out converts it once); None,
+        logged, for one that swergio's framing cannot carry (longer than ``header_length`` digits can say)."""
         last = self._last
         if last is not None and last[0] is frame:
             return last[1]
-        body = to_swergio_json(frame)
-        framed = frame_header(len(body), self.header_length) + body
+        try:
+            body = to_swergio_json(frame)
+            framed = frame_header(len(body), self.header_length) + body
+        except (InvalidMessage, ValueError) as exc:
+            logger.warning("a frame of %d bytes cannot go to swergio clients: %s", len(frame), exc)
+            return None
         self._last = (frame, framed)
         return framed
 
     def _write_to_links(self, links: Sequence[_StreamLink], frame: str | bytes) -> None:
-        try:
-            framed = self._frame(frame)
-        except (InvalidMessage, ValueError) as exc:  # larger than the header can say: nothing can carry it
-            logger.warning("a frame of %d bytes cannot go to swergio clients: %s", len(frame), exc)
+        framed = self._frame(frame)
+        if framed is None:
             return
         for link in links:
             if not link.transport.is_closing():

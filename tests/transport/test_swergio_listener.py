@@ -204,6 +204,24 @@ async def test_oversized_and_undecodable_frames_close_the_connection_on_any_core
             await until(lambda: not core.connections)
 
 
+async def test_a_frame_the_header_cannot_announce_is_skipped_and_the_connection_stays(caplog):
+    async with (
+        Hub(port=0) as hub,
+        SwergioListener(hub.core, header_length=3) as listener,
+        Client("new", hub.url) as new,
+    ):
+        sock = raw(listener)  # a second transport on the hub's core, whose bodies are at most 999 bytes
+        send_raw(sock, b'{"ID":"r","TYPE":"COMMAND/REGISTER","NAME":"raw"}', header_length=3)
+        send_raw(sock, b'{"ID":"j","TYPE":"COMMAND/JOINROOM","ROOM":"r"}', header_length=3)
+        for _ in range(2):
+            assert (await read_raw(sock, header_length=3))["TYPE"] == "COMMAND/ACK"
+        await new.send({"TYPE": "DATA/TEXT", "TO_ROOM": "r", "DATA": "x" * 1000})
+        await new.send({"TYPE": "DATA/TEXT", "TO_ROOM": "r", "DATA": "small"})
+        assert (await read_raw(sock, header_length=3))["DATA"] == "small"
+        assert "cannot go to swergio clients" in caplog.text
+        sock.close()
+
+
 async def test_a_well_framed_bad_message_is_answered_and_the_connection_stays():
     async with Hub(port=0, swergio_port=0) as hub, Client("new", hub.url) as new:
         await new.join_room("in")
