@@ -169,9 +169,20 @@ class _StreamLink:
     async def close(self, code: int, reason: str) -> None:
         if code not in (1000, 1001) and not self.transport.is_closing():  # TCP has no close reason: say it first
             self.listener._write_body(self.transport, _error_body("closed", f"{reason} (code {code})"))
+        await self.finish(self.listener.linger)
+
+    async def finish(self, timeout: float) -> None:
+        """Close once what is buffered is written; abort (TCP reset) if the peer has not read it in ``timeout`` s.
+
+        A plain close waits for the buffer to drain, which a reader that stopped (a slow consumer) never lets happen.
+        """
         self.writer.close()
-        with contextlib.suppress(Exception):
-            await self.writer.wait_closed()
+        try:
+            await asyncio.wait_for(self.writer.wait_closed(), timeout)
+        except TimeoutError:
+            self.transport.abort()
+        except Exception:  # the connection was lost meanwhile: closed all the same
+            pass
 
 
 class SwergioListener:
@@ -279,7 +290,7 @@ class SwergioListener:
         if self._handlers:
             await asyncio.wait(self._handlers, timeout=self.linger)
         for link in links:  # the peers that did not close in time
-            link.writer.close()
+            link.transport.abort()
         await asyncio.gather(*self._handlers, return_exceptions=True)
         await server.wait_closed()
 
@@ -365,7 +376,7 @@ class SwergioListener:
             await self.core.closed(conn)
             if not left:
                 await self._linger(reader, link)
-            writer.close()
+            await link.finish(self.linger)
             self._handlers.discard(handler)
 
     async def _linger(self, reader: asyncio.StreamReader, link: _StreamLink) -> None:

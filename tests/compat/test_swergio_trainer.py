@@ -76,7 +76,7 @@ async def train(tmp_path: Path, *, compat: bool) -> LossMeter:
         server, port = (hub.host, hub.port) if compat else hub.swergio_address
         script = trainer_script(tmp_path, server, port, compat=compat)
         log = (tmp_path / "trainer.log").open("w")
-        env = {**os.environ, "SWERGIO_TOKEN": hub.token, "PYTHONPATH": os.getcwd()}
+        env = {**os.environ, "SWERGIO_TOKEN": hub.token}  # the compat client's token (swergio's has none)
         process = await asyncio.create_subprocess_exec(sys.executable, script, stdout=log, stderr=log, env=env)
         try:
             await until(lambda: len(meter.losses) >= STEPS or process.returncode is not None, timeout=240)

@@ -54,12 +54,18 @@ def send_raw(sock: socket.socket, body: bytes, header_length: int = 10) -> None:
     sock.sendall(frame_header(len(body), header_length) + body)
 
 
+def _read_exactly(sock: socket.socket, n: int) -> bytes:
+    data = b""
+    while len(data) < n and (chunk := sock.recv(n - len(data))):
+        data += chunk
+    return data
+
+
 def _read_raw(sock: socket.socket, header_length: int) -> dict | None:
-    header = sock.recv(header_length, socket.MSG_WAITALL)
+    header = _read_exactly(sock, header_length)
     if not header:
         return None
-    length = parse_header(header)
-    return json.loads(sock.recv(length, socket.MSG_WAITALL))
+    return json.loads(_read_exactly(sock, parse_header(header)))
 
 
 async def read_raw(sock: socket.socket, header_length: int = 10) -> dict | None:
@@ -175,8 +181,9 @@ async def test_swergio_client_in_the_logging_room_and_leaving_a_room():
 
         old.send({"ID": "l1", "TYPE": T.COMMAND.LEAVEROOM.id, "ROOM": "in", "TO_ROOM": "_command"})
         await until(lambda: "in" not in hub.router.room_table())
-        old.client.close()
+        old.close()  # swergio's close(): COMMAND/DISCONNECT, then the socket
         await until(lambda: len(hub.core.connections) == 1)  # only the WebSocket client is left
+        assert hub.router.conn_of("old") is None
 
 
 async def test_a_malformed_header_gets_a_log_error_and_a_close_not_a_hang():
@@ -264,3 +271,26 @@ def test_cli_serves_the_listener(tmp_path):
         finally:
             hub.terminate()
             hub.wait(10)
+
+
+async def test_a_swergio_reader_that_stopped_is_cut_off_after_the_stall_timeout_with_the_reason():
+    async with Hub(port=0, swergio_port=0, queue_size=64, stall_timeout=1.0) as hub:
+        stalled = raw(hub)  # registers, joins, then reads nothing
+        await register(stalled, "stalled")
+        send_raw(stalled, b'{"ID":"j","TYPE":"COMMAND/JOINROOM","ROOM":"r"}')
+        await until(lambda: hub.router.room_table().get("r") == ["stalled"])
+        payload = "x" * 100_000
+        async with Client("producer", hub.url) as producer:
+            for n in range(200):  # 20 MB: more than the kernel buffers and the 64-frame queue hold
+                await producer.send({"TYPE": "DATA/TEXT", "TO_ROOM": "r", "N": n, "DATA": payload})
+            await until(lambda: hub.stats.slow_consumers == 1, timeout=30)
+            assert hub.stats.throttled > 0 and hub.stats.stalled == 1  # the producer waited once, 1 s at most
+            assert "r" not in hub.router.room_table()
+        frames = []  # what was written before the cut-off can still be read (for the listener's linger, 1 s)
+        while (frame := await read_raw(stalled)) is not None:
+            frames.append(frame)
+        numbers = [f["N"] for f in frames if f["TYPE"] == "DATA/TEXT"]
+        assert numbers == list(range(len(numbers))) and 0 < len(numbers) < 200  # in order, then cut off
+        assert frames[-1]["TYPE"] == "LOG/ERROR" and frames[-1]["ERROR"] == "closed"
+        assert "slow consumer" in frames[-1]["DETAIL"] and "1013" in frames[-1]["DETAIL"]
+        stalled.close()
