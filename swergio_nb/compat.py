@@ -296,7 +296,8 @@ class Client:
             raise
 
     async def _connect(self, url: str) -> AsyncClient:
-        client = AsyncClient(self.name, url, reconnect=False, timeout=self.timeout, **self.kwargs)
+        client = AsyncClient(self.name, url, reconnect=False, timeout=self.timeout)
+        client.context.update(self.kwargs)  # (not as keywords: a handler's `token` or `backoff` is not an option)
         client.error_listeners.append(self._handler_failed)
         return await client.connect()
 

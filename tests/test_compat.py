@@ -98,10 +98,11 @@ async def compat_client(hub: Hub, name: str, **kwargs) -> compat.Client:
 async def test_a_synchronous_client_with_swergios_handlers_kwargs_and_reply_rules():
     async with Hub(port=0) as hub, Client("new", hub.url) as new:
         counter = []
-        old = await compat_client(hub, "old", step_counter=counter)
+        old = await compat_client(hub, "old", step_counter=counter, queue_size="a handler's, not the client's")
         t = compat.MESSAGE_TYPE
 
-        def respond(msg, step_counter):
+        def respond(msg, step_counter, queue_size):
+            assert queue_size == "a handler's, not the client's"
             step_counter.append(msg["DATA"])
             return {"DATA": [2 * x for x in msg["DATA"]], "TYPE": "DATA/TEXT", "TO_ROOM": "ignored"}
 

@@ -179,7 +179,7 @@ class _StreamLink:
         self.writer.close()
         try:
             await asyncio.wait_for(self.writer.wait_closed(), timeout)
-        except TimeoutError:
+        except asyncio.TimeoutError:  # (TimeoutError itself from Python 3.11)
             self.transport.abort()
         except Exception:  # the connection was lost meanwhile: closed all the same
             pass
