@@ -48,14 +48,26 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from swergio_nb import Client, Trigger
+from swergio_nb.protocol.limits import DEFAULT_STALL_TIMEOUT
 
 
 class HubProcess:
     """``swergio-nb hub --port 0`` in a child process; its stdout and stderr are read by two daemon threads."""
 
-    def __init__(self, queue_size: int, timeout: float = 20.0) -> None:
+    def __init__(self, queue_size: int, stall_timeout: float, timeout: float = 20.0) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "swergio_nb.swarm.cli", "hub", "--port", "0", "--queue-size", str(queue_size)],
+            [
+                sys.executable,
+                "-m",
+                "swergio_nb.swarm.cli",
+                "hub",
+                "--port",
+                "0",
+                "--queue-size",
+                str(queue_size),
+                "--stall-timeout",
+                str(stall_timeout),
+            ],  # fmt: skip
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -261,7 +273,7 @@ async def run(kind: str, stalled: bool, messages: int, args: argparse.Namespace)
     peers = {name: [m for m in members[room_of[name]] if m != name] for name in names}
     total = sum(len(peers[name]) for name in names) * messages
     payload = "x" * args.payload
-    hub = HubProcess(args.queue_size)
+    hub = HubProcess(args.queue_size, args.stall_timeout)
     clients: list[SwergioPeer | RawPeer] = []
     ws = None
     try:
@@ -448,6 +460,9 @@ def main() -> None:
     parser.add_argument("--payload", type=int, default=1000, help="characters of DATA per message")
     parser.add_argument("--queue-size", type=int, default=4096, help="the hub's per-connection queue, frames")
     parser.add_argument("--window", type=int, default=256, help="credit window per (sender, receiver)")
+    parser.add_argument(
+        "--stall-timeout", type=float, default=DEFAULT_STALL_TIMEOUT, help="the hub's, seconds (default %(default)s)"
+    )
     parser.add_argument("--repeat", type=int, default=3, help="alternating runs of each kind; the best is kept")
     parser.add_argument("--timeout", type=float, default=120.0, help="bound of every wait, seconds")
     args = parser.parse_args()

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .exceptions import HubError, InvalidMessage, InvalidState, NotConnected, SwergioError
+from .exceptions import HubError, InvalidMessage, InvalidState, NotConnected, PeerError, Refused, SwergioError
 from .protocol.messages import (
     LOGGING_ROOM,
     MESSAGE_TYPE,
@@ -43,6 +43,8 @@ __all__ = [
     "Handler",
     "Hub",
     "HubError",
+    "PeerError",
+    "Refused",
     "InvalidMessage",
     "InvalidState",
     "LOGGING_ROOM",
@@ -106,3 +108,10 @@ def current_session() -> KernelSession:
     if session is None:
         raise InvalidState("swergio_nb is not loaded in this shell: %load_ext swergio_nb")
     return session
+
+
+def _jupyter_server_extension_points() -> list[dict[str, Any]]:
+    """Jupyter Server's entry point: the hub inside the server (:mod:`swergio_nb.notebook.server`)."""
+    from .notebook.server import SwergioHub
+
+    return [{"module": "swergio_nb.notebook.server", "app": SwergioHub}]

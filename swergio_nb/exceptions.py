@@ -5,7 +5,9 @@ catches them all::
 
     SwergioError
      ├── InvalidMessage         (ValueError)      an envelope or frame breaks the protocol (a peer's, or built locally)
-     ├── HubError                                 the hub refused what this client sent (it answered with LOG/ERROR)
+     ├── Refused                                  a LOG/ERROR answered what this client sent
+     │    ├── HubError                            ... from the hub (a malformed message, a taken name, a full room)
+     │    └── PeerError                           ... from the component a request asked (it refused the request)
      ├── NotConnected           (ConnectionError) an operation needs a live connection to a hub and there is none
      ├── InvalidState           (RuntimeError)    an operation the current state does not allow: a second hub in a
      │                                            session, no hub, a widget attached twice, an endpoint out of order
@@ -13,13 +15,14 @@ catches them all::
      ├── StateError             (ValueError)      weights or optimizer state that does not fit a component
      ├── SettingsError          (ValueError)      settings that cannot be applied (none were)
      ├── ComponentError                           a component declaration or its options are invalid
+     ├── ComponentExited                          a component process exited while its swarm ran
      └── LauncherError                            a swarm spec is invalid, or a component process failed to start
 
 In brackets: the second base, the built-in exception a caller would catch without knowing these classes (``except
 RuntimeError`` goes on working where a ``RuntimeError`` was raised before). A class that belongs to one layer lives in
 that layer's module (``IncompatibleWebsockets`` in ``transport._websockets``, ``StateError`` and ``SettingsError`` in
-``feedback.commands``, ``ComponentError`` in ``swarm.component``, ``LauncherError`` in ``swarm.launcher``); the rest
-live here, a leaf every layer may import.
+``feedback.commands``, ``ComponentError`` in ``swarm.component``, ``ComponentExited`` in ``swarm.swarm``,
+``LauncherError`` in ``swarm.spec``); the rest live here, a leaf every layer may import.
 
 Two rules say what is not a :class:`SwergioError`:
 
@@ -35,7 +38,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["SwergioError", "InvalidMessage", "HubError", "NotConnected", "InvalidState"]
+__all__ = ["SwergioError", "InvalidMessage", "Refused", "HubError", "PeerError", "NotConnected", "InvalidState"]
 
 
 class SwergioError(Exception):
@@ -55,20 +58,37 @@ class InvalidMessage(SwergioError, ValueError):
         self.detail = detail
 
 
-class HubError(SwergioError):
-    """The hub answered a message from this client with ``LOG/ERROR``.
+class Refused(SwergioError):
+    """A ``LOG/ERROR`` message answered a message this client sent (``REPLY_TO`` its ``ID``).
 
     Attributes:
-        code: the hub's error code (``ERROR`` field), e.g. ``"name-taken"``.
-        detail: the hub's explanation (``DETAIL`` field).
+        code: the error code (``ERROR`` field), e.g. ``"name-taken"``, ``"bad-weights"``.
+        detail: the explanation (``DETAIL`` field).
+        sender: who answered (``SENT_BY``, stamped by the hub: ``"_hub"`` for the hub itself).
         message: the whole error envelope as received.
     """
 
     def __init__(self, message: dict[str, Any]) -> None:
         self.code = str(message.get("ERROR", "error"))
         self.detail = str(message.get("DETAIL", ""))
+        self.sender = str(message.get("SENT_BY", ""))
         self.message = message
         super().__init__(f"{self.code}: {self.detail}")
+
+
+class HubError(Refused):
+    """The hub answered a message from this client with ``LOG/ERROR`` (only the hub's own answers count: the client
+    takes ``COMMAND/ACK`` and ``LOG/ERROR`` as the hub's only when ``SENT_BY`` is the hub's name)."""
+
+
+class PeerError(Refused):
+    """The component a :meth:`~swergio_nb.Client.request` asked answered it with ``LOG/ERROR`` (e.g. a model that
+    refused weights that do not fit). ``sender`` names that component; when the request went ``TO`` a name, only
+    that component's answer counts."""
+
+    def __init__(self, message: dict[str, Any]) -> None:
+        super().__init__(message)
+        self.args = (f"{self.sender} refused: {self.code}: {self.detail}",)
 
 
 class NotConnected(SwergioError, ConnectionError):

@@ -28,3 +28,8 @@ def test_module_declares_exports_that_exist(name, is_package):
 def test_package_exports_the_public_api():
     assert {"Hub", "Client", "Trigger", "Router", "MessageType", "make_message"} <= set(swergio_nb.__all__)
     assert [symbol for symbol in swergio_nb.__all__ if not hasattr(swergio_nb, symbol)] == []
+
+
+def test_feedback_exports_the_input_optimizer():
+    feedback = importlib.import_module("swergio_nb.feedback")
+    assert {"InputOptimizer", "InputOptimization", "Objective"} <= set(feedback.__all__)

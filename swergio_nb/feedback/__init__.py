@@ -1,7 +1,8 @@
 """Feedback helpers for torch: forward/backward components connected by DATA/FORWARD and DATA/GRADIENT messages.
 
-See :mod:`.components` for how the backward path splits reverse-mode differentiation at message boundaries, and
-:mod:`.commands` for how a model's state and settings leave and come back (by message or file).
+See :mod:`.components` for how the backward path splits reverse-mode differentiation at message boundaries,
+:mod:`.commands` for how a model's state and settings leave and come back (by message or file), and :mod:`.inputs`
+for optimising a process's inputs by the gradients that come back (control problems).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from .components import (
     as_tensor,
     loss_and_gradient,
 )
+from .inputs import InputOptimization, InputOptimizer, Objective
 
 __all__ = [
     "PendingMemory",
@@ -42,4 +44,7 @@ __all__ = [
     "save_file",
     "load_file",
     "write_state",
+    "InputOptimizer",
+    "InputOptimization",
+    "Objective",
 ]

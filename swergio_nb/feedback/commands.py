@@ -39,7 +39,7 @@ back with ``torch.load(weights_only=True)`` (no arbitrary pickles). A plain ``mo
 
 **Commands** (:class:`ModelCommands`), each addressed to the component by name (``TO``) and answered to its sender
 with ``REPLY_TO`` = the command's ``ID``, so ``await client.request(...)`` returns the answer, or raises
-:class:`~swergio_nb.exceptions.HubError` with the refusal's code and detail:
+:class:`~swergio_nb.exceptions.PeerError` with the refusal's code and detail:
 
 =============================  ===========================================================================
 command                        answer

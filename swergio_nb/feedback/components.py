@@ -207,11 +207,18 @@ class FunctionComponent:
         self, client: Client, *, input_room: str, output_room: str, in_thread: bool = False
     ) -> tuple[Handler, Handler]:
         """Register on ``client``: FORWARD in ``input_room`` -> FORWARD to ``output_room``; GRADIENT in
-        ``output_room`` -> GRADIENT to ``input_room``. Returns the two handlers."""
+        ``output_room`` -> GRADIENT to ``input_room``. Returns the two handlers.
+
+        With ``in_thread``, both run in a worker thread as one handler group: in arrival order, one at a time, so a
+        forward never runs between the forward and the backward (optimizer step) it follows, whose graph an in-place
+        step would invalidate."""
         from ..transport.client import Trigger
 
+        group = f"{input_room}->{output_room}" if in_thread else None
         fwd, bwd = (
-            client.add_handler(fn, Trigger(mtype, source), reply_type=mtype, reply_rooms=target, in_thread=in_thread)
+            client.add_handler(
+                fn, Trigger(mtype, source), reply_type=mtype, reply_rooms=target, in_thread=in_thread, group=group
+            )
             for fn, mtype, source, target in (
                 (self.forward, MessageType.DATA_FORWARD, input_room, output_room),
                 (self.backward, MessageType.DATA_GRADIENT, output_room, input_room),

@@ -11,6 +11,12 @@ Magics are synchronous, so operations that need the network start in the backgro
     up = %swergio up trebuchet.yaml
     await up                      # the components are running and ready
 
+Which hub: ``%swergio hub start`` starts one in the kernel, ``%swergio hub attach URL`` uses one elsewhere. In a
+kernel started by a Jupyter server that runs the swergio extension (:mod:`.server`), the session uses that server's
+hub (:func:`~.discovery.server_hub`: URL and token from the server, never from the notebook) when a client needs
+one and none was chosen, and ``%swergio hub start`` uses it too unless ``--in-kernel`` is given: the same notebook
+shares the server's hub under Jupyter and starts its own when run headless (nbclient, no server).
+
 Handler errors of kernel-side clients are shown in the notebook in the error log widget (an ``ipywidgets.Output``
 displayed under the first ``%swergio connect``; ``%swergio errors`` shows it again) and kept in
 :attr:`KernelSession.errors`; they never end as "Task exception was never retrieved".
@@ -18,7 +24,8 @@ displayed under the first ``%swergio connect``; ``%swergio errors`` shows it aga
 Limits: a cell that blocks the loop (``time.sleep``, a long CPU loop) pauses every handler and the in-kernel hub
 until it returns; nothing is lost meanwhile (messages wait in socket buffers and queues), because neither the
 in-kernel hub nor clients time out pings. A connection to an *external* hub with a ping timeout (``swergio-nb hub``
-uses 20 s + 20 s) is closed by that hub (code 1011) if the cell blocks longer than that.
+uses 20 s + 20 s; a Jupyter server's hub pings every 30 s) is closed by that hub if the cell blocks longer than that;
+the client reconnects and rejoins its rooms once the cell returns.
 """
 
 from __future__ import annotations
@@ -34,13 +41,21 @@ from ..exceptions import InvalidState
 from ..protocol.urls import redact
 from ..transport.client import Client, Handler
 from ..transport.hub import Hub
+from .discovery import server_hub, server_hub_status
 
 if TYPE_CHECKING:
     from ..swarm.launcher import Launcher
 
-__all__ = ["KernelSession", "Pending", "HandlerError"]
+__all__ = ["KernelSession", "Pending", "HandlerError", "IN_KERNEL", "ATTACHED", "JUPYTER_SERVER"]
 
 logger = logging.getLogger("swergio_nb.notebook.kernel")
+
+#: :attr:`KernelSession.hub_source`: a hub started in this kernel (``%swergio hub start``).
+IN_KERNEL = "in-kernel"
+#: :attr:`KernelSession.hub_source`: a hub elsewhere, by URL (``%swergio hub attach URL``).
+ATTACHED = "attached"
+#: :attr:`KernelSession.hub_source`: the hub of the Jupyter server that started this kernel.
+JUPYTER_SERVER = "jupyter-server"
 
 
 class Pending:
@@ -98,11 +113,17 @@ class KernelSession:
 
     Args:
         max_errors: handler errors kept in :attr:`errors` (oldest dropped first).
+
+    Attributes:
+        hub: the in-kernel hub, if one was started.
+        hub_url: the URL (with its token) of the hub in use, or None before one is chosen.
+        hub_source: which hub that is: :data:`IN_KERNEL`, :data:`ATTACHED`, :data:`JUPYTER_SERVER`, or None.
     """
 
     def __init__(self, *, max_errors: int = 100) -> None:
         self.hub: Hub | None = None
         self.hub_url: str | None = None
+        self.hub_source: str | None = None
         self.clients: dict[str, Client] = {}
         self.monitors: list[Any] = []
         self.errors: collections.deque[HandlerError] = collections.deque(maxlen=max_errors)
@@ -132,21 +153,35 @@ class KernelSession:
 
     # -- hub ---------------------------------------------------------------------------------------------------
 
-    def start_hub(self, host: str = "127.0.0.1", port: int = 8765) -> Hub:
-        """Start an in-kernel hub on the kernel's loop (bound at once; serving as soon as the cell yields).
+    def start_hub(self, host: str = "127.0.0.1", port: int = 8765, *, in_kernel: bool = False) -> Hub | None:
+        """Start an in-kernel hub on the kernel's loop (bound at once; serving as soon as the cell yields), or use
+        the Jupyter server's hub when this kernel has one (:func:`~.discovery.server_hub`) and ``in_kernel`` is False.
+
+        Returns:
+            The in-kernel :class:`Hub`, or None when the server's hub is used (its URL is :attr:`hub_url`).
 
         Raises:
-            InvalidState: a hub is already started or attached.
+            InvalidState: a hub is already started or attached, or the server's hub cannot be reached with a token.
             OSError: the address cannot be bound.
         """
         self._check_no_hub()
+        if not in_kernel and self._use_server_hub():
+            return None
         # no ping timeout: the hub shares the kernel's loop, so a blocking cell must not look like dead peers
         hub = Hub(host, port, ping_timeout=None)
         pending = hub.start_soon()
         self._tasks.add(pending)
         pending.add_done_callback(self._tasks.discard)
-        self.hub, self.hub_url = hub, hub.url
+        self.hub, self.hub_url, self.hub_source = hub, hub.url, IN_KERNEL
         return hub
+
+    def _use_server_hub(self) -> bool:
+        """Use the Jupyter server's hub if this kernel has one; returns whether it does."""
+        url = server_hub()
+        if url is None:
+            return False
+        self.hub_url, self.hub_source = url, JUPYTER_SERVER
+        return True
 
     def attach_hub(self, url: str) -> None:
         """Use a hub that runs elsewhere (``swergio-nb hub``, another kernel) for the clients of this session.
@@ -155,36 +190,44 @@ class KernelSession:
             InvalidState: a hub is already started or attached.
         """
         self._check_no_hub()
-        self.hub_url = url
+        self.hub_url, self.hub_source = url, ATTACHED
 
     def _check_no_hub(self) -> None:
         if self.hub_url is not None:
             raise InvalidState(f"a hub is already in use at {redact(self.hub_url)}; %swergio hub stop first")
 
     def stop_hub(self) -> Pending | None:
-        """Stop the in-kernel hub (or forget an attached one); returns the closing :class:`Pending`, if any."""
-        hub, self.hub, self.hub_url = self.hub, None, None
+        """Stop the in-kernel hub (or forget an attached one or the server's); returns the closing :class:`Pending`,
+        if any."""
+        hub, self.hub, self.hub_url, self.hub_source = self.hub, None, None, None
         if hub is None:
             return None
         return self.spawn(hub.close(), "stopping the hub")
 
     def hub_status(self) -> dict[str, Any]:
-        """URL (token hidden), whether the hub runs in this kernel, its connections, rooms and routing counters."""
+        """Which hub is in use and how it is doing.
+
+        Returns:
+            ``url`` (token hidden), ``source`` (:attr:`hub_source`), ``in_kernel``; for an in-kernel hub or the
+            Jupyter server's also ``running`` and the hub's summary (:meth:`~swergio_nb.transport.core.HubCore.summary`:
+            ``connections``, ``rooms``, ``members``, ``routed``, ``dropped``, ``errors``, ``slow_consumers``,
+            ``stats``). When the server does not answer, ``running`` is False and ``error`` says why.
+        """
         status: dict[str, Any] = {
             "url": None if self.hub_url is None else redact(self.hub_url),
+            "source": self.hub_source,
             "in_kernel": self.hub is not None,
         }
         if self.hub is not None:
-            router = self.hub.router
-            status.update(
-                running=self.hub.running,
-                connections=len(router.connections()),
-                rooms=router.room_table(),
-                routed=router.stats.routed,
-                dropped=router.stats.dropped,
-                errors=router.stats.errors,
-                slow_consumers=self.hub.stats.slow_consumers,
-            )
+            status.update(running=self.hub.running, **self.hub.core.summary())
+        elif self.hub_source == JUPYTER_SERVER and self.hub_url is not None:
+            try:
+                summary = server_hub_status(self.hub_url)
+            except OSError as exc:
+                status.update(running=False, error=f"the Jupyter server did not answer: {exc}")
+            else:
+                summary.pop("traffic", None)
+                status.update(running=True, **summary)
         return status
 
     # -- clients -----------------------------------------------------------------------------------------------
@@ -205,12 +248,12 @@ class KernelSession:
         return client
 
     def require_hub(self) -> str:
-        """The URL of the session's hub (started or attached).
+        """The URL of the session's hub (started or attached; else the Jupyter server's, if this kernel has one).
 
         Raises:
-            InvalidState: there is none yet.
+            InvalidState: there is none yet, or the server's hub cannot be reached with a token.
         """
-        if self.hub_url is None:
+        if self.hub_url is None and not self._use_server_hub():
             raise InvalidState("no hub in this session: %swergio hub start, or %swergio hub attach URL")
         return self.hub_url
 
@@ -273,7 +316,7 @@ class KernelSession:
                 logger.exception("swergio: detaching a monitor failed")
         self.monitors.clear()
         clients, self.clients = list(self.clients.values()), {}
-        hub, self.hub, self.hub_url = self.hub, None, None
+        hub, self.hub, self.hub_url, self.hub_source = self.hub, None, None, None
         tasks, self._tasks = list(self._tasks), set()
 
         async def shutdown() -> None:

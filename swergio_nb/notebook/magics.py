@@ -2,9 +2,12 @@
 
 Usage (``%swergio --help``, ``%swergio COMMAND --help``)::
 
-    %swergio hub start [--host H] [--port P]   an in-kernel hub on the kernel's loop (port 0: a free one)
+    %swergio hub start [--host H] [--port P] [--in-kernel]
+                                               an in-kernel hub on the kernel's loop (port 0: a free one); in a
+                                               kernel of a Jupyter server with the swergio extension, that
+                                               server's hub unless --in-kernel
     %swergio hub attach URL                    use a hub running elsewhere
-    %swergio hub stop | status
+    %swergio hub stop | status                 status says which hub is in use (never its token)
     %swergio connect NAME [URL] [--as VAR]     a kernel-side Client bound to the notebook variable NAME (or VAR)
     %swergio rooms                             rooms and their members
     %swergio monitor [ROOM ...] [--every-message]  the live room-traffic widget (optionally filtered to rooms)
@@ -66,13 +69,18 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     hub = sub.add_parser("hub", help="start, attach, stop or inspect the hub")
     hub_sub = hub.add_subparsers(dest="action", required=True, parser_class=_Parser)
-    start = hub_sub.add_parser("start", help="start an in-kernel hub")
+    start = hub_sub.add_parser("start", help="start an in-kernel hub (in a Jupyter server's kernel: use the server's)")
     start.add_argument("--host", default="127.0.0.1", help="interface to bind (default %(default)s)")
     start.add_argument("--port", type=int, default=8765, help="TCP port; 0 picks a free one (default %(default)s)")
+    start.add_argument(
+        "--in-kernel",
+        action="store_true",
+        help="start a hub in this kernel even when its Jupyter server serves one (default: use the server's)",
+    )
     attach = hub_sub.add_parser("attach", help="use a hub running elsewhere")
     attach.add_argument("url", help="e.g. ws://127.0.0.1:8765")
-    hub_sub.add_parser("stop", help="stop the in-kernel hub (or forget the attached one)")
-    hub_sub.add_parser("status", help="URL, connections, rooms, counters")
+    hub_sub.add_parser("stop", help="stop the in-kernel hub (or forget the attached one or the server's)")
+    hub_sub.add_parser("status", help="which hub (source), URL without its token, connections, rooms, counters")
     connect = sub.add_parser("connect", help="a kernel-side client bound to a notebook variable")
     connect.add_argument("name", help="component name on the hub (and variable name unless --as)")
     connect.add_argument("url", nargs="?", default=None, help="hub URL (default: the session's hub)")
@@ -134,7 +142,13 @@ class SwergioMagics(Magics):
     def _do_hub(self, args: argparse.Namespace) -> Any:
         session = self.session
         if args.action == "start":
-            hub = session.start_hub(args.host, args.port)
+            hub = session.start_hub(args.host, args.port, in_kernel=args.in_kernel)
+            if hub is None:
+                print(
+                    f"using the Jupyter server's swergio hub at {redact(session.require_hub())} "
+                    "(%swergio hub start --in-kernel for a hub in this kernel)"
+                )
+                return None
             print(f"swergio hub listening on {redact(hub.url)} (the URL with its token: hub.url)")
             return hub
         if args.action == "attach":

@@ -50,9 +50,10 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..exceptions import HubError, InvalidMessage, InvalidState, NotConnected
+from ..exceptions import HubError, InvalidMessage, InvalidState, NotConnected, PeerError
 from . import codec
-from .messages import Envelope, MessageType, new_id, validate
+from .limits import DEFAULT_MAX_BUFFER, DEFAULT_MAX_BUFFER_BYTES
+from .messages import HUB_NAME, Envelope, MessageType, new_id, validate
 
 __all__ = [
     "Endpoint",
@@ -147,6 +148,9 @@ class Handler:
         reply_rooms: rooms each reply goes to (one copy each), or None.
         reply_to: component each reply goes to, :data:`SENDER`, or None.
         in_thread: the transport runs ``fn`` in a worker thread.
+        group: handlers of one group share one queue and one worker: they handle their messages one at a time, in
+            arrival order across the group (a model's forward and backward: a backward must not overtake the
+            forward it follows). None: the handler has a worker of its own.
         context_keys: names of the context values ``fn`` takes as keyword arguments.
         calls: messages handled so far.
         errors: calls that raised.
@@ -159,6 +163,7 @@ class Handler:
     reply_rooms: tuple[str, ...] | None = None
     reply_to: str | None = None
     in_thread: bool = False
+    group: str | None = None
     context_keys: tuple[str, ...] = ()
     calls: int = 0
     errors: int = 0
@@ -200,10 +205,12 @@ class Answered:
 
 @dataclass(slots=True)
 class Replied:
-    """The reply in a chain that ``token`` waited for (:meth:`Endpoint.expect_reply`)."""
+    """The reply in a chain that ``token`` waited for (:meth:`Endpoint.expect_reply`); ``error`` is set when it is
+    the asked component's ``LOG/ERROR`` refusing the request."""
 
     token: Any
     message: Envelope
+    error: PeerError | None = None
 
 
 @dataclass(slots=True)
@@ -238,13 +245,26 @@ class _Waiter:
     token: Any
     room: str | None
     type: str | None
+    request: str | None = None  # the ID whose LOG/ERROR answer (REPLY_TO) also ends the wait, as a refusal
+    asked: str | None = None  # only this component's refusal counts (the request went TO it)
 
     def matches(self, msg: Envelope, name: str) -> bool:
-        if self.type is not None and msg.get("TYPE") != self.type:
+        mtype = msg.get("TYPE")
+        if (mtype == _ACK or mtype == _ERROR) and self.asked is not None and msg.get("SENT_BY") != self.asked:
+            return False  # an answer to a request that went TO a component counts only from that component
+        if self.type is not None and mtype != self.type and not self.refuses(msg):
             return False
         if self.room is not None:
             return msg.get("TO_ROOM") == self.room
         return msg.get("TO") == name
+
+    def refuses(self, msg: Envelope) -> bool:
+        return (
+            self.request is not None
+            and msg.get("TYPE") == _ERROR
+            and msg.get("REPLY_TO") == self.request
+            and (self.asked is None or msg.get("SENT_BY") == self.asked)
+        )
 
 
 def backoff(first: float, longest: float, rng: random.Random | None = None) -> Iterator[tuple[float, float]]:
@@ -276,6 +296,8 @@ class Endpoint:
     Args:
         name: the component's name (unique on the hub; others address it with ``TO``).
         max_buffer: messages kept while ``RECONNECTING``; one more raises :class:`~swergio_nb.exceptions.NotConnected`.
+        max_buffer_bytes: their size bound, in bytes (characters of text frames); a frame that would pass it raises
+            :class:`~swergio_nb.exceptions.NotConnected` too.
 
     Attributes:
         state: the :class:`ConnectionState`.
@@ -285,9 +307,12 @@ class Endpoint:
         stats: :class:`ClientStats`.
     """
 
-    def __init__(self, name: str, *, max_buffer: int = 1000) -> None:
+    def __init__(
+        self, name: str, *, max_buffer: int = DEFAULT_MAX_BUFFER, max_buffer_bytes: int = DEFAULT_MAX_BUFFER_BYTES
+    ) -> None:
         self.name = name
         self.max_buffer = max_buffer
+        self.max_buffer_bytes = max_buffer_bytes
         self.state = ConnectionState.CLOSED
         self.handlers: list[Handler] = []
         self.wanted: set[str] = set()
@@ -296,6 +321,7 @@ class Endpoint:
         self._answers: dict[str, Any] = {}  # message ID -> token
         self._waiters: dict[str, list[_Waiter]] = {}  # ROOT_ID -> waiters, oldest first
         self._buffer: collections.deque[str | bytes] = collections.deque()
+        self._buffer_bytes = 0
         self._matches: dict[tuple[Any, Any, bool], tuple[Handler, ...]] = {}
 
     def __repr__(self) -> str:
@@ -358,6 +384,7 @@ class Endpoint:
         self.state = ConnectionState.CLOSED
         dropped = len(self._buffer)
         self._buffer.clear()
+        self._buffer_bytes = 0
         return self._take_tokens(), dropped
 
     def _take_tokens(self) -> list[Any]:
@@ -411,22 +438,27 @@ class Endpoint:
         found the connection gone before it told the endpoint (:meth:`lost`).
 
         Raises:
-            NotConnected: the buffer holds ``max_buffer`` frames already, or the endpoint is not connected at all.
+            NotConnected: the buffer holds ``max_buffer`` frames already, ``frame`` would take it past
+                ``max_buffer_bytes``, or the endpoint is not connected at all.
         """
         if self.state is not ConnectionState.RECONNECTING and self.state is not ConnectionState.OPEN:
             raise NotConnected(f"client {self.name!r} is not connected")
-        if len(self._buffer) >= self.max_buffer:
+        size = self._buffer_bytes + len(frame)
+        if len(self._buffer) >= self.max_buffer or size > self.max_buffer_bytes:
             raise NotConnected(
-                f"client {self.name!r} is reconnecting and its send buffer is full ({self.max_buffer} messages)"
+                f"client {self.name!r} is reconnecting and its send buffer is full: {len(self._buffer)} messages of "
+                f"{self._buffer_bytes:,} bytes kept, this one of {len(frame):,} bytes would pass the bound of "
+                f"{self.max_buffer} messages or {self.max_buffer_bytes:,} bytes"
             )
         self._buffer.append(frame)
+        self._buffer_bytes = size
 
     def take_buffered(self) -> Iterator[str | bytes]:
         """The buffered frames, oldest first; each is removed once the next one is asked for (or the iteration
         ends), so a frame whose sending failed stays first in the buffer."""
         while self._buffer:
             yield self._buffer[0]
-            self._buffer.popleft()
+            self._buffer_bytes -= len(self._buffer.popleft())
 
     @property
     def buffered(self) -> int:
@@ -443,14 +475,28 @@ class Endpoint:
         """Stop waiting for the answer to ``msg_id`` (no-op if it came or was never expected)."""
         self._answers.pop(msg_id, None)
 
-    def expect_reply(self, root_id: str, token: Any, *, room: str | None = None, type: str | None = None) -> object:
+    def expect_reply(
+        self,
+        root_id: str,
+        token: Any,
+        *,
+        room: str | None = None,
+        type: str | None = None,
+        request: str | None = None,
+        asked: str | None = None,
+    ) -> object:
         """Hand ``token`` the first message of chain ``root_id`` that arrives in ``room`` (or, with no room, is
         addressed to this component), of ``type`` if given.
+
+        With ``request`` (the ID of the message sent), a ``LOG/ERROR`` answering it (``REPLY_TO``) from a component
+        ends the wait too, as a :class:`Replied` whose ``error`` is a :class:`~swergio_nb.exceptions.PeerError`.
+        With ``asked`` (the request went ``TO`` that component), a ``COMMAND/ACK`` or ``LOG/ERROR`` counts only from
+        it (``SENT_BY``, which the hub stamps): another component's cannot end the wait.
 
         Returns:
             A handle for :meth:`forget_reply`.
         """
-        waiter = _Waiter(token, room, None if type is None else str(type))
+        waiter = _Waiter(token, room, None if type is None else str(type), request, asked)
         self._waiters.setdefault(root_id, []).append(waiter)
         return waiter
 
@@ -486,7 +532,7 @@ class Endpoint:
         """:meth:`receive` for a decoded, valid message."""
         mtype = msg["TYPE"]
         refused = None
-        if mtype == _ACK or mtype == _ERROR:
+        if (mtype == _ACK or mtype == _ERROR) and msg.get("SENT_BY") == HUB_NAME:  # a forged answer is only data
             if mtype == _ACK and "ROOMS" in msg:
                 self.joined = frozenset(msg["ROOMS"])
             token = self._answers.pop(msg.get("REPLY_TO", ""), None)
@@ -505,7 +551,7 @@ class Endpoint:
                         del waiters[i]
                         if not waiters:
                             del self._waiters[root]
-                        return Replied(waiter.token, msg)
+                        return Replied(waiter.token, msg, PeerError(msg) if waiter.refuses(msg) else None)
         handlers = self.match(msg)
         if refused is not None:
             return HubRefused(msg, refused, handlers)
@@ -522,6 +568,7 @@ class Endpoint:
         reply_rooms: str | Iterable[str] | None = None,
         reply_to: str | None = None,
         in_thread: bool = False,
+        group: str | None = None,
         context_keys: Iterable[str] = (),
     ) -> Handler:
         """Register a :class:`Handler` for ``fn`` (after the others: handlers see a message in registration order).
@@ -536,6 +583,7 @@ class Endpoint:
             reply_rooms=_as_tuple(reply_rooms),
             reply_to=reply_to,
             in_thread=in_thread,
+            group=group,
             context_keys=tuple(context_keys),
         )
         self.handlers.append(handler)

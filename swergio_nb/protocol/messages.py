@@ -20,12 +20,15 @@ anything else       free extra fields (``GENOMES``, ``FITNESS``, ``REWARD``, ...
 
 All but ``DATA`` make up the header, :data:`ENVELOPE_FIELDS`: what a monitor shows of a message too large to show
 whole. Hub commands carry their argument: ``NAME`` (``COMMAND/REGISTER``), ``ROOM`` (``COMMAND/JOINROOM``,
-``COMMAND/LEAVEROOM``). The hub's own messages carry:
+``COMMAND/LEAVEROOM``), optionally ``AFTER`` (``COMMAND/ROOMS``: the table's next page starts after that room). The
+hub's own messages carry:
 
 ==================  ====================================================================================
 ``COMMAND``         ``COMMAND/ACK``: the ``TYPE`` of the command acknowledged
 ``ROOMS``           ``COMMAND/ACK``: every room the connection is in now, sorted
-``TABLE``           ``COMMAND/ACK`` of ``COMMAND/ROOMS``: room -> sorted member names
+``TABLE``           ``COMMAND/ACK`` of ``COMMAND/ROOMS``: room -> sorted member names, for at most
+                    :data:`~swergio_nb.protocol.limits.ROOMS_PAGE` rooms in name order
+``MORE``            ``COMMAND/ACK`` of ``COMMAND/ROOMS``: true if rooms follow (ask again with ``AFTER`` = the last)
 ``ERROR``           ``LOG/ERROR``: a short code (``"bad-json"``, ``"name-taken"``, ...)
 ``DETAIL``          ``LOG/ERROR``: the explanation, at most ``MAX_DETAIL_LENGTH`` characters
 ``MESSAGE``         ``LOG/MESSAGES``: the copied message, ``SENT_BY`` stamped
@@ -155,6 +158,8 @@ class Envelope(TypedDict, total=False):
     COMMAND: str
     ROOMS: list[str]
     TABLE: dict[str, list[str]]
+    MORE: bool
+    AFTER: str
     ERROR: str
     DETAIL: str
     MESSAGE: Envelope
@@ -240,6 +245,16 @@ def _name(msg: dict, field: str) -> str:
     return value
 
 
+def _printable(value: str, field: str) -> None:
+    """Component names and rooms are shown in tables, logs and widgets: no control characters (newlines, ANSI
+    escapes), no format characters (bidirectional overrides), no separators but the space (``str.isprintable``)."""
+    if not value.isprintable():
+        bad = next(c for c in value if not c.isprintable())
+        raise InvalidMessage(
+            f"{field} may hold only printable characters, got U+{ord(bad):04X} in {value!r:.80}", "bad-name"
+        )
+
+
 #: repr of a field value in an error: bounded in length and depth (a value may be megabytes, or 1000 levels deep).
 _repr = reprlib.Repr()
 _repr.maxstring = _repr.maxother = 60
@@ -255,7 +270,8 @@ def validate(msg: Any, *, require_address: bool = True) -> Envelope:
 
     Rules: an object (dict) with string keys; ``ID`` a non-empty string; ``TYPE`` a known :class:`MessageType`
     value; ``ROOT_ID``, ``TO_ROOM``, ``TO``, ``REPLY_TO`` strings when present; ``MODEL_STATUS`` 1 or 2 when present;
-    ``COMMAND/REGISTER`` carries ``NAME``, ``COMMAND/JOINROOM`` and ``COMMAND/LEAVEROOM`` carry ``ROOM``; every
+    ``COMMAND/REGISTER`` carries ``NAME``, ``COMMAND/JOINROOM`` and ``COMMAND/LEAVEROOM`` carry ``ROOM``, both
+    printable (``str.isprintable``: no control, format or separator characters but the space); every
     message that is not a hub command (:data:`HUB_COMMANDS`) addresses somebody with ``TO_ROOM`` or ``TO``.
 
     Args:
@@ -295,9 +311,11 @@ def validate(msg: Any, *, require_address: bool = True) -> Envelope:
         raise InvalidMessage(f"MODEL_STATUS must be 1 (TRAIN) or 2 (VALIDATE), got {_describe(status)}", "bad-field")
     if mtype in HUB_COMMANDS:
         if mtype == MessageType.COMMAND_REGISTER:
-            _name(msg, "NAME")
+            _printable(_name(msg, "NAME"), "NAME")
         elif mtype in (MessageType.COMMAND_JOINROOM, MessageType.COMMAND_LEAVEROOM):
-            _name(msg, "ROOM")
+            _printable(_name(msg, "ROOM"), "ROOM")
+        elif mtype == MessageType.COMMAND_ROOMS and "AFTER" in msg:
+            _name(msg, "AFTER")
     elif require_address and "TO_ROOM" not in msg and "TO" not in msg:
         raise InvalidMessage(f"{mtype} message {msg['ID']} addresses nobody: give TO_ROOM or TO", "no-address")
     return msg

@@ -10,7 +10,9 @@ The caller (the hub, or a test) drives it:
 
 Rules:
 
-* A connection must send ``COMMAND/REGISTER`` with a unique ``NAME`` before anything else.
+* A connection must send ``COMMAND/REGISTER`` with a unique ``NAME`` before anything else. Names and rooms are
+  printable; names starting with ``_`` are the hub's (``_hub``), and rooms starting with ``_`` (``_logging``,
+  ``_traffic``) are written only by the hub: a client may join them, never send to them (``reserved-room``).
 * Hub commands (``REGISTER``, ``JOINROOM``, ``LEAVEROOM``, ``ROOMS``, ``ENABLELOGGING``, ``DISABLELOGGING``) are
   answered to the sender with ``COMMAND/ACK`` (``REPLY_TO`` = the command's id). ``DISCONNECT`` closes the connection.
   Rooms are created on first join and disappear with their last member.
@@ -43,6 +45,7 @@ re-encoded. Every byte the router writes comes from :mod:`~swergio_nb.protocol.c
 
 from __future__ import annotations
 
+import bisect
 import itertools
 from collections import deque
 from dataclasses import dataclass, field
@@ -50,7 +53,7 @@ from typing import Any
 
 from ..exceptions import InvalidMessage
 from .codec import append_to_map, decode, encode_binary, encode_text, stamp_text, text_member, wrap_text
-from .limits import DEFAULT_MAX_ROOMS, MAX_DETAIL_LENGTH, MAX_NAME_LENGTH
+from .limits import DEFAULT_MAX_ROOMS, MAX_DETAIL_LENGTH, MAX_NAME_LENGTH, ROOMS_PAGE
 from .messages import (
     ENVELOPE_FIELDS,
     HUB_COMMANDS,
@@ -177,10 +180,10 @@ class Router:
 
     def room_table(self) -> dict[str, list[str]]:
         """Every room with the sorted names of its members."""
-        return {
-            room: sorted(self._name_of.get(c, f"#{c}") for c in self.rooms.members_view(room))
-            for room in self.rooms.names()
-        }
+        return {room: self._members_of(room) for room in self.rooms.names()}
+
+    def _members_of(self, room: str) -> list[str]:
+        return sorted(self._name_of.get(c, f"#{c}") for c in self.rooms.members_view(room))
 
     # -- frames ------------------------------------------------------------------------------------------------
 
@@ -240,7 +243,12 @@ class Router:
         elif mtype == MessageType.COMMAND_DISABLELOGGING:
             self.rooms.leave(conn, self.logging_room)
         elif mtype == MessageType.COMMAND_ROOMS:
-            ack["TABLE"] = self.room_table()
+            after = msg.get("AFTER")
+            names = self.rooms.names()
+            start = 0 if not isinstance(after, str) else bisect.bisect_right(names, after)
+            page = names[start : start + ROOMS_PAGE]
+            ack["TABLE"] = {room: self._members_of(room) for room in page}
+            ack["MORE"] = start + ROOMS_PAGE < len(names)
         ack.update(
             {
                 "ID": new_id(),
@@ -270,6 +278,10 @@ class Router:
         recipients: list[int] = []
         room = msg.get("TO_ROOM")
         if room is not None:
+            if room[0] == "_":
+                raise InvalidMessage(
+                    f"rooms starting with '_' are written only by the hub, got {room!r}", "reserved-room"
+                )
             recipients.extend(c for c in self.rooms.members_view(room) if c != conn)
         to = msg.get("TO")
         if to is not None:
@@ -378,6 +390,17 @@ class Router:
         members = list(self.rooms.members_view(self.logging_room))
         self.stats.logged += len(members)
         return [Send(c, copy, droppable=True) for c in members]
+
+    def notice(self, conn: int, code: str, detail: str) -> list[Event]:
+        """A ``LOG/ERROR`` from the hub to ``conn`` about something its transport saw (``recipient-cut``: a
+        recipient of its frames was closed for falling behind); none if ``conn`` is not registered any more.
+
+        Returns:
+            The :class:`Send` of that error, or nothing.
+        """
+        if conn not in self._name_of:
+            return []
+        return [self._error(conn, code, detail, None)]
 
     def _error(self, conn: int, code: str, detail: str, msg: Any) -> Send:
         if len(detail) > MAX_DETAIL_LENGTH:

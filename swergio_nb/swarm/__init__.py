@@ -8,12 +8,13 @@ from __future__ import annotations
 from .component import Component, ComponentError, component, driver, option
 from .launcher import Launcher
 from .spec import ComponentSpec, LauncherError
-from .swarm import Member, Swarm
+from .swarm import ComponentExited, Member, Swarm
 from .swarmfile import SwarmSpec, load_spec
 
 __all__ = [
     "Component",
     "ComponentError",
+    "ComponentExited",
     "ComponentSpec",
     "Launcher",
     "LauncherError",

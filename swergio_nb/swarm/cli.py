@@ -8,10 +8,20 @@ import asyncio
 import importlib
 import logging
 import signal
+import sys
 from collections.abc import Sequence
 
-from ..protocol.limits import DEFAULT_MAX_ROOMS, DEFAULT_MAX_SIZE, DEFAULT_QUEUE_SIZE, DEFAULT_STALL_TIMEOUT
+from ..protocol.limits import (
+    DEFAULT_MAX_ROOMS,
+    DEFAULT_MAX_SIZE,
+    DEFAULT_QUEUE_BYTES,
+    DEFAULT_QUEUE_SIZE,
+    DEFAULT_STALL_TIMEOUT,
+    DEFAULT_TOTAL_QUEUE_BYTES,
+)
 from ..transport.hub import Hub
+from .spec import LauncherError
+from .swarm import ComponentExited
 
 __all__ = ["main", "EXAMPLES"]
 
@@ -22,6 +32,7 @@ EXAMPLES = {
     "cartpole": "an ensemble of actor-critics learns CartPole-v1 through the hub",
     "melody": "active-learning melody generator with a simulated person",
     "bandit": "contextual bandit with delayed rewards, two architectures",
+    "aim": "aim the trebuchet by gradient descent on its inputs, through the simulator and a learned surrogate",
 }
 
 
@@ -31,6 +42,8 @@ async def _serve_hub(args: argparse.Namespace) -> None:
         args.port,
         max_size=args.max_size,
         queue_size=args.queue_size,
+        queue_bytes=args.queue_bytes,
+        total_queue_bytes=args.total_queue_bytes,
         max_rooms=args.max_rooms,
         flow_control=not args.no_flow_control,
         stall_timeout=args.stall_timeout,
@@ -67,10 +80,22 @@ def main(argv: Sequence[str] | None = None) -> None:
         help="frames queued per connection before the slow-consumer policy applies (default %(default)s)",
     )
     hub.add_argument(
+        "--queue-bytes",
+        type=int,
+        default=DEFAULT_QUEUE_BYTES,
+        help="bytes queued per connection before the slow-consumer policy applies (default %(default)s)",
+    )
+    hub.add_argument(
+        "--total-queue-bytes",
+        type=int,
+        default=DEFAULT_TOTAL_QUEUE_BYTES,
+        help="bytes queued in all connections together before it applies (default %(default)s)",
+    )
+    hub.add_argument(
         "--stall-timeout",
         type=float,
         default=DEFAULT_STALL_TIMEOUT,
-        help="seconds a sender waits for a recipient that delivers nothing before going on (default %(default)s)",
+        help="seconds a recipient that senders wait for may make no progress before it is cut (default %(default)s)",
     )
     hub.add_argument(
         "--no-flow-control",
@@ -95,10 +120,13 @@ def main(argv: Sequence[str] | None = None) -> None:
         )
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    if args.command == "hub":
-        asyncio.run(_serve_hub(args))
-    else:
-        importlib.import_module(f"..examples.{args.example}.demo", __package__).run(args)
+    try:
+        if args.command == "hub":
+            asyncio.run(_serve_hub(args))
+        else:
+            importlib.import_module(f"..examples.{args.example}.demo", __package__).run(args)
+    except (ComponentExited, LauncherError) as exc:  # a component that died or did not start: its name, no traceback
+        sys.exit(f"swergio-nb: {exc}")
 
 
 if __name__ == "__main__":

@@ -44,6 +44,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from ..protocol.limits import TOKEN_ENV
+from ..protocol.urls import redact_text
 from .spec import ComponentSpec, LauncherError
 from .swarmfile import load_spec
 
@@ -67,6 +69,7 @@ class ComponentProcess:
         log_path: the file its stdout and stderr go to (appended to; kept after it exits).
         started: wall-clock start time, seconds since the epoch.
         ready: True once its ``ready`` regex was seen in its output (at once if the spec has no regex).
+        secrets: values its output may print that :meth:`log_tail` hides (the hub's token it was given).
     """
 
     name: str
@@ -76,6 +79,7 @@ class ComponentProcess:
     log_path: Path
     started: float
     ready: bool = False
+    secrets: tuple[str, ...] = field(default=(), repr=False)
     _offset: int = field(default=0, repr=False)  # bytes of the log already scanned for `ready`
     _tail: str = field(default="", repr=False)
     _decoder: Any = field(default_factory=lambda: codecs.getincrementaldecoder("utf-8")(errors="replace"), repr=False)
@@ -95,6 +99,11 @@ class ComponentProcess:
     def running(self) -> bool:
         """True while the process has not exited."""
         return self.popen.poll() is None
+
+    @property
+    def stopped(self) -> bool:
+        """True once the launcher stopped it on purpose (``down``), rather than it exiting by itself."""
+        return self._done
 
     def check_ready(self) -> bool:
         """Read what it printed since the last call and look for the ``ready`` regex (non-blocking).
@@ -122,14 +131,16 @@ class ComponentProcess:
         return self.ready
 
     def log_tail(self, lines: int | None = ERROR_TAIL) -> str:
-        """The last ``lines`` lines of its log (all of it for None); "" if the log cannot be read."""
+        """The last ``lines`` lines of its log (all of it for None); "" if the log cannot be read. Tokens are shown
+        as ``...`` (in URLs, and the hub token it was given wherever it printed it): what it returns gets shown in
+        notebooks and error messages."""
         try:
             text = self.log_path.read_text(encoding="utf-8", errors="replace")
         except OSError:
             return ""
-        if lines is None:
-            return text
-        return "".join(text.splitlines(keepends=True)[-lines:]) if lines > 0 else ""
+        if lines is not None:
+            text = "".join(text.splitlines(keepends=True)[-lines:]) if lines > 0 else ""
+        return redact_text(text, self.secrets)
 
 
 def _libc_prctl() -> Any:
@@ -345,7 +356,8 @@ class Launcher:
                 raise LauncherError.about(
                     spec.name, "command" if spec.command else "module", f"cannot be started: {exc}"
                 ) from exc
-        proc = ComponentProcess(spec.name, spec, argv, popen, log_path, started, _offset=offset)
+        secrets = (env[TOKEN_ENV],) if env.get(TOKEN_ENV) else ()
+        proc = ComponentProcess(spec.name, spec, argv, popen, log_path, started, secrets=secrets, _offset=offset)
         self._procs.pop(spec.name, None)  # a restart goes to the end of the start order
         self._procs[spec.name] = proc
         proc.check_ready()

@@ -15,20 +15,45 @@ and kept in :attr:`Swarm.clients`; as processes each runs as ``python -m <module
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
+import signal
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..exceptions import SwergioError
 from ..transport.client import Client
 from ..transport.hub import Hub
 from .component import Component, ComponentError
 from .launcher import Launcher
 from .spec import DEFAULT_READY_TIMEOUT, ComponentSpec
 
-__all__ = ["Swarm", "Member"]
+__all__ = ["Swarm", "Member", "ComponentExited"]
+
+#: Seconds between two looks at the component processes while :meth:`Swarm.started`'s body runs.
+WATCH_INTERVAL = 0.2
+
+
+class ComponentExited(SwergioError):
+    """A component process exited while the swarm ran (it was not stopped): what waited on it is cancelled.
+
+    Attributes:
+        name: the component.
+        returncode: its exit code; negative for a signal (-9: SIGKILL).
+        rooms: the rooms it was in, as the embedded hub last saw them (empty with a hub elsewhere).
+        log_tail: the last lines of its log (tokens hidden).
+    """
+
+    def __init__(self, name: str, returncode: int, rooms: frozenset[str], log_tail: str) -> None:
+        self.name, self.returncode, self.rooms, self.log_tail = name, returncode, rooms, log_tail
+        how = (
+            f"was killed by {signal.Signals(-returncode).name}" if returncode < 0 else f"exited with code {returncode}"
+        )
+        quiet = f"; its rooms went quiet: {', '.join(sorted(rooms))}" if rooms else ""
+        super().__init__(f"component {name!r} {how} while the swarm ran{quiet}; last lines of its log:\n{log_tail}")
 
 
 @dataclass
@@ -230,12 +255,54 @@ class Swarm:
 
     @contextlib.asynccontextmanager
     async def started(self, hub_url: str | None = None, *, processes: bool = False) -> AsyncIterator[Swarm]:
-        """``async with swarm.started(...)``: :meth:`start` on entry, :meth:`stop` on exit."""
+        """``async with swarm.started(...)``: :meth:`start` on entry, :meth:`stop` on exit.
+
+        While the body runs, the component processes are watched: if one exits, the body is cancelled where it
+        waits (a request to the dead component, a training loop) and :class:`ComponentExited` is raised, naming the
+        component, how it ended, the rooms that went quiet and the end of its log.
+
+        Raises:
+            ComponentExited: a component process exited while the body ran.
+        """
         await self.start(hub_url, processes=processes)
+        body = asyncio.current_task()
+        exited: list[ComponentExited] = []
+        watcher = asyncio.create_task(self._watch(body, exited), name="swergio-swarm-watch")
         try:
             yield self
+        except asyncio.CancelledError:
+            if not exited:
+                raise
+            if body is not None and hasattr(body, "uncancel"):
+                body.uncancel()  # the cancellation was ours, not the caller's
+            raise exited[0] from None
         finally:
+            watcher.cancel()
+            await asyncio.gather(watcher, return_exceptions=True)
             await self.stop()
+
+    async def _watch(self, body: asyncio.Task | None, exited: list[ComponentExited]) -> None:
+        """Look at the processes every :data:`WATCH_INTERVAL`; on the first that exited, cancel ``body``."""
+        if self._launcher is None or body is None:
+            return
+        rooms: dict[str, frozenset[str]] = {}
+        while True:
+            for proc in self._launcher.processes:
+                code = proc.returncode
+                if proc.stopped:
+                    continue
+                if code is None:
+                    rooms[proc.name] = self._rooms_of(proc.name) or rooms.get(proc.name, frozenset())
+                    continue
+                exited.append(ComponentExited(proc.name, code, rooms.get(proc.name, frozenset()), proc.log_tail()))
+                body.cancel()
+                return
+            await asyncio.sleep(WATCH_INTERVAL)
+
+    def _rooms_of(self, name: str) -> frozenset[str]:
+        router = None if self.hub is None else self.hub.router
+        conn = None if router is None else router.conn_of(name)
+        return frozenset() if conn is None else router.rooms.rooms_of(conn)
 
     @property
     def log_dir(self) -> Path:

@@ -3,6 +3,7 @@
 * :mod:`.core`: the hub core (per-connection queues, flow control, stalls, overflow, traffic ticks) for any
   transport's :class:`~.core.Link`.
 * :mod:`.hub`: the websockets server around the core and the sans-I/O :class:`~swergio_nb.protocol.router.Router`.
+* :mod:`.tornado`: the tornado WebSocket handler around the same core (the hub inside Jupyter Server).
 * :mod:`.client`: the asyncio :class:`~swergio_nb.transport.client.Client` around the sans-I/O endpoint;
   :mod:`.connection` is its websockets connection (opening, reconnecting), :mod:`.handlers` runs its handlers.
 * :mod:`.swergio_tcp`: swergio 0.0.2's TCP framing, a listener whose connections are links of any hub core.

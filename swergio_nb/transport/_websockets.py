@@ -44,6 +44,7 @@ from websockets.frames import DATA_OPCODES, Frame, Opcode
 from websockets.protocol import Event, State
 
 from ..exceptions import NotConnected, SwergioError
+from ..protocol.urls import RedactTokens
 from .core import DIRECT_WRITE_LIMIT
 
 __all__ = [
@@ -64,6 +65,10 @@ __all__ = [
 TESTED_MAJORS = (15, 16, 17)
 
 logger = logging.getLogger("swergio_nb.transport._websockets")
+
+# websockets logs each handshake's request line at DEBUG on these (its default loggers): the token is hidden there.
+for _name in ("websockets.server", "websockets.client"):
+    logging.getLogger(_name).addFilter(RedactTokens())
 
 #: what takes a frame: returns None, or an awaitable to wait for before the next frame
 Deliver = Callable[[str | bytes], "Awaitable[None] | None"]

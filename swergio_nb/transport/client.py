@@ -44,7 +44,7 @@ from ..protocol.endpoint import (
     Replied,
     Trigger,
 )
-from ..protocol.limits import DEFAULT_MAX_SIZE, TOKEN_ENV
+from ..protocol.limits import DEFAULT_MAX_BUFFER, DEFAULT_MAX_BUFFER_BYTES, DEFAULT_MAX_SIZE, TOKEN_ENV
 from ..protocol.messages import MessageType
 from ..protocol.urls import with_token
 from .connection import HubConnection, fail
@@ -69,7 +69,7 @@ class Sending(Coroutine[Any, Any, dict[str, Any]]):
     __slots__ = ("_coro", "_started", "_file", "_line")
 
     def __init__(self, coro: Coroutine[Any, Any, dict[str, Any]], caller: Any) -> None:
-        self._coro = coro  # Client._send(self, msg), not started
+        self._coro = coro  # Client._send_within(self, msg, timeout), not started
         self._started = False
         self._file = caller.f_code.co_filename  # where send() was called (not the frame: it would keep its locals)
         self._line = caller.f_lineno
@@ -125,6 +125,8 @@ class Client:
         backoff: ``(first, longest)`` reconnection delay caps in seconds.
         max_buffer: messages kept while reconnecting, sent in order once connected again; one more raises
             :class:`~swergio_nb.exceptions.NotConnected` ("buffer full").
+        max_buffer_bytes: the size bound of those messages, in bytes (characters of text frames; default 128 MiB):
+            a message that would pass it raises the same error, so an outage cannot grow the process without bound.
         **context: values handed to handlers by parameter name, as swergio did (a handler ``def h(msg, memory)``
             receives ``context["memory"]``). ``client`` is always available.
 
@@ -146,14 +148,15 @@ class Client:
         token: str | None = None,
         reconnect: bool = True,
         backoff: tuple[float, float] = (0.05, 5.0),
-        max_buffer: int = 1000,
+        max_buffer: int = DEFAULT_MAX_BUFFER,
+        max_buffer_bytes: int = DEFAULT_MAX_BUFFER_BYTES,
         **context: Any,
     ) -> None:
         self.name = name
         self.url = with_token(url, token if token is not None else os.environ.get(TOKEN_ENV))
         self.queue_size = queue_size
         self.timeout = timeout
-        self.endpoint = Endpoint(name, max_buffer=max_buffer)
+        self.endpoint = Endpoint(name, max_buffer=max_buffer, max_buffer_bytes=max_buffer_bytes)
         self.context: dict[str, Any] = {"client": self, **context}
         self.runner = HandlerRunner(self.endpoint, self.context, queue_size, self._send_reply, self._send_now)
         #: Called as ``listener(handler, message, exception)`` when a handler raises.
@@ -279,7 +282,12 @@ class Client:
 
     async def run(self) -> None:
         """Serve (run handlers) until :meth:`close`, or until the connection is lost and ``reconnect`` is False;
-        connects first if needed."""
+        connects first if needed.
+
+        Raises:
+            NotConnected: reconnecting stopped because the hub refused the token (HTTP 401/403: restarted with
+                another token); the message says so.
+        """
         await self.connect()
         assert self._closed is not None
         await asyncio.shield(self._closed)
@@ -301,6 +309,7 @@ class Client:
         reply_rooms: str | Iterable[str] | None = None,
         reply_to: str | None = None,
         in_thread: bool = False,
+        group: str | None = None,
     ) -> Handler:
         """Register ``fn`` to run on every message matching ``trigger``.
 
@@ -312,6 +321,8 @@ class Client:
             reply_rooms: room or rooms each reply is sent to (one copy each).
             reply_to: component each reply is sent to, or :data:`SENDER` for the triggering message's sender.
             in_thread: run ``fn`` in a worker thread (for CPU-heavy plain functions).
+            group: handlers given the same group share one worker: one message at a time, in arrival order across
+                them (default: each handler has its own worker, so handlers of different triggers run side by side).
 
         Returns:
             The :class:`Handler`. If the client is already connected, its rooms are joined in the background; the
@@ -326,6 +337,7 @@ class Client:
             reply_rooms=reply_rooms,
             reply_to=reply_to,
             in_thread=in_thread,
+            group=group,
             context_keys=(k for k in params if k in self.context and k != first),
         )
         if self.connected:
@@ -372,11 +384,16 @@ class Client:
 
     # -- sending -----------------------------------------------------------------------------------------------
 
-    def send(self, msg: dict[str, Any]) -> Sending:
+    def send(self, msg: dict[str, Any], *, timeout: float | None = None) -> Sending:
         """Send a message; fills ``ID`` (and ``ROOT_ID`` = ``ID``) when missing. Await it: ``await client.send(m)``.
+
+        Waits while the connection is backed up (flow control: the hub holds a fast sender back for a slow
+        recipient); ``timeout`` bounds that wait.
 
         Args:
             msg: the envelope; DATA may hold numpy arrays or torch tensors (sent as a binary frame).
+            timeout: seconds to wait for the connection (and the rooms being joined) to take the message; None:
+                as long as it takes.
 
         Returns:
             A :class:`Sending` (a coroutine) whose result is the message as sent (a shallow copy of ``msg`` with the
@@ -385,21 +402,29 @@ class Client:
         Raises:
             InvalidMessage: the message breaks the protocol (nothing is sent; raised at once, not when awaited).
             NotConnected: no live connection (when awaited).
+            TimeoutError: the connection did not take the message within ``timeout`` (a frame already handed to the
+                socket may still go out).
         """
         msg = self.endpoint.complete(msg)
-        return Sending(self._send(msg), sys._getframe(1))
+        return Sending(self._send_within(msg, timeout), sys._getframe(1))
+
+    async def _send_within(self, msg: dict[str, Any], timeout: float | None) -> dict[str, Any]:
+        """:meth:`send`'s work, ``msg`` completed."""
+        await (self._send(msg) if timeout is None else asyncio.wait_for(self._send(msg), timeout))
+        return msg
 
     async def _send_reply(self, msg: dict[str, Any]) -> dict[str, Any]:
         """:meth:`send` for the handler runner, which always awaits: no :class:`Sending` around it."""
-        return await self._send(self.endpoint.complete(msg))
+        msg = self.endpoint.complete(msg)
+        await self._send(msg)
+        return msg
 
-    async def _send(self, msg: dict[str, Any]) -> dict[str, Any]:
-        """Send ``msg``, completed (see :meth:`send`)."""
+    async def _send(self, msg: dict[str, Any]) -> None:
+        """Send ``msg``, completed."""
         await self._ready()
         if self._pending_joins:
             await asyncio.gather(*list(self._pending_joins))
         await self.connection.send(codec.encode(msg))
-        return msg
 
     async def request(
         self,
@@ -419,7 +444,8 @@ class Client:
             msg: the envelope to send.
             reply_room: room the reply will arrive in.
             reply_type: ``TYPE`` the reply must have.
-            timeout: seconds to wait; None waits forever.
+            timeout: one deadline, in seconds, for everything: the connection, joining ``reply_room``, sending
+                (however backed up the connection is) and the reply; None waits forever.
 
         Returns:
             The reply message (arrays in DATA as numpy arrays).
@@ -427,19 +453,27 @@ class Client:
         Raises:
             TimeoutError: no reply within ``timeout``.
             HubError: the hub refused ``msg``.
+            PeerError: the component asked answered ``msg`` with ``LOG/ERROR`` (its ``sender``; with ``TO`` in
+                ``msg``, only that component's answer counts).
             NotConnected: the connection closed while waiting.
         """
         msg = self.endpoint.complete(msg)
+        exchange = self._request(msg, reply_room, reply_type)
+        return await (exchange if timeout is None else asyncio.wait_for(exchange, timeout))
+
+    async def _request(self, msg: dict[str, Any], reply_room: str | None, reply_type: str | None) -> dict[str, Any]:
         await self._ready()
         if reply_room is not None:
             await self.join_room(reply_room)
         future = asyncio.get_running_loop().create_future()
         root, mid = msg["ROOT_ID"], msg["ID"]
-        handle = self.endpoint.expect_reply(root, future, room=reply_room, type=reply_type)
-        self.endpoint.expect_answer(mid, future)  # a LOG/ERROR about msg fails the request
+        handle = self.endpoint.expect_reply(
+            root, future, room=reply_room, type=reply_type, request=mid, asked=msg.get("TO")
+        )
+        self.endpoint.expect_answer(mid, future)  # the hub's LOG/ERROR about msg fails the request
         try:
             await self._send(msg)
-            return await asyncio.wait_for(future, timeout)
+            return await future
         finally:
             self.endpoint.forget_answer(mid)
             self.endpoint.forget_reply(root, handle)
@@ -460,10 +494,17 @@ class Client:
         await self.connection.command(self.endpoint.command(MessageType.COMMAND_LEAVEROOM, ROOM=room))
 
     async def room_table(self) -> dict[str, list[str]]:
-        """Every room on the hub with the names of its members."""
+        """Every room on the hub with the names of its members (asked page by page: the hub answers at most
+        :data:`~swergio_nb.protocol.limits.ROOMS_PAGE` rooms at a time)."""
         await self._ready()
-        ack = await self.connection.command(self.endpoint.command(MessageType.COMMAND_ROOMS))
-        return ack["TABLE"]
+        table: dict[str, list[str]] = {}
+        after: dict[str, str] = {}
+        while True:
+            ack = await self.connection.command(self.endpoint.command(MessageType.COMMAND_ROOMS, **after))
+            table.update(ack["TABLE"])
+            if not ack.get("MORE") or not ack["TABLE"]:
+                return table
+            after = {"AFTER": next(reversed(ack["TABLE"]))}
 
     # -- internals ---------------------------------------------------------------------------------------------
 
@@ -486,7 +527,7 @@ class Client:
         if kind is Answered or kind is Replied:
             future = event.token
             if not future.done():
-                if kind is Answered and event.error is not None:
+                if event.error is not None:
                     future.set_exception(event.error)
                 else:
                     future.set_result(event.message)
@@ -507,6 +548,9 @@ class Client:
         for handler in self.handlers:
             self.runner.start(handler)
 
-    def _finished(self) -> None:
+    def _finished(self, error: BaseException | None = None) -> None:
         if self._closed is not None and not self._closed.done():
-            self._closed.set_result(None)
+            if error is None:
+                self._closed.set_result(None)
+            else:
+                self._closed.set_exception(error)

@@ -14,10 +14,11 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
+from http import HTTPStatus
 from typing import Any
 
 from websockets.asyncio.client import connect
-from websockets.exceptions import ConnectionClosed
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from ..exceptions import NotConnected
 from ..protocol import codec
@@ -42,7 +43,8 @@ class HubConnection:
         receive: takes each frame as it is parsed; returns None, or an awaitable to wait for before the next frame.
         opened: called on each new connection once the name is registered, before the joins (the client starts
             its handlers there).
-        finished: called when an established connection is lost for good (``reconnect`` False).
+        finished: called as ``finished(error)`` when an established connection is lost for good: ``error`` None when
+            ``reconnect`` is False, else why reconnecting stopped (the hub refused the token).
         max_size: largest frame accepted, in bytes; None: no limit.
         timeout: seconds to wait for the opening handshake and for each acknowledgement.
         ping_interval: seconds between keepalive pings; None: none.
@@ -62,7 +64,7 @@ class HubConnection:
         receive: Callable[[str | bytes], Awaitable[None] | None],
         *,
         opened: Callable[[], None],
-        finished: Callable[[], None],
+        finished: Callable[[BaseException | None], None],
         max_size: int | None,
         timeout: float,
         ping_interval: float | None,
@@ -213,7 +215,7 @@ class HubConnection:
                     logger.warning("%s: lost the connection to the hub; reconnecting", name)
                     self._reconnecting = asyncio.create_task(self._reconnect(), name=f"swergio-reconnect-{name}")
                 elif was_open:
-                    self.finished()
+                    self.finished(None)
 
     async def _reconnect(self) -> None:
         for wait, cap in backoff(*self.backoff):
@@ -224,11 +226,31 @@ class HubConnection:
                 await self.open()
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:  # refused, unreachable, name still taken by the old connection...
+            except InvalidStatus as exc:
+                if exc.response.status_code not in (HTTPStatus.UNAUTHORIZED, HTTPStatus.FORBIDDEN):
+                    logger.info("%s: reconnection failed (%s) after a wait within %.2f s", self.endpoint.name, exc, cap)
+                    continue
+                self._refused(exc.response.status_code)
+                return
+            except Exception as exc:  # unreachable, name still taken by the old connection...
                 logger.info("%s: reconnection failed (%s) after a wait within %.2f s", self.endpoint.name, exc, cap)
                 continue
             logger.info("%s: reconnected to %s", self.endpoint.name, redact(self.url))
             return
+
+    def _refused(self, status: int) -> None:
+        """The hub is back but refuses the token (restarted with another one): retrying cannot help, so stop."""
+        name = self.endpoint.name
+        error = NotConnected(
+            f"client {name!r}: the hub at {redact(self.url)} refused this client's token (HTTP {status}); it was "
+            "probably restarted with another token. Reconnecting stopped: connect again with the hub's new URL"
+        )
+        logger.error("%s", error)
+        waiting, dropped = self.endpoint.close()
+        if dropped:
+            logger.error("%s: %d messages buffered for the reconnection are dropped", name, dropped)
+        fail(waiting, error)
+        self.finished(error)
 
 
 def fail(futures: list[Any], exc: BaseException) -> None:

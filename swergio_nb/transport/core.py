@@ -1,9 +1,9 @@
 """The hub core: per-connection queues, flow control, stall detection and traffic summaries, for any transport.
 
 :class:`HubCore` carries out what the sans-I/O :class:`~swergio_nb.protocol.router.Router` decides. It is asyncio
-but knows nothing of WebSocket libraries or sockets: a transport (the websockets server in :mod:`.hub` today) hands
-it each connection as a :class:`Link` and each complete frame as it is parsed, and the core writes frames back
-through the link.
+but knows nothing of WebSocket libraries or sockets: a transport (the websockets server in :mod:`.hub`, tornado's in
+:mod:`.tornado`) hands it each connection as a :class:`Link` and each complete frame as it is parsed, and the core
+writes frames back through the link.
 
 A transport drives it so:
 
@@ -17,28 +17,35 @@ A transport drives it so:
 
 :meth:`HubCore.start` (on a running loop) starts the ``LOG/TRAFFIC`` ticker, :meth:`HubCore.stop` ends it.
 
-Delivery. Each connection has a bounded send queue of ``queue_size`` frames and a writer task that sends them in
+Delivery. Each connection has a send queue bounded in frames (``queue_size``) and in bytes (``queue_bytes``;
+characters of text frames), all queues together by ``total_queue_bytes``, and a writer task that sends them in
 order, each after the link drained the previous ones (:meth:`Link.send`). Fast path: a frame for a connection with
 nothing queued whose link buffers less than :data:`DIRECT_WRITE_LIMIT` bytes is written at once, without a task
 switch, in one :meth:`Link.write_many` per frame for all such recipients (websockets encodes a text frame once).
 
 Flow control and backpressure, per connection's send queue:
 
-* **flow control**: when a frame enters a recipient's queue at the high-water mark (``queue_size // 4``) or above,
-  the core makes the *sender* wait (step 2) until that queue drains to the low-water mark (``queue_size // 8``): a
-  fast producer goes at the pace of its slowest consumer, and nothing is lost. Only that sender waits; other
-  connections go on;
-* **stall**: a recipient whose writer delivers nothing for ``stall_timeout`` seconds while a sender waits on it is
-  marked *stalled* (counted in ``stalled``): senders stop waiting for it, so a reader that stopped never holds up a
-  room for longer than that. The mark clears once it drains below the low-water mark;
-* **overflow**: when a queue is full, a logging-room copy (``LOG/MESSAGES``, ``LOG/TRAFFIC``) for it is dropped and
-  counted (``log_dropped``); any other frame closes that connection with code 1013 (try again later) and reason
-  ``"slow consumer: send queue full (N frames)"``, counted in ``slow_consumers``, and its queue is freed at once.
-  Everyone else goes on. Logging copies never make a sender wait.
+* **flow control**: when a frame enters a recipient's queue at the high-water mark (a quarter of either bound:
+  ``queue_size // 4`` frames or ``queue_bytes // 4`` bytes) or above, the core makes the *sender* wait (step 2)
+  until that queue drains to the low-water mark (an eighth of both): a fast producer goes at the pace of its slowest
+  consumer, and nothing is lost. Only that sender waits; other connections go on. A consumer that is slow, or that
+  pauses (a garbage-collection pause, an evaluation step, a short blocked cell), only holds its producers back;
+* **stall**: a recipient that a sender waits for and that makes no progress at all (no frame delivered, its link's
+  buffer not shrinking) for ``stall_timeout`` seconds is *stalled*: it is closed with code 1013 (try again later),
+  reason ``"stalled: ..."``, counted in ``stalled``, its queue freed at once; each sender that waited for it gets a
+  ``LOG/ERROR`` ``recipient-cut`` naming it and how many frames it lost. A reader that stopped never holds a room up
+  for longer than that;
+* **overflow**: a logging-room copy (``LOG/MESSAGES``, ``LOG/TRAFFIC``) that would take a watcher's queue past its
+  high-water mark, or any bound, is dropped and counted (``log_dropped``): logging copies never make a sender wait
+  and never fill a hub. Any other frame that would pass a bound (possible without flow control, or when a single
+  frame is larger than what is left) closes that connection with 1013, reason ``"slow consumer: ..."``, counted in
+  ``slow_consumers``, its queue freed at once, and its sender gets ``LOG/ERROR`` ``recipient-cut``. Everyone else
+  goes on.
 
 Writing a transport. A link is a small object per connection (see :class:`Link`); about thirty lines each:
 
-* Jupyter Server's tornado ``WebSocketHandler``: ``open()`` makes the link and calls :meth:`HubCore.open`;
+* Jupyter Server's tornado ``WebSocketHandler`` (:mod:`.tornado`): ``open()`` makes the link and calls
+  :meth:`HubCore.open`;
   ``on_message(frame)`` returns ``core.receive(conn, frame)`` (tornado reads no further message until an awaitable
   returned by ``on_message`` is done: that is step 2); ``on_close()`` starts a task awaiting
   :meth:`HubCore.closed`. The link: ``send`` awaits ``handler.write_message(frame, binary=isinstance(frame,
@@ -56,12 +63,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from ..protocol.limits import DEFAULT_MAX_ROOMS, DEFAULT_QUEUE_SIZE, DEFAULT_STALL_TIMEOUT, DEFAULT_TRAFFIC_INTERVAL
+from ..protocol.limits import (
+    DEFAULT_MAX_ROOMS,
+    DEFAULT_QUEUE_BYTES,
+    DEFAULT_QUEUE_SIZE,
+    DEFAULT_STALL_TIMEOUT,
+    DEFAULT_TOTAL_QUEUE_BYTES,
+    DEFAULT_TRAFFIC_INTERVAL,
+)
 from ..protocol.router import Close, Event, Router, Send
 
 __all__ = ["DIRECT_WRITE_LIMIT", "Connection", "HubCore", "HubStats", "Link"]
@@ -107,12 +122,14 @@ class HubStats:
     """Transport counters of a hub (the routing counters are in ``hub.router.stats``)."""
 
     connections: int = 0  #: connections accepted since start
-    slow_consumers: int = 0  #: connections closed because their send queue was full
-    log_dropped: int = 0  #: logging-room copies dropped because the watcher's queue was full
+    slow_consumers: int = 0  #: connections closed because a frame for them would pass their queue's bounds
+    log_dropped: int = 0  #: logging-room copies dropped because the watcher's queue was at its high-water mark
     refused: int = 0  #: handshakes refused for a missing or wrong token
     throttled: int = 0  #: times a sender's reads were paused for a recipient above the high-water mark
-    stalled: int = 0  #: times a recipient was marked stalled (delivered nothing for ``stall_timeout`` s)
+    stalled: int = 0  #: connections closed because they made no progress for ``stall_timeout`` s while awaited
     queued: int = 0  #: frames that went through a send queue (not written at once: the link was backed up)
+    queued_bytes: int = 0  #: bytes (characters of text frames) in all send queues now
+    peak_queued_bytes: int = 0  #: the most ``queued_bytes`` has been
 
 
 @dataclass(slots=True, eq=False)
@@ -125,9 +142,10 @@ class Connection:
         queue: frames waiting for the writer (at most ``queue_size``).
         writer: the task sending ``queue`` through ``link.send``.
         closing: True once it is being closed or gone: nothing more is routed to it.
-        stalled: True while marked stalled (see the module docstring).
         sent: frames handed to the link so far (written at once or by the writer).
         backlog: frames queued or held by the writer, not yet handed to the link.
+        backlog_bytes: their size in bytes (characters of text frames).
+        cut: why the hub closed it for falling behind (stalled or over a bound), naming it; None otherwise.
         drained: set while the backlog is at or below the low-water mark.
         tasks: close handshakes running for it.
         buffered: ``link.buffered``.
@@ -141,9 +159,10 @@ class Connection:
     write_many: Callable[[Sequence[Any], str | bytes], None]
     writer: asyncio.Task | None = None
     closing: bool = False
-    stalled: bool = False
     sent: int = 0
     backlog: int = 0
+    backlog_bytes: int = 0
+    cut: str | None = None
     drained: asyncio.Event = field(default_factory=asyncio.Event)
     tasks: set = field(default_factory=set)
 
@@ -154,15 +173,17 @@ class HubCore:
     Args:
         router: the router to use (a fresh :class:`Router` with ``max_rooms`` by default).
         queue_size: frames waiting per connection before the overflow policy applies.
-        flow_control: make a sender wait while a recipient's queue is at the high-water mark (``queue_size // 4``
-            frames) until it drains to the low-water mark (``queue_size // 8``). False: only the overflow policy.
-        stall_timeout: seconds a waiting sender gives a recipient to deliver at least one frame before marking it
-            stalled and going on.
+        queue_bytes: bytes (characters of text frames) waiting per connection before the overflow policy applies.
+        total_queue_bytes: bytes waiting in all send queues together before it applies; None: no such bound.
+        flow_control: make a sender wait while a recipient's queue is at the high-water mark (a quarter of
+            ``queue_size`` frames or of ``queue_bytes``) until it drains to the low-water mark (an eighth of both).
+            False: only the overflow policy.
+        stall_timeout: seconds a recipient that a sender waits for may make no progress before it is cut (1013).
         traffic_interval: seconds between two ``LOG/TRAFFIC`` summaries to the members of ``_traffic`` (> 0).
         max_rooms: rooms one connection may be in at once (for the default router); None: no limit.
 
     Raises:
-        ValueError: a ``traffic_interval`` that is not positive.
+        ValueError: a ``traffic_interval`` that is not positive, or a bound below 1.
 
     Attributes:
         router: the router.
@@ -170,6 +191,9 @@ class HubCore:
         connections: the open connections by router id.
         high_water: queue length, in frames, at which a sender waits (None without flow control).
         low_water: queue length, in frames, a waited-on queue drains to.
+        high_water_bytes: queue size, in bytes, at which a sender waits (None without flow control); logging
+            copies are dropped above it.
+        low_water_bytes: queue size, in bytes, a waited-on queue drains to.
     """
 
     def __init__(
@@ -177,6 +201,8 @@ class HubCore:
         router: Router | None = None,
         *,
         queue_size: int = DEFAULT_QUEUE_SIZE,
+        queue_bytes: int = DEFAULT_QUEUE_BYTES,
+        total_queue_bytes: int | None = DEFAULT_TOTAL_QUEUE_BYTES,
         flow_control: bool = True,
         stall_timeout: float = DEFAULT_STALL_TIMEOUT,
         traffic_interval: float = DEFAULT_TRAFFIC_INTERVAL,
@@ -184,11 +210,18 @@ class HubCore:
     ) -> None:
         if not traffic_interval > 0:
             raise ValueError(f"traffic_interval must be > 0 seconds, got {traffic_interval!r}")
+        if queue_size < 1 or queue_bytes < 1 or total_queue_bytes is not None and total_queue_bytes < 1:
+            raise ValueError(f"queue bounds must be >= 1, got {queue_size}, {queue_bytes}, {total_queue_bytes}")
         self.router = router if router is not None else Router(max_rooms=max_rooms)
         self.stats = HubStats()
         self.queue_size = queue_size
+        self.queue_bytes = queue_bytes
+        self.total_queue_bytes = total_queue_bytes
         self.high_water = max(1, queue_size // 4) if flow_control else None
         self.low_water = queue_size // 8
+        self.high_water_bytes = max(1, queue_bytes // 4) if flow_control else None
+        self.low_water_bytes = queue_bytes // 8
+        self._log_limit = max(1, queue_bytes // 4)  # a watcher's copies are dropped beyond this, flow control or not
         self.stall_timeout = stall_timeout
         self.traffic_interval = traffic_interval
         self.connections: dict[int, Connection] = {}
@@ -211,6 +244,29 @@ class HubCore:
         if ticker is not None:
             ticker.cancel()
             await asyncio.gather(ticker, return_exceptions=True)
+
+    def summary(self) -> dict[str, Any]:
+        """The hub at a glance, as JSON-ready plain values (``%swergio hub status``, Jupyter's ``swergio/api/hub``).
+
+        Returns:
+            ``connections`` (open connections), ``rooms`` (room -> sorted member names), ``members`` (sorted names
+            of the registered connections), ``routed``, ``dropped``, ``errors`` (the router's counters of those
+            names), ``slow_consumers`` (connections closed for a full send queue) and ``stats`` (every counter:
+            ``router`` as :class:`~swergio_nb.protocol.router.RouterStats`, ``transport`` as :class:`HubStats`).
+        """
+        router = self.router
+        rooms = router.room_table()
+        names = (router.name_of(conn) for conn in router.connections())
+        return {
+            "connections": len(self.connections),
+            "rooms": rooms,
+            "members": sorted(name for name in names if name is not None),
+            "routed": router.stats.routed,
+            "dropped": router.stats.dropped,
+            "errors": router.stats.errors,
+            "slow_consumers": self.stats.slow_consumers,
+            "stats": {"router": dataclasses.asdict(router.stats), "transport": dataclasses.asdict(self.stats)},
+        }
 
     # -- per connection ----------------------------------------------------------------------------------------
 
@@ -236,8 +292,8 @@ class HubCore:
         """
         if conn.closing:
             return None
-        full = self._carry_out(self.router.receive(conn.id, frame))
-        return self._throttle(full) if full else None
+        full = self._carry_out(self.router.receive(conn.id, frame), conn)
+        return self._throttle(conn, full) if full else None
 
     async def closed(self, conn: Connection) -> None:
         """Forget ``conn`` (its transport connection is gone): release senders waiting on it, end its writer and
@@ -245,6 +301,10 @@ class HubCore:
         self.connections.pop(conn.id, None)
         conn.closing = True
         conn.drained.set()  # release senders waiting on it
+        while not conn.queue.empty():  # undeliverable: free the memory at once
+            conn.queue.get_nowait()
+        self.stats.queued_bytes -= conn.backlog_bytes
+        conn.backlog = conn.backlog_bytes = 0
         self._carry_out(self.router.disconnect(conn.id))
         if conn.writer is not None:
             conn.writer.cancel()
@@ -254,14 +314,24 @@ class HubCore:
 
     async def _write(self, conn: Connection) -> None:
         """Send the backlog in order, each frame after the link drained the previous ones."""
-        queue, send, drained, low = conn.queue, conn.link.send, conn.drained, self.low_water
+        queue, send, drained, low, low_bytes = (
+            conn.queue,
+            conn.link.send,
+            conn.drained,
+            self.low_water,
+            self.low_water_bytes,
+        )
+        stats = self.stats
         with contextlib.suppress(Exception):  # the link is closed: its transport reports it (closed())
             while True:
-                await send(await queue.get())
+                frame = await queue.get()
+                await send(frame)
+                size = len(frame)
                 conn.sent += 1
                 conn.backlog -= 1
-                if conn.backlog <= low and not drained.is_set():
-                    conn.stalled = False
+                conn.backlog_bytes -= size
+                stats.queued_bytes -= size
+                if conn.backlog <= low and conn.backlog_bytes <= low_bytes and not drained.is_set():
                     drained.set()
 
     async def _tick(self) -> None:
@@ -276,27 +346,37 @@ class HubCore:
             if events:
                 self._carry_out(events)
 
-    async def _throttle(self, full: list[Connection]) -> None:
-        """Wait until each recipient in ``full`` drains to the low-water mark, is marked stalled, or closes."""
+    async def _throttle(self, sender: Connection, full: list[Connection]) -> None:
+        """Wait until each recipient in ``full`` drains to the low-water mark or closes; cut one that makes no
+        progress for ``stall_timeout``; tell ``sender`` of each recipient that was cut meanwhile."""
         self.stats.throttled += 1
         for conn in full:
-            while not (conn.closing or conn.stalled or conn.drained.is_set()):
-                sent = conn.sent
+            while not (conn.closing or conn.drained.is_set()):
+                sent, buffered = conn.sent, conn.buffered()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(conn.drained.wait(), self.stall_timeout)
-                if conn.sent == sent and not conn.drained.is_set() and not conn.closing:
-                    conn.stalled = True
-                    self.stats.stalled += 1
-                    logger.warning("connection %d delivered nothing in %.1f s: stalled", conn.id, self.stall_timeout)
+                if conn.closing or conn.drained.is_set() or conn.sent > sent or conn.buffered() < buffered:
+                    continue  # progress, however slow: keep waiting
+                self.stats.stalled += 1
+                self._cut(conn, "stalled", f"delivered nothing in {self.stall_timeout:g} s")
+            if conn.closing and conn.cut is not None:
+                self._tell(sender, conn)
 
-    def _carry_out(self, events: list[Event]) -> list[Connection]:
-        """Carry out the router's events; returns the recipients now at the high-water mark (empty if none)."""
+    def _tell(self, sender: Connection, recipient: Connection) -> None:
+        """``LOG/ERROR recipient-cut`` to ``sender``: a recipient of its frames was closed for falling behind."""
+        if not sender.closing:
+            self._carry_out(self.router.notice(sender.id, "recipient-cut", f"{recipient.cut}; frames for it are lost"))
+
+    def _carry_out(self, events: list[Event], sender: Connection | None = None) -> list[Connection]:
+        """Carry out the router's events for a frame from ``sender`` (None: the hub's own, e.g. summaries); returns
+        the recipients now at a high-water mark (empty if none)."""
         connections = self.connections
-        high = self.high_water
+        high, high_bytes = self.high_water, self.high_water_bytes
         full: list[Connection] = []
         direct: list[Link] = []  # links to write ``direct_frame`` to at once, all sharing ``write_many``
         direct_frame: str | bytes | None = None
         write_many: Any = None  # the links' write_many
+        cut: list[Connection] = []
         for event in events:
             conn = connections.get(event.conn)
             if conn is None or conn.closing:
@@ -317,20 +397,31 @@ class HubCore:
                     direct.append(conn.link)
                     conn.sent += 1
                     continue
-                try:
-                    conn.queue.put_nowait(frame)
-                    conn.backlog += 1
-                    self.stats.queued += 1
-                    if high is not None and not event.droppable and conn.backlog >= high and not conn.stalled:
-                        conn.drained.clear()
-                        full.append(conn)
-                except asyncio.QueueFull:
-                    if event.droppable:
-                        self.stats.log_dropped += 1
-                    else:
-                        self.stats.slow_consumers += 1
-                        logger.warning("closing connection %d: slow consumer", event.conn)
-                        self._close(conn, 1013, f"slow consumer: send queue full ({self.queue_size} frames)")
+                size = len(frame)
+                stats = self.stats
+                if event.droppable:
+                    if conn.backlog_bytes + size > self._log_limit or self._over(conn, size):
+                        stats.log_dropped += 1
+                        continue
+                elif self._over(conn, size):
+                    cut.append(
+                        self._cut(conn, "slow consumer", f"its send queue would pass its bounds ({self._bounds(conn)})")
+                    )
+                    continue
+                conn.queue.put_nowait(frame)
+                conn.backlog += 1
+                conn.backlog_bytes += size
+                stats.queued += 1
+                stats.queued_bytes += size
+                if stats.queued_bytes > stats.peak_queued_bytes:
+                    stats.peak_queued_bytes = stats.queued_bytes
+                if (
+                    high is not None
+                    and not event.droppable
+                    and (conn.backlog >= high or conn.backlog_bytes >= high_bytes)
+                ):
+                    conn.drained.clear()
+                    full.append(conn)
             elif type(event) is Close:
                 if direct:  # what was routed before the close goes out before it
                     write_many(direct, direct_frame)
@@ -338,7 +429,37 @@ class HubCore:
                 self._close(conn, event.code, event.reason)
         if direct:
             write_many(direct, direct_frame)
+        if cut and sender is not None:
+            for conn in cut:
+                self._tell(sender, conn)
         return full
+
+    def _over(self, conn: Connection, size: int) -> bool:
+        """Would a frame of ``size`` bytes take ``conn``'s queue, or all queues, past a bound?"""
+        total = self.total_queue_bytes
+        return (
+            conn.queue.full()
+            or conn.backlog_bytes + size > self.queue_bytes
+            or total is not None
+            and self.stats.queued_bytes + size > total
+        )
+
+    def _bounds(self, conn: Connection) -> str:
+        return (
+            f"{conn.backlog} of {self.queue_size} frames, {conn.backlog_bytes:,} of {self.queue_bytes:,} bytes queued, "
+            f"{self.stats.queued_bytes:,} of {self.total_queue_bytes or 0:,} in the hub"
+        )
+
+    def _cut(self, conn: Connection, why: str, detail: str) -> Connection:
+        """Close ``conn`` (1013) for falling behind: ``why`` is ``"slow consumer"`` or ``"stalled"``."""
+        if why == "slow consumer":
+            self.stats.slow_consumers += 1
+        name = self.router.name_of(conn.id) or f"connection {conn.id}"
+        lost = conn.backlog
+        conn.cut = f"{name!r} was closed ({why}: {detail}; {lost} frames lost)"
+        logger.warning("closing %s: %s: %s", name, why, detail)
+        self._close(conn, 1013, f"{why}: {detail}"[:120])
+        return conn
 
     def _close(self, conn: Connection, code: int, reason: str) -> None:
         conn.closing = True
@@ -348,7 +469,8 @@ class HubCore:
         conn.drained.set()  # release senders waiting on it
         while not conn.queue.empty():  # undeliverable now: free the memory at once
             conn.queue.get_nowait()
-        conn.backlog = 0
+        self.stats.queued_bytes -= conn.backlog_bytes
+        conn.backlog = conn.backlog_bytes = 0
         task = asyncio.get_running_loop().create_task(conn.link.close(code, reason))
         conn.tasks.add(task)
         task.add_done_callback(conn.tasks.discard)

@@ -6,7 +6,8 @@ error listeners while the others go on. A plain function (not ``async``, not ``i
 called at once, as its frame arrives, and its replies are written at once unless the connection is backed up (then
 its worker sends them, in order): no task switch per message. When a handler's queue is full,
 :meth:`HandlerRunner.dispatch` returns the wait, and the transport stops reading until it is over (backpressure).
-``in_thread`` handlers run in a worker thread so the event loop stays free.
+``in_thread`` handlers run in a worker thread so the event loop stays free. Handlers of one ``group`` share a queue and
+a worker, so they handle their messages one at a time in arrival order (never inline).
 """
 
 from __future__ import annotations
@@ -27,12 +28,17 @@ logger = logging.getLogger(__name__)
 
 @dataclass(slots=True, eq=False)
 class _Worker:
-    """A running handler's queue and task (``Handler.worker``)."""
+    """A running handler's queue and task (``Handler.worker``), or a group's, shared by its handlers."""
 
     queue: asyncio.Queue
     inline: bool  #: a plain function: may run at once as its frame arrives, when the worker is idle
     task: asyncio.Task | None = None
     busy: bool = False  #: the task is handling an item
+    group: str | None = None  #: a group's worker queues (handler, message) pairs; a handler's own, messages
+    members: int = 1  #: handlers that use this worker
+
+    def item(self, handler: Handler, msg: dict[str, Any]) -> Any:
+        return msg if self.group is None else (handler, msg)
 
 
 @dataclass(slots=True, eq=False)
@@ -71,20 +77,36 @@ class HandlerRunner:
         self.send = send
         self.send_now = send_now
         self.error_listeners: list[Callable[[Handler, dict, BaseException], Any]] = []
+        self._groups: dict[str, _Worker] = {}
 
     def start(self, handler: Handler) -> None:
-        """Start ``handler``'s worker (no-op if it runs)."""
-        if handler.worker is None:
-            inline = not handler.in_thread and not inspect.iscoroutinefunction(inspect.unwrap(handler.fn))
-            worker = _Worker(asyncio.Queue(self.queue_size), inline)
-            worker.task = asyncio.create_task(self._work(handler, worker), name=f"swergio-handler-{handler.name}")
-            handler.worker = worker
+        """Start ``handler``'s worker, or join its group's (no-op if it runs)."""
+        if handler.worker is not None:
+            return
+        group = handler.group
+        if group is not None and group in self._groups:
+            handler.worker = self._groups[group]
+            handler.worker.members += 1
+            return
+        inline = group is None and not handler.in_thread and not inspect.iscoroutinefunction(inspect.unwrap(handler.fn))
+        worker = _Worker(asyncio.Queue(self.queue_size), inline, group=group)
+        label = handler.name if group is None else f"group-{group}"
+        worker.task = asyncio.create_task(self._work(worker, handler), name=f"swergio-handler-{label}")
+        handler.worker = worker
+        if group is not None:
+            self._groups[group] = worker
 
     def stop(self, handler: Handler) -> asyncio.Task | None:
-        """Stop ``handler``'s worker; returns its task, cancelled (to await), or None if it was not running."""
+        """Stop ``handler``'s worker (a group's when its last handler stops); returns its task, cancelled (to
+        await), or None if it was not running or other handlers of its group still use it."""
         worker, handler.worker = handler.worker, None
         if worker is None or worker.task is None:
             return None
+        worker.members -= 1
+        if worker.members:
+            return None
+        if worker.group is not None:
+            del self._groups[worker.group]
         worker.task.cancel()
         return worker.task
 
@@ -100,14 +122,15 @@ class HandlerRunner:
             elif worker.queue.full():
                 return self._put_when_room(msg, handlers[handlers.index(handler) :])
             else:
-                worker.queue.put_nowait(msg)
+                worker.queue.put_nowait(msg if worker.group is None else (handler, msg))
         return None
 
     @staticmethod
     async def _put_when_room(msg: dict[str, Any], handlers: tuple[Handler, ...]) -> None:
         for handler in handlers:
-            if handler.worker is not None:
-                await handler.worker.queue.put(msg)
+            worker = handler.worker
+            if worker is not None:
+                await worker.queue.put(worker.item(handler, msg))
 
     def _call_inline(self, handler: Handler, msg: dict[str, Any]) -> None:
         """Run a plain handler now, as its frame arrives; what cannot finish without waiting goes to its worker."""
@@ -139,10 +162,14 @@ class HandlerRunner:
             except Exception:
                 logger.exception("%s: error listener raised", self.endpoint.name)
 
-    async def _work(self, handler: Handler, worker: _Worker) -> None:
+    async def _work(self, worker: _Worker, handler: Handler) -> None:
         queue = worker.queue
         while True:
             item = await queue.get()
+            if worker.group is not None:
+                handler, item = item
+                if handler.worker is not worker:  # stopped or removed since its message was queued
+                    continue
             worker.busy = True
             try:
                 if type(item) is _Continuation:

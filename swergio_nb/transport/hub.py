@@ -45,8 +45,10 @@ from websockets.http11 import Request, Response
 from ..protocol.limits import (
     DEFAULT_MAX_ROOMS,
     DEFAULT_MAX_SIZE,
+    DEFAULT_QUEUE_BYTES,
     DEFAULT_QUEUE_SIZE,
     DEFAULT_STALL_TIMEOUT,
+    DEFAULT_TOTAL_QUEUE_BYTES,
     DEFAULT_TRAFFIC_INTERVAL,
     TOKEN_ENV,
 )
@@ -75,10 +77,13 @@ class Hub:
         max_size: largest frame accepted, in bytes; None disables the limit. Larger frames close the connection
             with code 1009 (message too big), as websockets does.
         queue_size: frames waiting per connection before the overflow policy applies (see :mod:`.core`).
-        flow_control: make a sender wait while a recipient's queue is at the high-water mark (``queue_size // 4``
-            frames) until it drains to the low-water mark (``queue_size // 8``). False: only the overflow policy.
-        stall_timeout: seconds a waiting sender gives a recipient to deliver at least one frame before marking it
-            stalled and going on.
+        queue_bytes: bytes (characters of text frames) waiting per connection before the overflow policy applies.
+        total_queue_bytes: bytes waiting in all send queues together before it applies; None: no such bound.
+        flow_control: make a sender wait while a recipient's queue is at the high-water mark (a quarter of
+            ``queue_size`` frames or of ``queue_bytes``) until it drains to the low-water mark (an eighth of both).
+            False: only the overflow policy.
+        stall_timeout: seconds a recipient that a sender waits for may make no progress before it is cut (1013;
+            the senders that waited get ``LOG/ERROR recipient-cut``).
         traffic_interval: seconds between two ``LOG/TRAFFIC`` summaries to the members of ``_traffic`` (> 0).
         ping_interval: seconds between keepalive pings; None disables them.
         ping_timeout: seconds to wait for a pong before closing with 1011; None waits forever.
@@ -107,6 +112,8 @@ class Hub:
         *,
         max_size: int | None = DEFAULT_MAX_SIZE,
         queue_size: int = DEFAULT_QUEUE_SIZE,
+        queue_bytes: int = DEFAULT_QUEUE_BYTES,
+        total_queue_bytes: int | None = DEFAULT_TOTAL_QUEUE_BYTES,
         flow_control: bool = True,
         stall_timeout: float = DEFAULT_STALL_TIMEOUT,
         traffic_interval: float = DEFAULT_TRAFFIC_INTERVAL,
@@ -130,6 +137,8 @@ class Hub:
         self.core = HubCore(
             router,
             queue_size=queue_size,
+            queue_bytes=queue_bytes,
+            total_queue_bytes=total_queue_bytes,
             flow_control=flow_control,
             stall_timeout=stall_timeout,
             traffic_interval=traffic_interval,
@@ -148,7 +157,7 @@ class Hub:
     queue_size = _of_core("queue_size", "Frames waiting per connection before the overflow policy applies.")
     high_water = _of_core("high_water", "Queue length, in frames, at which a sender waits (None: no flow control).")
     low_water = _of_core("low_water", "Queue length, in frames, a waited-on recipient's queue drains to.")
-    stall_timeout = _of_core("stall_timeout", "Seconds a waited-on recipient has to deliver before it is stalled.")
+    stall_timeout = _of_core("stall_timeout", "Seconds a waited-on recipient may make no progress before it is cut.")
     traffic_interval = _of_core("traffic_interval", "Seconds between two ``LOG/TRAFFIC`` summaries.")
 
     @property

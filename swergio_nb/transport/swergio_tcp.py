@@ -19,7 +19,7 @@ It translates at the edge only:
   or ``"bad-encoding"``, ``DETAIL`` the explanation) and is closed, so swergio's ``receive()`` returns False and its
   ``listen()`` ends instead of waiting. A well-framed body that breaks the protocol (not JSON, unknown ``TYPE``, no
   address...) is the router's to answer, as for a WebSocket client: a ``LOG/ERROR`` and the connection stays open.
-  A hub-side close with a reason (a slow consumer) is preceded by a ``LOG/ERROR`` ``"closed"`` carrying it.
+  A hub-side close with a reason (a stalled or slow consumer) is preceded by a ``LOG/ERROR`` ``"closed"`` carrying it.
 
 Security: swergio's clients have no way to present a token, so whoever can connect can join any room under any free
 name. The listener therefore binds loopback addresses only (:func:`~swergio_nb.protocol.urls.is_loopback`), and a
@@ -174,7 +174,7 @@ class _StreamLink:
     async def finish(self, timeout: float) -> None:
         """Close once what is buffered is written; abort (TCP reset) if the peer has not read it in ``timeout`` s.
 
-        A plain close waits for the buffer to drain, which a reader that stopped (a slow consumer) never lets happen.
+        A plain close waits for the buffer to drain, which a reader that stopped (a stalled consumer) never lets happen.
         """
         self.writer.close()
         try:

@@ -100,11 +100,16 @@ def _free_port() -> int:
 
 
 class Lab:
-    """A running JupyterLab server: its URL, token and a tiny REST client."""
+    """A running JupyterLab server: its URL (``base``: with its ``base_url``, no trailing slash), token and a tiny
+    REST client."""
 
-    def __init__(self, process: subprocess.Popen, port: int, token: str, log: Path, root: Path) -> None:
+    def __init__(
+        self, process: subprocess.Popen, port: int, token: str, log: Path, root: Path, base_url: str = "/"
+    ) -> None:
         self.process, self.port, self.token, self.log, self.root = process, port, token, log, root
-        self.base = f"http://127.0.0.1:{port}"
+        self.base_url = base_url
+        self.base = f"http://127.0.0.1:{port}{base_url.rstrip('/')}"
+        self.runtime = root.parent / "runtime"  #: JUPYTER_RUNTIME_DIR (kernel connection files, jpserver-*.json)
 
     def api(self, method: str, path: str, timeout: float = 10.0) -> Any:
         request = urllib.request.Request(
@@ -138,7 +143,13 @@ class Lab:
 
 @contextlib.contextmanager
 def start_lab(
-    tmp_path: Path, files: Sequence[str], *, env: dict[str, str] | None = None, log_name: str = "jupyterlab.log"
+    tmp_path: Path,
+    files: Sequence[str],
+    *,
+    env: dict[str, str] | None = None,
+    log_name: str = "jupyterlab.log",
+    base_url: str = "/",
+    args: Sequence[str] = (),
 ) -> Iterator[Lab]:
     """Run JupyterLab on a temporary folder holding copies of ``files`` (names in ``notebooks/``).
 
@@ -147,6 +158,8 @@ def start_lab(
         files: what to copy from ``notebooks/`` into the server's root.
         env: extra environment variables for the server (and so for its kernels).
         log_name: the server log is copied to ``test-artifacts/<log_name>`` at the end.
+        base_url: the server's ``--ServerApp.base_url`` (``/user/someone/`` as under JupyterHub).
+        args: more command-line options for the server (``--SwergioHub.queue_size=64``).
     """
     root = tmp_path / "notebooks"
     root.mkdir()
@@ -187,12 +200,14 @@ def start_lab(
         "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
         f"--LabApp.user_settings_dir={settings}",
         f"--LabApp.workspaces_dir={tmp_path / 'workspaces'}",
+        f"--ServerApp.base_url={base_url}",
+        *args,
     ]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         cmd.append("--allow-root")
     with open(log, "wb") as log_file:
         process = subprocess.Popen(cmd, stdout=log_file, stderr=subprocess.STDOUT, env=server_env, cwd=root)
-    server = Lab(process, port, token, log, root)
+    server = Lab(process, port, token, log, root, base_url)
     try:
         deadline = time.monotonic() + SERVER_START_TIMEOUT
         while True:

@@ -11,7 +11,7 @@ import pytest
 import torch
 from torch import nn
 
-from swergio_nb import Client, Hub, HubError
+from swergio_nb import Client, Hub, PeerError
 from swergio_nb.feedback import (
     ModelCommands,
     ModuleComponent,
@@ -131,12 +131,12 @@ async def test_a_refused_load_answers_an_error_and_changes_nothing(hub):
             train(model, 1)  # the model moves on; the refused loads below must not take it back
             before = save_state(model)
             bad_weights = dict(good, WEIGHTS={**good["WEIGHTS"], "2.bias": np.zeros(7, np.float32)})
-            with pytest.raises(HubError, match=r"bad-weights: WEIGHTS\['2.bias'\]: shape \(7,\) does not fit \(3,\)"):
+            with pytest.raises(PeerError, match=r"bad-weights: WEIGHTS\['2.bias'\]: shape \(7,\) does not fit \(3,\)"):
                 await trainer.request({"TYPE": "COMMAND/LOADMODELWEIGHTS", "TO": "a", **bad_weights}, timeout=10)
             bad_adam = dict(good, OPTIMIZER={**good["OPTIMIZER"], "state": {"head.weight": {}}})  # weights fine
-            with pytest.raises(HubError, match="'head.weight', which is not a parameter this optimizer steps"):
+            with pytest.raises(PeerError, match="'head.weight', which is not a parameter this optimizer steps"):
                 await trainer.request({"TYPE": "COMMAND/LOADMODELWEIGHTS", "TO": "a", **bad_adam}, timeout=10)
-            with pytest.raises(HubError, match="carries no WEIGHTS"):
+            with pytest.raises(PeerError, match="carries no WEIGHTS"):
                 await trainer.request({"TYPE": "COMMAND/LOADMODELWEIGHTS", "TO": "a"}, timeout=10)
             after = await trainer.request({"TYPE": "COMMAND/SAVEMODELWEIGHTS", "TO": "a"}, timeout=10)
     finally:
@@ -308,14 +308,14 @@ async def test_settings_round_trip_and_the_learning_rate_changes_live(hub):
             train(model, 1)
             assert model.optimizer.param_groups[0]["lr"] == pytest.approx(0.05 * 0.9**3, rel=1e-12)
 
-            with pytest.raises(HubError, match=r"bad-settings: unknown settings \['depth'\]"):
+            with pytest.raises(PeerError, match=r"bad-settings: unknown settings \['depth'\]"):
                 await ask("COMMAND/LOADSETTINGS", SETTINGS={"lr": 0.1, "depth": 3})
-            with pytest.raises(HubError, match=r"bad-settings: settings \['width'\] cannot change while"):
+            with pytest.raises(PeerError, match=r"bad-settings: settings \['width'\] cannot change while"):
                 await ask("COMMAND/LOADSETTINGS", SETTINGS={"lr": 0.1, "width": 16})
-            with pytest.raises(HubError, match="bad-settings: lr must be a finite number >= 0"):
+            with pytest.raises(PeerError, match="bad-settings: lr must be a finite number >= 0"):
                 await ask("COMMAND/LOADSETTINGS", SETTINGS={"temperature": 3.0, "lr": -1})
             with pytest.raises(
-                HubError, match="'temperature' to -1 was refused: temperature must be a positive number"
+                PeerError, match="'temperature' to -1 was refused: temperature must be a positive number"
             ):
                 await ask("COMMAND/LOADSETTINGS", SETTINGS={"lr": 0.1, "temperature": -1})
             after = await ask("COMMAND/SAVESETTINGS")

@@ -72,6 +72,7 @@ ERROR_CODES = frozenset(
         "bad-frame",
         "not-an-object",
         "bad-field",
+        "reserved-room",
         "missing-field",
         "unknown-type",
         "no-address",
@@ -164,7 +165,17 @@ binary_values = st.recursive(
 ids = st.one_of(
     st.uuids().map(lambda u: u.hex), safe_text(1, 40), st.integers(1, MAX_NAME_LENGTH).map(lambda n: "i" * n)
 )
-rooms = st.one_of(st.sampled_from(ROOMS), safe_text(1, 30), st.just("ünïcødé 🚀 room"))
+#: Text that ``str.isprintable`` accepts (names and rooms): letters, marks, numbers, punctuation, symbols, the space.
+printable_text = st.text(
+    st.characters(categories=("L", "M", "N", "P", "S"), include_characters=" "), min_size=1, max_size=30
+)
+rooms = st.one_of(st.sampled_from(ROOMS), printable_text, st.just("ünïcødé 🚀 room"))
+#: Rooms a client may send to: not the hub's ("_logging", any "_...").
+to_rooms = rooms.filter(lambda room: not room.startswith("_"))
+#: Names and rooms with one character a table or a terminal would misrender (newline, ANSI escape, RTL override...).
+unprintable_text = st.tuples(
+    printable_text, st.sampled_from(["\n", "\r", "\x1b[2J", "\u202e", "\u200b", "\x00", "\t", "\u2028"]), printable_text
+).map("".join)
 targets = st.one_of(st.sampled_from(TARGETS), safe_text(1, 30))
 #: Values that are not a valid name (ID, TO, TO_ROOM, ROOM, NAME, ...): wrong types, empty, too long, surrogates.
 bad_names = st.one_of(
@@ -212,7 +223,7 @@ def envelopes(draw, *, binary: bool = False, types: st.SearchStrategy[str] | Non
     elif mtype not in HUB_COMMANDS:
         address = draw(st.sampled_from(["room", "to", "both"]))
         if address != "to":
-            msg["TO_ROOM"] = draw(rooms)
+            msg["TO_ROOM"] = draw(to_rooms)
         if address != "room":
             msg["TO"] = draw(targets)
     optional = {
@@ -275,6 +286,8 @@ MUTATIONS = (
     "bad NAME",
     "reserved or taken NAME",
     "bad ROOM",
+    "unprintable NAME or ROOM",
+    "reserved TO_ROOM",
     "no address",
     "non-string key",
     "not an object",
@@ -290,7 +303,9 @@ def broken_cases(draw, *, wire: bool = False) -> Case:
         types = st.just(REGISTER)
     elif mutation == "bad ROOM":
         types = st.sampled_from([JOIN, LEAVE])
-    elif mutation == "no address":
+    elif mutation == "unprintable NAME or ROOM":
+        types = st.sampled_from([REGISTER, JOIN, LEAVE])
+    elif mutation in ("no address", "reserved TO_ROOM"):
         types = st.sampled_from([t for t in KNOWN_TYPES if t not in HUB_COMMANDS])
     msg = draw(envelopes(types=types))
     codes: tuple[str, ...] = ("bad-field",)
@@ -323,6 +338,13 @@ def broken_cases(draw, *, wire: bool = False) -> Case:
             msg["ROOM"] = draw(bad_names)
         else:
             del msg["ROOM"]
+    elif mutation == "unprintable NAME or ROOM":
+        hint = "NAME" if msg["TYPE"] == REGISTER else "ROOM"
+        msg[hint] = draw(unprintable_text)
+        codes = ("bad-name",)
+    elif mutation == "reserved TO_ROOM":
+        msg["TO_ROOM"] = draw(st.one_of(st.sampled_from(["_logging", "_traffic"]), printable_text.map("_".__add__)))
+        codes, hint = ("reserved-room", "not-registered"), "written only by the hub"  # checked once registered
     elif mutation == "no address":
         msg.pop("TO_ROOM", None)
         msg.pop("TO", None)

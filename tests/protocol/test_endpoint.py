@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from swergio_nb import HubError, InvalidMessage, NotConnected, Router
+from swergio_nb import HubError, InvalidMessage, NotConnected, PeerError, Router
 from swergio_nb.exceptions import InvalidState
 from swergio_nb.protocol.codec import encode
 from swergio_nb.protocol.endpoint import (
@@ -209,6 +209,25 @@ def test_hub_errors_fail_who_waits_and_are_counted_otherwise(wire):
     (refusal,) = wire.take(a)
     assert isinstance(refusal, HubRefused) and refusal.error.code == "bad-field" and refusal.handlers == (errors,)
     assert a.stats.hub_errors == 1
+
+
+def test_only_the_hub_answers_and_only_the_asked_component_refuses(wire):
+    a, model, spy = (wire.connect(Endpoint(name)) for name in ("a", "model", "spy"))
+    request = a.complete({"TYPE": "DATA/FORWARD", "TO": "model", "DATA": 1})
+    a.expect_answer(request["ID"], "hub-answer")
+    handle = a.expect_reply(request["ROOT_ID"], "reply", type="DATA/FORWARD", request=request["ID"], asked="model")
+    wire.send(a, request)
+    assert wire.take(a) == []
+    chain = {"TO": "a", "ROOT_ID": request["ROOT_ID"], "REPLY_TO": request["ID"]}
+    for mtype in ("COMMAND/ACK", "LOG/ERROR"):  # the router stamps SENT_BY "spy": neither is the hub's answer
+        wire.send(spy, spy.complete({"TYPE": mtype, "ERROR": "name-taken", **chain}))
+    assert wire.take(a) == [] and a.stats.hub_errors == 0
+    wire.send(model, model.complete({"TYPE": "LOG/ERROR", "ERROR": "bad-weights", "DETAIL": "no", **chain}))
+    (refused,) = wire.take(a)
+    assert isinstance(refused, Replied) and refused.token == "reply"
+    assert isinstance(refused.error, PeerError) and refused.error.sender == "model"
+    assert str(refused.error) == "model refused: bad-weights: no"
+    a.forget_reply(request["ROOT_ID"], handle)
 
 
 def test_undecodable_frames_are_dropped_and_counted():

@@ -249,3 +249,42 @@ def test_rooms_per_connection_are_limited():
     router.receive(a, frame(ID="l1", TYPE="COMMAND/LEAVEROOM", ROOM="r1"))
     (ack,) = deliveries(router.receive(a, frame(ID="j3b", TYPE="COMMAND/JOINROOM", ROOM="r3")))[a]
     assert ack["ROOMS"] == ["r2", "r3"]
+
+
+@pytest.mark.parametrize("bad", ["two\nlines", "\x1b[31mred", "evil\u202etxt.exe", "nul\x00", "tab\there"])
+def test_names_and_rooms_that_a_table_or_terminal_would_misrender_are_refused(router, bad):
+    conn = router.connect()
+    (error,) = deliveries(router.receive(conn, frame(TYPE="COMMAND/REGISTER", NAME=bad)))[conn]
+    assert error["TYPE"] == "LOG/ERROR" and error["ERROR"] == "bad-name" and "printable" in error["DETAIL"]
+    a = join(router, "a")
+    (error,) = deliveries(router.receive(a, frame(TYPE="COMMAND/JOINROOM", ROOM=bad)))[a]
+    assert error["ERROR"] == "bad-name" and router.room_table() == {}
+    assert join(router, "ünïcødé name", "a room with spaces 🚀") is not None  # printable Unicode is fine
+
+
+def test_rooms_of_the_hub_may_be_joined_but_only_the_hub_writes_to_them(router):
+    a, watcher = join(router, "a", "r"), join(router, "watcher", "_logging")
+    out = deliveries(router.receive(a, frame(ID="fake", TYPE="LOG/MESSAGES", TO_ROOM="_logging", MESSAGE={})))
+    assert list(out) == [a] and out[a][0]["ERROR"] == "reserved-room" and out[a][0]["REPLY_TO"] == "fake"
+    out = deliveries(router.receive(a, frame(ID="real", TYPE="DATA/TEXT", TO_ROOM="r", DATA=1)))
+    assert out[watcher][0]["TYPE"] == "LOG/MESSAGES" and out[watcher][0]["MESSAGE"]["ID"] == "real"
+
+
+def test_the_room_table_comes_in_pages_of_bounded_size(router):
+    from swergio_nb.protocol.limits import ROOMS_PAGE
+
+    rooms = [f"room-{i:05d}" for i in range(2 * ROOMS_PAGE + 7)]
+    a = join(router, "a", *rooms[:200])
+    for start in range(200, len(rooms), 200):
+        join(router, f"m{start}", *rooms[start : start + 200])
+    pages, after = [], {}
+    while True:
+        (ack,) = deliveries(router.receive(a, frame(TYPE="COMMAND/ROOMS", **after)))[a]
+        pages.append(ack["TABLE"])
+        if not ack["MORE"]:
+            break
+        after = {"AFTER": list(ack["TABLE"])[-1]}
+    assert [len(p) for p in pages] == [ROOMS_PAGE, ROOMS_PAGE, 7]
+    assert [room for page in pages for room in page] == rooms and pages[0]["room-00000"] == ["a"]
+    (error,) = deliveries(router.receive(a, frame(TYPE="COMMAND/ROOMS", AFTER=7)))[a]
+    assert error["ERROR"] == "bad-field" and "AFTER" in error["DETAIL"]

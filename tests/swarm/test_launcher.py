@@ -328,6 +328,19 @@ async def test_component_crashing_at_start_raises_with_its_last_log_lines(launch
         launcher.start([ComponentSpec("missing", command=["/nonexistent/program"])], None)
 
 
+async def test_component_output_shows_the_hub_token_hidden_in_logs_and_errors(launcher):
+    script = (
+        "import os, sys; print('client at', sys.argv[1] + '?token=' + os.environ['SWERGIO_TOKEN']);"
+        "print('raw', os.environ['SWERGIO_TOKEN']); sys.exit('bye')"
+    )
+    spec = ComponentSpec("leaky", command=[*py(script), "{hub}"], ready="never")
+    with pytest.raises(LauncherError) as info:
+        await launcher.up([spec], "ws://127.0.0.1:9/?token=s3cret-T0ken")
+    for text in (str(info.value), launcher.logs("leaky")):
+        assert "s3cret-T0ken" not in text
+        assert "client at ws://127.0.0.1:9?token=..." in text and "raw ..." in text
+
+
 async def test_readiness_timeout_raises_and_leaves_it_running(launcher):
     command = py("import time; print('warming up'); time.sleep(30)")
     spec = ComponentSpec("slow", command=command, ready="^ready", ready_timeout=0.5)

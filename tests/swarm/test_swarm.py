@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
+import signal
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -14,6 +18,7 @@ from swergio_nb.examples.trebuchet.trainer import Trainer
 from swergio_nb.protocol.urls import split_token
 from swergio_nb.swarm.component import Component, ComponentError, component, option
 from swergio_nb.swarm.spec import LauncherError
+from swergio_nb.swarm.swarm import ComponentExited
 
 
 class RecordingClient(Client):
@@ -117,3 +122,31 @@ def test_specs_are_the_launcher_entries_of_the_members():
         ("sim", simulator.__name__, ("--name", "sim"), 7),
     ]
     assert specs[0].env == {"OMP_NUM_THREADS": "1"} and specs[1].env == {}
+
+
+async def test_a_component_process_that_dies_ends_the_wait_on_it_with_an_error_naming_it(tmp_path):
+    """kill -9 of the simulator while the trainer waits for its reply: not a bare timeout a minute later, but
+    ComponentExited naming the component, the signal and the rooms that went quiet, at once."""
+    swarm = Swarm(log_dir=tmp_path).add(control.build, ControlOptions(lr=3e-2), seed=3).add(simulator.build)
+    started = None
+    with pytest.raises(ComponentExited) as info:
+        async with swarm.started(processes=True), Client("trainer", swarm.url) as client:
+            trainer = Trainer(client, batch_size=8, seed=3, timeout=60)
+            await trainer.train(1)
+            os.kill(swarm.launcher["trebuchet"].pid, signal.SIGKILL)
+            started = time.monotonic()
+            await trainer.train(100)  # waits for distances that never come
+    waited = time.monotonic() - started
+    error = info.value
+    assert error.name == "trebuchet" and error.returncode == -signal.SIGKILL and waited < 5
+    assert "'trebuchet' was killed by SIGKILL while the swarm ran" in str(error)
+    assert error.rooms and "its rooms went quiet: " + ", ".join(sorted(error.rooms)) in str(error)
+    assert swarm.url is None and not any(p.running for p in swarm.launcher)  # stopped all the same
+
+
+async def test_components_stopped_on_purpose_are_not_reported(tmp_path):
+    swarm = Swarm(log_dir=tmp_path).add(control.build, ControlOptions(lr=3e-2), seed=3)
+    async with swarm.started(processes=True):
+        await swarm.launcher.adown(5.0, names=["control"])
+        await asyncio.sleep(0.5)  # more than the watch interval
+    assert swarm.url is None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
@@ -59,3 +61,15 @@ def test_serving_beyond_loopback_without_a_token_is_refused():
 async def test_a_hub_without_a_token_on_loopback_accepts_anyone():
     async with Hub(port=0, token="") as hub, Client("anyone", f"ws://127.0.0.1:{hub.port}") as client:
         assert client.connected
+
+
+async def test_debug_logs_never_show_the_token(caplog):
+    caplog.set_level(logging.DEBUG)
+    async with Hub(port=0, token="t0ken-never-logged") as hub:
+        async with Client("c", hub.url):
+            pass
+        with pytest.raises(InvalidStatus):
+            await Client("wrong", f"ws://127.0.0.1:{hub.port}/?token=wr0ng-t0ken", reconnect=False).connect()
+    lines = [record.getMessage() for record in caplog.records]
+    assert any("GET /?token=..." in line for line in lines)  # websockets' request line, shown
+    assert not [line for line in lines if "t0ken-never-logged" in line or "wr0ng-t0ken" in line]

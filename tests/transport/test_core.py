@@ -139,10 +139,10 @@ async def _until_drained(conn: Connection) -> None:
         await asyncio.sleep(0)
 
 
-async def test_a_reader_that_stopped_is_marked_stalled_and_then_cut_off_at_its_queue_bound():
-    core = HubCore(queue_size=16, stall_timeout=0.01)
-    stopped, other = MemoryLink(), MemoryLink()
-    sender = _join(core, "sender", MemoryLink())
+async def test_a_reader_that_stopped_is_cut_after_the_stall_timeout_and_its_sender_is_told():
+    core = HubCore(queue_size=16, stall_timeout=0.05)
+    stopped, other, sending = MemoryLink(), MemoryLink(), MemoryLink()
+    sender = _join(core, "sender", sending)
     stopped_conn = _join(core, "stopped", stopped, "r")
     _join(core, "other", other, "r")
     stopped.pending = DIRECT_WRITE_LIMIT
@@ -150,16 +150,91 @@ async def test_a_reader_that_stopped_is_marked_stalled_and_then_cut_off_at_its_q
     for n in range(40):
         waiting = core.receive(sender, _data(n))
         if waiting is not None:
-            await asyncio.wait_for(waiting, 10)  # released by the stall mark, not by a drain
-    assert core.stats.stalled == 1 and stopped_conn.stalled
-    assert core.stats.slow_consumers == 1
+            await asyncio.wait_for(waiting, 10)  # released by the cut, not by a drain
+    assert core.stats.stalled == 1 and core.stats.slow_consumers == 0
     await asyncio.gather(*stopped_conn.tasks)
-    assert stopped.closed == (1013, "slow consumer: send queue full (16 frames)")
-    assert stopped_conn.closing and stopped_conn.queue.empty()
+    assert stopped.closed == (1013, "stalled: delivered nothing in 0.05 s")
+    assert stopped_conn.closing and stopped_conn.queue.empty() and core.stats.queued_bytes == 0
     assert core.router.room_table()["r"] == ["other"]  # routed to nobody else from then on
     assert _numbers(other) == list(range(40))
+    (told,) = [json.loads(f) for f in sending.frames if json.loads(f)["TYPE"] == "LOG/ERROR"]
+    assert told["ERROR"] == "recipient-cut" and told["TO"] == "sender"
+    assert told["DETAIL"].startswith("'stopped' was closed (stalled: delivered nothing in 0.05 s; 4 frames lost)")
     await core.closed(stopped_conn)
     assert stopped_conn.id not in core.connections
+
+
+async def test_a_slow_reader_that_keeps_making_progress_holds_its_sender_back_and_loses_nothing():
+    """It delivers one frame every 20 ms, far slower than the sender, with a stall timeout of 60 ms: never cut."""
+    core = HubCore(queue_size=16, stall_timeout=0.06)
+    slow, sending = MemoryLink(), MemoryLink()
+    sender = _join(core, "sender", sending)
+    slow_conn = _join(core, "slow", slow, "r")
+    slow.pending = DIRECT_WRITE_LIMIT
+    slow.gate.clear()
+
+    async def trickle():
+        while True:
+            await asyncio.sleep(0.02)
+            slow.gate.set()
+            await asyncio.sleep(0)
+            slow.gate.clear()
+
+    reader = asyncio.ensure_future(trickle())
+    try:
+        for n in range(30):
+            waiting = core.receive(sender, _data(n))
+            if waiting is not None:
+                await asyncio.wait_for(waiting, 10)
+        while slow_conn.backlog:
+            await asyncio.sleep(0.01)
+    finally:
+        reader.cancel()
+    assert _numbers(slow) == list(range(30)) and not slow_conn.closing
+    assert core.stats.stalled == core.stats.slow_consumers == 0 and core.stats.throttled > 0
+
+
+async def test_queues_are_bounded_in_bytes_per_connection_and_in_the_hub():
+    big = "x" * 10_000
+    core = HubCore(queue_bytes=50_000, total_queue_bytes=80_000, flow_control=False)
+    a, b, sending = MemoryLink(), MemoryLink(), MemoryLink()
+    sender = _join(core, "sender", sending)
+    a_conn, b_conn = _join(core, "a", a, "r"), _join(core, "b", b, "r")
+    a.pending = b.pending = DIRECT_WRITE_LIMIT  # neither reads: everything is queued
+    a.gate.clear()
+    b.gate.clear()
+    for n in range(3):  # ~10 kB each, to both: ~60 kB queued in the hub
+        assert core.receive(sender, _data(n, DATA=big)) is None
+    assert core.stats.queued_bytes == a_conn.backlog_bytes + b_conn.backlog_bytes < 80_000
+    core.receive(sender, _data(3, DATA=big))  # a takes it (~70 kB in the hub); for b it would pass the hub's bound
+    assert not a_conn.closing and b_conn.closing and a_conn.backlog == 4
+    core.receive(sender, _data(4, DATA=big))  # a's fifth would pass its own 50 kB
+    await asyncio.gather(*a_conn.tasks, *b_conn.tasks)
+    assert a.closed[0] == b.closed[0] == 1013 and a.closed[1].startswith("slow consumer: its send queue would pass")
+    assert core.stats.slow_consumers == 2 and core.stats.queued_bytes == 0
+    assert core.stats.peak_queued_bytes <= 80_000
+    told = [json.loads(f)["DETAIL"] for f in sending.frames if json.loads(f)["TYPE"] == "LOG/ERROR"]
+    assert told[0].startswith("'b' was closed (slow consumer") and "of 80,000 in the hub" in told[0]
+    assert told[1].startswith("'a' was closed (slow consumer") and "of 50,000 bytes queued" in told[1]
+
+
+async def test_flow_control_starts_at_a_quarter_of_the_byte_bound():
+    core = HubCore(queue_bytes=100_000, stall_timeout=30.0)
+    slow = MemoryLink()
+    sender = _join(core, "sender", MemoryLink())
+    slow_conn = _join(core, "slow", slow, "r")
+    slow.pending = DIRECT_WRITE_LIMIT
+    slow.gate.clear()
+    frame = _data(0, DATA="x" * 10_000)
+    waits = [core.receive(sender, frame) for _ in range(3)]
+    assert [w is not None for w in waits] == [False, False, True]  # 30 kB >= 25 kB: the sender waits
+    assert slow_conn.backlog == 3 < core.high_water and core.high_water_bytes == 25_000  # not a frame-count limit
+    task = asyncio.ensure_future(waits[2])
+    await asyncio.sleep(0.01)
+    assert not task.done()  # held back while nothing drains
+    slow.gate.set()
+    await asyncio.wait_for(task, 5)  # released once the queue drained to 12.5 kB
+    assert slow_conn.backlog_bytes <= core.low_water_bytes
 
 
 async def test_logging_copies_are_dropped_for_a_full_watcher_and_never_make_a_sender_wait():

@@ -51,7 +51,15 @@ async def _stand_in_hub(script):
             msg = json.loads(frame)
             rooms = ["r"] if msg["TYPE"] == "COMMAND/JOINROOM" else []
             await ws.send(
-                json.dumps({"ID": f"a{msg['ID']}", "TYPE": "COMMAND/ACK", "REPLY_TO": msg["ID"], "ROOMS": rooms})
+                json.dumps(
+                    {
+                        "ID": f"a{msg['ID']}",
+                        "TYPE": "COMMAND/ACK",
+                        "SENT_BY": "_hub",
+                        "REPLY_TO": msg["ID"],
+                        "ROOMS": rooms,
+                    }
+                )
             )
             joined += msg["TYPE"] == "COMMAND/JOINROOM"
             if joined:

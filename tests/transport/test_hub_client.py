@@ -199,7 +199,7 @@ async def test_large_binary_array_round_trip(hub):
 
 
 async def test_slow_consumer_is_disconnected_and_others_go_on():
-    async with Hub(port=0, queue_size=8) as small:
+    async with Hub(port=0, queue_size=8, flow_control=False) as small:  # no waiting: the bound decides
         stalled = await connect(small.url, max_size=None)
         await stalled.send('{"ID":"s","TYPE":"COMMAND/REGISTER","NAME":"stalled"}')
         await stalled.send('{"ID":"j","TYPE":"COMMAND/JOINROOM","ROOM":"r"}')
@@ -217,6 +217,7 @@ async def test_slow_consumer_is_disconnected_and_others_go_on():
             await until(lambda: len(got) == 200, timeout=20)
             assert small.stats.slow_consumers == 1
             assert [m["N"] for m in got] == list(range(200))
+            assert src.stats.hub_errors == 1  # the sender was told: LOG/ERROR recipient-cut
             assert small.router.room_table()["r"] == ["fast"]
         stalled.transport.abort()
 
@@ -357,3 +358,79 @@ async def test_a_plain_handler_may_remove_itself_without_the_others_missing_the_
             await src.send({"TYPE": "DATA/TEXT", "TO_ROOM": "r", "N": n})
         await until(lambda: len(seen) == 4)
     assert seen == ["once 0", "always 0", "always 1", "always 2"]
+
+
+async def test_forged_hub_answers_and_refusals_from_others_do_not_end_a_request(hub):
+    """A spy that reads a request's ID in the logging room answers it first with a COMMAND/ACK and a LOG/ERROR of its
+    own: neither is taken as the hub's answer nor as the asked component's refusal; the real reply is. (That the
+    spy can read the logging room at all is what roles are for.)"""
+    spy = Client("spy", hub.url)
+    forged = asyncio.Event()
+
+    async def forge(copy):
+        sent = copy["MESSAGE"]
+        if sent.get("SENT_BY") != "trainer" or sent["TYPE"] != "DATA/FORWARD":
+            return
+        chain = {"ROOT_ID": sent["ROOT_ID"], "REPLY_TO": sent["ID"], "TO": "trainer"}
+        await spy.send({"TYPE": "COMMAND/ACK", "DATA": [666.0], **chain})
+        await spy.send({"TYPE": "LOG/ERROR", "ERROR": "name-taken", "DETAIL": "forged", **chain})
+        forged.set()
+
+    spy.add_handler(forge, Trigger("LOG/MESSAGES", "_logging"))
+    model = Client("model", hub.url)
+
+    @model.on(Trigger("DATA/FORWARD", []), reply_type="DATA/FORWARD", reply_to=SENDER)
+    async def answer(msg):
+        await forged.wait()  # the forgeries arrive first
+        await asyncio.sleep(0.05)
+        return {"DATA": [float(msg["DATA"][0]) * 2]}
+
+    async with spy, model, Client("trainer", hub.url) as trainer:
+        reply = await trainer.request({"TYPE": "DATA/FORWARD", "TO": "model", "DATA": [21.0]}, timeout=10)
+        assert reply["SENT_BY"] == "model" and list(reply["DATA"]) == [42.0]
+        assert trainer.stats.hub_errors == 0  # the forged LOG/ERROR was not counted as the hub's
+        with pytest.raises(TimeoutError):  # nobody answers this one; the spy's forgeries must not end it
+            forged.clear()
+            await trainer.request({"TYPE": "DATA/FORWARD", "TO": "nobody", "DATA": [1.0]}, timeout=1)
+        assert forged.is_set()
+
+
+@pytest.mark.parametrize("group", ["model", None])
+async def test_handlers_of_one_group_take_their_messages_one_at_a_time_in_arrival_order(hub, group):
+    """Two thread handlers of one group (a model's forward and backward) never overlap and never overtake each
+    other; without a group, the backward ones run beside a slow forward and overtake it."""
+    seen: list[tuple[str, int]] = []
+    running = threading.Semaphore(1)
+    overlaps = 0
+
+    def handle(msg, kind):
+        nonlocal overlaps
+        overlaps += not running.acquire(blocking=False)
+        time.sleep(0.3 if msg["N"] == 0 else 0.0)  # the first forward is slow
+        seen.append((kind, msg["N"]))
+        running.release()
+
+    receiver = Client("receiver", hub.url)
+    for kind, mtype in (("forward", "DATA/FORWARD"), ("backward", "DATA/GRADIENT")):
+        receiver.add_handler(lambda msg, kind=kind: handle(msg, kind), Trigger(mtype, "r"), in_thread=True, group=group)
+    async with receiver, Client("sender", hub.url) as sender:
+        for n in range(10):
+            await sender.send({"TYPE": "DATA/FORWARD" if n % 2 == 0 else "DATA/GRADIENT", "TO_ROOM": "r", "N": n})
+        await until(lambda: len(seen) == 10)
+    if group is not None:
+        assert [n for _, n in seen] == list(range(10)) and overlaps == 0
+    else:
+        assert seen.index(("forward", 0)) > seen.index(("backward", 1))
+
+
+async def test_room_table_gathers_every_page(hub):
+    clients = [await Client(f"m{k}", hub.url).connect() for k in range(3)]
+    try:
+        for k, client in enumerate(clients):
+            for i in range(200):
+                await client.join_room(f"room-{k}-{i:03d}")
+        table = await clients[0].room_table()  # 600 rooms: two pages of 500 and 100
+        assert len(table) == 600 and table["room-2-199"] == ["m2"] and list(table) == sorted(table)
+    finally:
+        for client in clients:
+            await client.close()

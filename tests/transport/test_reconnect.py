@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+import numpy as np
 import pytest
 
 from swergio_nb import Client, Hub, NotConnected, Trigger
@@ -67,6 +68,22 @@ async def test_the_buffer_is_bounded_and_fails_loudly():
     assert not client.reconnecting
 
 
+async def test_the_buffer_is_bounded_in_bytes_so_an_outage_cannot_grow_the_process():
+    """40 sends of 16 MiB during an outage took a client from 41 to 682 MB; now the bytes kept are bounded."""
+    hub = await Hub(port=0).start()
+    client = await Client("c", hub.url, backoff=(0.05, 0.1), max_buffer_bytes=40 * 2**20).connect()
+    await hub.close()
+    await until(lambda: client.reconnecting)
+    big = np.zeros(4 * 2**20, np.float32)  # 16 MiB as a binary frame
+    await client.send({"TYPE": "DATA/FORWARD", "TO_ROOM": "r", "DATA": big})
+    await client.send({"TYPE": "DATA/FORWARD", "TO_ROOM": "r", "DATA": big})
+    with pytest.raises(NotConnected, match=r"2 messages of 33,554,[0-9]+ bytes kept.*41,943,040 bytes"):
+        await client.send({"TYPE": "DATA/FORWARD", "TO_ROOM": "r", "DATA": big})
+    await client.send({"TYPE": "DATA/TEXT", "TO_ROOM": "r", "DATA": "small"})  # what fits still goes
+    assert client.endpoint.buffered == 3
+    await client.close()
+
+
 async def test_without_reconnect_run_returns_when_the_hub_goes():
     hub = await Hub(port=0).start()
     client = await Client("c", hub.url, reconnect=False).connect()
@@ -91,3 +108,27 @@ async def test_reconnection_backs_off_while_the_hub_stays_down(caplog):
     assert len(caps) >= 5 and caps[:3] == [0.02, 0.04, 0.08] and max(caps) == 0.08  # doubling, capped
     assert client.reconnecting and not client.connected
     await client.close()
+
+
+async def test_a_hub_back_with_another_token_stops_the_reconnection_with_a_clear_error(caplog):
+    hub = await Hub(port=0, token="first").start()
+    client = Client("c", hub.url, backoff=(0.05, 0.1))
+    await client.connect()
+    serving = asyncio.ensure_future(client.run())
+    port = hub.port
+    await hub.close()
+    await until(lambda: client.reconnecting)
+    await client.send({"TYPE": "DATA/TEXT", "TO_ROOM": "r", "DATA": "buffered"})
+    hub = await Hub(port=port, token="second").start()
+    try:
+        with pytest.raises(NotConnected, match=r"refused this client's token \(HTTP 403\).*another token") as info:
+            await asyncio.wait_for(serving, 10)
+        assert "first" not in str(info.value) and "token=..." in str(info.value)  # the URL is shown redacted
+        refused = hub.stats.refused
+        await asyncio.sleep(0.5)  # several backoff caps: no further attempt
+        assert hub.stats.refused == refused == 1 and not client.reconnecting and not client.connected
+        assert any(r.levelname == "ERROR" and "refused this client's token" in r.getMessage() for r in caplog.records)
+        assert any("1 messages buffered for the reconnection are dropped" in r.getMessage() for r in caplog.records)
+    finally:
+        await client.close()
+        await hub.close()

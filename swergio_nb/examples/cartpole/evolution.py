@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 from deap import base, creator, tools
 
-from ...exceptions import HubError
+from ...exceptions import Refused
 from ...swarm.component import component
 from ...transport.client import SENDER, Client, Trigger
 from .options import EvolutionConfig, EvolutionOptions
@@ -169,7 +169,7 @@ class EvolutionComponent:
             return None
         try:
             return await self.step()
-        except (TimeoutError, ValueError, KeyError, HubError) as exc:
+        except (TimeoutError, ValueError, KeyError, Refused) as exc:
             return {"ERROR": f"evolution step failed: {exc!r}"}
 
     async def _ask(self, msg: dict[str, Any], reply_type: str) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from swergio_nb.examples.cartpole.control import Control
 from swergio_nb.examples.cartpole.evolution import flatten
 from swergio_nb.examples.cartpole.options import AggregatorOptions, EnvironmentOptions, EvolutionOptions
 from swergio_nb.examples.cartpole.reference import LocalEnsemble
-from swergio_nb.exceptions import HubError
+from swergio_nb.exceptions import PeerError
 from swergio_nb.protocol import codec
 from swergio_nb.transport.client import Client
 from swergio_nb.transport.hub import Hub
@@ -93,7 +93,7 @@ async def test_one_greedy_episode_is_the_same_every_time_and_weights_travel_as_b
                 assert all(isinstance(v, np.ndarray) and v.dtype == np.float32 for v in weights.values())
                 assert isinstance(codec.encode(saved), bytes)  # a binary (msgpack) frame, not JSON lists
                 bad = dict(weights, **{"critic.2.bias": np.zeros(7, np.float32)})
-                with pytest.raises(HubError, match="bad-weights"):
+                with pytest.raises(PeerError, match="model-0 refused: bad-weights"):
                     await client.request({"TYPE": "COMMAND/LOADMODELWEIGHTS", "TO": "model-0", "WEIGHTS": bad})
                 again = await client.request({"TYPE": "COMMAND/SAVEMODELWEIGHTS", "TO": "model-0"}, timeout=10)
                 assert flatten(again["WEIGHTS"]) == flatten(weights)  # the refused weights changed nothing
