@@ -20,8 +20,10 @@ Settings (traitlets; ``jupyter_server_config.py`` or the command line), with the
 
     c.SwergioHub.max_size = 64 * 2**20       # bytes per message; None: no limit
     c.SwergioHub.queue_size = 4096           # frames per connection's send queue
+    c.SwergioHub.queue_bytes = 256 * 2**20   # bytes per connection's send queue
+    c.SwergioHub.total_queue_bytes = 2**30   # bytes in all send queues; None: no such bound
     c.SwergioHub.flow_control = True
-    c.SwergioHub.stall_timeout = 0.5         # seconds
+    c.SwergioHub.stall_timeout = 10.0        # seconds
     c.SwergioHub.traffic_interval = 0.1      # seconds between LOG/TRAFFIC summaries
     c.SwergioHub.max_rooms = 256             # rooms per connection; None: no limit
 """
@@ -48,8 +50,10 @@ from ..protocol.endpoint import ConnectionState, Dispatch, Endpoint, Trigger
 from ..protocol.limits import (
     DEFAULT_MAX_ROOMS,
     DEFAULT_MAX_SIZE,
+    DEFAULT_QUEUE_BYTES,
     DEFAULT_QUEUE_SIZE,
     DEFAULT_STALL_TIMEOUT,
+    DEFAULT_TOTAL_QUEUE_BYTES,
     DEFAULT_TRAFFIC_INTERVAL,
 )
 from ..protocol.messages import TRAFFIC_ROOM, MessageType
@@ -246,14 +250,22 @@ class SwergioHub(ExtensionApp):
     queue_size = Int(DEFAULT_QUEUE_SIZE, help="Frames waiting per connection before the overflow policy applies.").tag(
         config=True
     )
+    queue_bytes = Int(DEFAULT_QUEUE_BYTES, help="Bytes waiting per connection before the overflow policy applies.").tag(
+        config=True
+    )
+    total_queue_bytes = Int(
+        DEFAULT_TOTAL_QUEUE_BYTES,
+        allow_none=True,
+        help="Bytes waiting in all send queues together before the overflow policy applies. None: no such bound.",
+    ).tag(config=True)
     flow_control = Bool(
         True,
-        help="Make a sender wait while a recipient's queue is at queue_size // 4 frames until it drains to "
-        "queue_size // 8. False: only the overflow policy (close a connection whose queue is full).",
+        help="Make a sender wait while a recipient's queue is at a quarter of queue_size or queue_bytes until it "
+        "drains to an eighth. False: only the overflow policy (close a connection whose queue is full).",
     ).tag(config=True)
     stall_timeout = Float(
         DEFAULT_STALL_TIMEOUT,
-        help="Seconds a waiting sender gives a recipient to deliver at least one frame before going on without it.",
+        help="Seconds a recipient that senders wait for may make no progress before it is closed (1013).",
     ).tag(config=True)
     traffic_interval = Float(
         DEFAULT_TRAFFIC_INTERVAL, help="Seconds between two LOG/TRAFFIC summaries to the members of _traffic."
@@ -262,12 +274,13 @@ class SwergioHub(ExtensionApp):
         DEFAULT_MAX_ROOMS, allow_none=True, help="Rooms one connection may be in at once. None: no limit."
     ).tag(config=True)
 
-    @validate("max_size", "queue_size", "max_rooms")
+    @validate("max_size", "queue_size", "queue_bytes", "total_queue_bytes", "max_rooms")
     def _positive_int(self, proposal: dict[str, Any]) -> int | None:
         value = proposal["value"]
         name = proposal["trait"].name
         if value is not None and value < 1:
-            raise TraitError(f"SwergioHub.{name} must be >= 1{' or None' if name != 'queue_size' else ''}, got {value}")
+            none = " or None" if name not in ("queue_size", "queue_bytes") else ""
+            raise TraitError(f"SwergioHub.{name} must be >= 1{none}, got {value}")
         return value
 
     @validate("stall_timeout", "traffic_interval")
@@ -281,6 +294,8 @@ class SwergioHub(ExtensionApp):
         """Create the hub core and tell the server's future kernels where to find it."""
         self.core = HubCore(
             queue_size=self.queue_size,
+            queue_bytes=self.queue_bytes,
+            total_queue_bytes=self.total_queue_bytes,
             flow_control=self.flow_control,
             stall_timeout=self.stall_timeout,
             traffic_interval=self.traffic_interval,

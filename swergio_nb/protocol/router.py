@@ -13,6 +13,10 @@ Rules:
 * A connection must send ``COMMAND/REGISTER`` with a unique ``NAME`` before anything else. Names and rooms are
   printable; names starting with ``_`` are the hub's (``_hub``), and rooms starting with ``_`` (``_logging``,
   ``_traffic``) are written only by the hub: a client may join them, never send to them (``reserved-room``).
+* Roles: each connection has the :class:`Permissions` of the credential its transport checked (``connect``). Only
+  an *observer* may join the hub's rooms (``forbidden-room`` otherwise): with one token for everything (the
+  default, :data:`FULL`) every connection is one; a hub with an observer credential of its own gives components
+  :data:`COMPONENT`. A name in ``reserved`` is registered only by a credential that lists it (``name-reserved``).
 * Hub commands (``REGISTER``, ``JOINROOM``, ``LEAVEROOM``, ``ROOMS``, ``ENABLELOGGING``, ``DISABLELOGGING``) are
   answered to the sender with ``COMMAND/ACK`` (``REPLY_TO`` = the command's id). ``DISCONNECT`` closes the connection.
   Rooms are created on first join and disappear with their last member.
@@ -68,7 +72,18 @@ from .messages import (
 )
 from .rooms import Rooms
 
-__all__ = ["Router", "RouterStats", "Send", "Close", "Event", "LOGGED_TYPES", "TRAFFIC_TAIL"]
+__all__ = [
+    "Router",
+    "RouterStats",
+    "Permissions",
+    "FULL",
+    "COMPONENT",
+    "Send",
+    "Close",
+    "Event",
+    "LOGGED_TYPES",
+    "TRAFFIC_TAIL",
+]
 
 #: Latest messages a ``LOG/TRAFFIC`` summary carries.
 TRAFFIC_TAIL = 20
@@ -117,6 +132,25 @@ class RouterStats:
     errors_by_code: dict[str, int] = field(default_factory=dict)
 
 
+@dataclass(frozen=True, slots=True)
+class Permissions:
+    """What one connection may do, as its transport authenticated it (the credential it presented).
+
+    Attributes:
+        observer: may join the hub's rooms (``_logging``, ``_traffic``: copies of every message, direct ones too).
+        names: the names it may register; None: any name that is not reserved for another credential.
+    """
+
+    observer: bool = True
+    names: frozenset[str] | None = None
+
+
+#: One token for everything (the simple default): observer, any name that is not reserved.
+FULL = Permissions()
+#: A component's credential when the hub has an observer credential of its own: no hub rooms.
+COMPONENT = Permissions(observer=False)
+
+
 class Router:
     """Routes frames between connections by room and by component name.
 
@@ -126,6 +160,7 @@ class Router:
             :mod:`~swergio_nb.protocol.messages`).
         max_rooms: rooms one connection may be in at once (the logging room counts); a JOINROOM beyond it is
             answered with ``LOG/ERROR`` ``too-many-rooms``. None: no limit.
+        reserved: names only a connection whose :class:`Permissions` list them may register (``name-reserved``).
     """
 
     def __init__(
@@ -134,14 +169,16 @@ class Router:
         logging_room: str = LOGGING_ROOM,
         logged_types: tuple[str, ...] = LOGGED_TYPES,
         max_rooms: int | None = DEFAULT_MAX_ROOMS,
+        reserved: frozenset[str] = frozenset(),
     ) -> None:
         self.max_rooms = max_rooms
+        self.reserved = frozenset(reserved)
         self.rooms = Rooms()
         self.stats = RouterStats()
         self.logging_room = logging_room
         self.logged_types = frozenset(logged_types)
         self._ids = itertools.count(1)
-        self._open: set[int] = set()
+        self._open: dict[int, Permissions] = {}
         self._name_of: dict[int, str] = {}
         self._sent_by: dict[int, str] = {}  # conn -> its stamp, '"SENT_BY":"name"' (JSON text)
         self._conn_of: dict[str, int] = {}
@@ -150,15 +187,15 @@ class Router:
 
     # -- connections -------------------------------------------------------------------------------------------
 
-    def connect(self) -> int:
-        """Open a connection; returns its id (a positive int, never reused)."""
+    def connect(self, permissions: Permissions = FULL) -> int:
+        """Open a connection with what its credential allows; returns its id (a positive int, never reused)."""
         conn = next(self._ids)
-        self._open.add(conn)
+        self._open[conn] = permissions
         return conn
 
     def disconnect(self, conn: int) -> list[Event]:
         """Forget ``conn``: its name and its room memberships. Safe to call twice. Returns no events today."""
-        self._open.discard(conn)
+        self._open.pop(conn, None)
         self.rooms.leave_all(conn)
         name = self._name_of.pop(conn, None)
         self._sent_by.pop(conn, None)
@@ -177,6 +214,14 @@ class Router:
     def connections(self) -> list[int]:
         """Ids of all open connections."""
         return sorted(self._open)
+
+    def permissions(self, conn: int) -> Permissions:
+        """What ``conn``'s credential allows.
+
+        Raises:
+            KeyError: ``conn`` is not open.
+        """
+        return self._open[conn]
 
     def room_table(self) -> dict[str, list[str]]:
         """Every room with the sorted names of its members."""
@@ -223,6 +268,9 @@ class Router:
                 raise InvalidMessage(f"this connection is already registered as {current!r}", "already-registered")
             if name.startswith("_"):
                 raise InvalidMessage(f"names starting with '_' are reserved for the hub, got {name!r}", "bad-name")
+            allowed = self._open[conn].names
+            if allowed is None and name in self.reserved or allowed is not None and name not in allowed:
+                raise InvalidMessage(f"the name {name!r} is reserved for another credential", "name-reserved")
             owner = self._conn_of.get(name)
             if owner is not None and owner != conn:
                 raise InvalidMessage(f"the name {name!r} is taken by another live connection", "name-taken")
@@ -233,11 +281,13 @@ class Router:
         elif mtype == MessageType.COMMAND_DISCONNECT:
             return [Close(conn, 1000, "disconnect requested")]
         elif mtype == MessageType.COMMAND_JOINROOM:
+            self._check_observer(conn, msg["ROOM"])
             self._check_room_limit(conn, msg["ROOM"])
             self.rooms.join(conn, msg["ROOM"])
         elif mtype == MessageType.COMMAND_LEAVEROOM:
             self.rooms.leave(conn, msg["ROOM"])
         elif mtype == MessageType.COMMAND_ENABLELOGGING:
+            self._check_observer(conn, self.logging_room)
             self._check_room_limit(conn, self.logging_room)
             self.rooms.join(conn, self.logging_room)
         elif mtype == MessageType.COMMAND_DISABLELOGGING:
@@ -263,6 +313,10 @@ class Router:
         if "ROOT_ID" in msg:
             ack["ROOT_ID"] = msg["ROOT_ID"]
         return [Send(conn, encode_text(ack))]
+
+    def _check_observer(self, conn: int, room: str) -> None:
+        if room.startswith("_") and not self._open[conn].observer:
+            raise InvalidMessage(f"joining {room!r} needs the hub's observer credential", "forbidden-room")
 
     def _check_room_limit(self, conn: int, room: str) -> None:
         if self.max_rooms is None:

@@ -6,10 +6,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import importlib
+import json
 import logging
 import signal
+import ssl
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from ..protocol.limits import (
     DEFAULT_MAX_ROOMS,
@@ -36,19 +39,54 @@ EXAMPLES = {
 }
 
 
+def _credentials(path: str | None) -> dict:
+    """The roles file: ``{"observer": TOKEN, "names": {NAME: TOKEN}}`` (both optional)."""
+    if path is None:
+        return {}
+    try:
+        spec = json.loads(Path(path).read_text())
+    except (OSError, ValueError) as exc:
+        sys.exit(f"swergio-nb hub: cannot read the credentials file {path}: {exc}")
+    unknown = set(spec) - {"observer", "names"} if isinstance(spec, dict) else None
+    if unknown is None or unknown or not isinstance(spec.get("names", {}), dict):
+        sys.exit(f'swergio-nb hub: {path} must hold {{"observer": TOKEN, "names": {{NAME: TOKEN}}}}, got {spec!r:.200}')
+    return {"observer_token": spec.get("observer"), "name_tokens": spec.get("names")}
+
+
+def _tls(certfile: str | None, keyfile: str | None) -> ssl.SSLContext | None:
+    """The server's TLS context from a PEM certificate chain (and its key, if in a file of its own)."""
+    if certfile is None:
+        if keyfile is not None:
+            sys.exit("swergio-nb hub: --keyfile needs --certfile")
+        return None
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    try:
+        context.load_cert_chain(certfile, keyfile)
+    except (OSError, ssl.SSLError) as exc:
+        sys.exit(f"swergio-nb hub: cannot load the certificate {certfile}: {exc}")
+    return context
+
+
 async def _serve_hub(args: argparse.Namespace) -> None:
-    hub = Hub(
-        args.host,
-        args.port,
-        max_size=args.max_size,
-        queue_size=args.queue_size,
-        queue_bytes=args.queue_bytes,
-        total_queue_bytes=args.total_queue_bytes,
-        max_rooms=args.max_rooms,
-        flow_control=not args.no_flow_control,
-        stall_timeout=args.stall_timeout,
-        swergio_port=args.swergio_port,
-    )
+    try:
+        hub = Hub(
+            args.host,
+            args.port,
+            max_size=args.max_size,
+            queue_size=args.queue_size,
+            queue_bytes=args.queue_bytes,
+            total_queue_bytes=args.total_queue_bytes,
+            max_rooms=args.max_rooms,
+            flow_control=not args.no_flow_control,
+            stall_timeout=args.stall_timeout,
+            origins=args.origin,
+            ssl=_tls(args.certfile, args.keyfile),
+            insecure=args.insecure,
+            **_credentials(args.credentials),
+            swergio_port=args.swergio_port,
+        )
+    except ValueError as exc:  # a setting refused (no TLS beyond loopback, roles without a token...)
+        sys.exit(f"swergio-nb hub: {exc}")
     await hub.start()
     print(f"swergio hub listening on {hub.url}", flush=True)
     if hub.swergio_address is not None:
@@ -68,7 +106,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     commands = parser.add_subparsers(dest="command", required=True)
 
     hub = commands.add_parser("hub", help="serve a hub")
-    hub.add_argument("--host", default="127.0.0.1", help="interface to bind (default %(default)s)")
+    hub.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="interface to bind (default %(default)s); another than loopback needs --certfile or --insecure",
+    )
     hub.add_argument("--port", type=int, default=8765, help="TCP port; 0 picks a free one (default %(default)s)")
     hub.add_argument(
         "--max-size", type=int, default=DEFAULT_MAX_SIZE, help="largest frame in bytes (default %(default)s)"
@@ -110,6 +152,26 @@ def main(argv: Sequence[str] | None = None) -> None:
         type=int,
         default=None,
         help="also accept swergio 0.0.2's TCP clients on this loopback port (0 picks one; default: off)",
+    )
+
+    hub.add_argument(
+        "--credentials",
+        metavar="FILE",
+        help='roles: a JSON file {"observer": TOKEN, "names": {NAME: TOKEN}}; the observer alone may join _logging '
+        "and _traffic, and each listed name is registered only with its token (default: the one token does all)",
+    )
+    hub.add_argument("--certfile", help="PEM certificate chain: serve wss:// (TLS)")
+    hub.add_argument("--keyfile", help="PEM private key of --certfile, if not in the same file")
+    hub.add_argument(
+        "--insecure",
+        action="store_true",
+        help="serve a non-loopback --host without TLS (the token and all traffic cross the network in clear text)",
+    )
+    hub.add_argument(
+        "--origin",
+        action="append",
+        default=[],
+        help="a browser Origin a hub without a token accepts (repeatable; default: none, only non-browser clients)",
     )
 
     demo = commands.add_parser("demo", help="run an example end to end")

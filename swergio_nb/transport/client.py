@@ -28,6 +28,7 @@ import logging
 import os
 import sys
 from collections.abc import Awaitable, Callable, Coroutine, Generator, Iterable
+from ssl import SSLContext
 from typing import Any
 
 from ..exceptions import NotConnected
@@ -125,6 +126,8 @@ class Client:
         backoff: ``(first, longest)`` reconnection delay caps in seconds.
         max_buffer: messages kept while reconnecting, sent in order once connected again; one more raises
             :class:`~swergio_nb.exceptions.NotConnected` ("buffer full").
+        ssl: the :class:`ssl.SSLContext` that verifies a ``wss://`` hub; None: Python's default (the system's
+            certificate authorities, or the file ``SSL_CERT_FILE`` names).
         max_buffer_bytes: the size bound of those messages, in bytes (characters of text frames; default 128 MiB):
             a message that would pass it raises the same error, so an outage cannot grow the process without bound.
         **context: values handed to handlers by parameter name, as swergio did (a handler ``def h(msg, memory)``
@@ -148,6 +151,7 @@ class Client:
         token: str | None = None,
         reconnect: bool = True,
         backoff: tuple[float, float] = (0.05, 5.0),
+        ssl: SSLContext | None = None,
         max_buffer: int = DEFAULT_MAX_BUFFER,
         max_buffer_bytes: int = DEFAULT_MAX_BUFFER_BYTES,
         **context: Any,
@@ -173,6 +177,7 @@ class Client:
             ping_timeout=ping_timeout,
             reconnect=reconnect,
             backoff=backoff,
+            ssl=ssl,
         )
         self._pending_joins: set[asyncio.Task] = set()
         self._closed: asyncio.Future | None = None

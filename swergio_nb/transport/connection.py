@@ -15,6 +15,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from http import HTTPStatus
+from ssl import SSLContext
 from typing import Any
 
 from websockets.asyncio.client import connect
@@ -51,6 +52,8 @@ class HubConnection:
         ping_timeout: seconds to wait for a pong; None: forever.
         reconnect: reopen an established connection that was lost.
         backoff: ``(first, longest)`` caps of the waits between attempts, in seconds.
+        ssl: the client-side :class:`ssl.SSLContext` for a ``wss://`` hub; None: Python's default (the system's
+            certificate authorities, or the file named by ``SSL_CERT_FILE``).
 
     Attributes:
         ws: the websockets connection while one is open, else None.
@@ -71,6 +74,7 @@ class HubConnection:
         ping_timeout: float | None,
         reconnect: bool,
         backoff: tuple[float, float],
+        ssl: SSLContext | None = None,
     ) -> None:
         self.endpoint = endpoint
         self.url = url
@@ -83,6 +87,7 @@ class HubConnection:
         self.ping_timeout = ping_timeout
         self.reconnect = reconnect
         self.backoff = backoff
+        self.ssl = ssl
         self.ws: DeliveringClientConnection | None = None
         self.closing = False
         self._reader: asyncio.Task | None = None
@@ -104,6 +109,7 @@ class HubConnection:
             ping_timeout=self.ping_timeout,
             proxy=None,
             open_timeout=self.timeout,
+            **({} if self.ssl is None else {"ssl": self.ssl}),
             create_connection=DeliveringClientConnection,
         )
         ws.start_delivery(self.receive)

@@ -77,7 +77,7 @@ from ..protocol.limits import (
     DEFAULT_TOTAL_QUEUE_BYTES,
     DEFAULT_TRAFFIC_INTERVAL,
 )
-from ..protocol.router import Close, Event, Router, Send
+from ..protocol.router import FULL, Close, Event, Permissions, Router, Send
 
 __all__ = ["DIRECT_WRITE_LIMIT", "Connection", "HubCore", "HubStats", "Link"]
 
@@ -270,13 +270,16 @@ class HubCore:
 
     # -- per connection ----------------------------------------------------------------------------------------
 
-    def open(self, link: Link) -> Connection:
-        """Register a new connection writing through ``link``; returns its state, to pass to the other methods.
+    def open(self, link: Link, permissions: Permissions = FULL) -> Connection:
+        """Register a new connection writing through ``link``, with what its credential allows (the router's
+        :class:`~swergio_nb.protocol.router.Permissions`); returns its state, to pass to the other methods.
 
         Raises:
             RuntimeError: if no event loop is running (the connection's writer is a task).
         """
-        conn = Connection(self.router.connect(), link, asyncio.Queue(self.queue_size), link.buffered, link.write_many)
+        conn = Connection(
+            self.router.connect(permissions), link, asyncio.Queue(self.queue_size), link.buffered, link.write_many
+        )
         conn.drained.set()  # nothing queued yet (set here, not by the writer: frames may come before it runs)
         conn.writer = asyncio.get_running_loop().create_task(self._write(conn), name=f"swergio-hub-writer-{conn.id}")
         self.connections[conn.id] = conn

@@ -8,7 +8,14 @@ flow control, stall detection, the overflow policy and ``LOG/TRAFFIC`` summaries
 
 Authentication: the hub has a token (generated, or ``SWERGIO_TOKEN``, or given) and refuses handshakes without it
 (HTTP 401) or with a wrong one (HTTP 403); :attr:`Hub.url` carries it (``ws://127.0.0.1:PORT/?token=...``), as
-Jupyter prints its URL. Serving on a non-loopback interface without a token is refused.
+Jupyter prints its URL. Serving on a non-loopback interface without a token is refused, and without TLS too unless
+told ``insecure=True`` (``ssl=`` takes a server :class:`ssl.SSLContext`: the URL is then ``wss://``); a hub without
+a token accepts no browser page (a handshake with an ``Origin`` header is refused unless listed in ``origins``).
+
+Roles: with one token (the default) every client may do everything. Given ``observer_token``, the token is a
+component's credential, which cannot join the hub's rooms (``_logging``, ``_traffic``: copies of every message),
+and only :attr:`Hub.observer_url` can; ``name_tokens`` reserves names for credentials of their own (a component
+named ``control`` must present ``name_tokens["control"]``; it may register only that name).
 
 swergio 0.0.2's own clients (raw TCP with a length header, no token) join the same rooms through a
 :class:`~swergio_nb.transport.swergio_tcp.SwergioListener` on the same core, started with ``swergio_port=`` (off by
@@ -34,7 +41,9 @@ import operator
 import os
 import secrets
 import socket
+from collections.abc import Mapping, Sequence
 from http import HTTPStatus
+from ssl import SSLContext
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -52,8 +61,8 @@ from ..protocol.limits import (
     DEFAULT_TRAFFIC_INTERVAL,
     TOKEN_ENV,
 )
-from ..protocol.router import Router
-from ..protocol.urls import is_loopback
+from ..protocol.router import COMPONENT, FULL, Permissions, Router
+from ..protocol.urls import is_loopback, with_token
 from ._websockets import DeliveringServerConnection, socket_of
 from .core import HubCore, HubStats
 from .swergio_tcp import SwergioListener
@@ -61,6 +70,22 @@ from .swergio_tcp import SwergioListener
 __all__ = ["Hub", "HubStats"]
 
 logger = logging.getLogger("swergio_nb.transport.hub")
+
+
+def _credentials(token: str, observer_token: str | None, name_tokens: dict[str, str]) -> list[tuple[str, Permissions]]:
+    """``(secret, what it allows)`` for each credential of a hub (module docstring: roles)."""
+    if (observer_token is not None or name_tokens) and not token:
+        raise ValueError("roles (observer_token, name_tokens) need a token")
+    secrets_ = [token, *([observer_token] if observer_token is not None else []), *name_tokens.values()]
+    if any(not secret for secret in secrets_[1:]) or len(set(secrets_)) != len(secrets_):
+        raise ValueError("every credential must be a distinct, non-empty token")
+    credentials = [(token, FULL if observer_token is None else COMPONENT)]
+    if observer_token is not None:
+        credentials.append((observer_token, Permissions(observer=True)))
+    credentials += [
+        (secret, Permissions(observer=False, names=frozenset({name}))) for name, secret in name_tokens.items()
+    ]
+    return credentials
 
 
 def _of_core(name: str, doc: str) -> property:
@@ -91,14 +116,24 @@ class Hub:
         router: the router to use (a fresh :class:`Router` with ``max_rooms`` by default).
         token: the secret a client must present (``?token=`` in the URL, or ``Authorization: Bearer``). None: take
             ``SWERGIO_TOKEN`` from the environment, else generate one (``secrets.token_urlsafe(24)``). ``""``:
-            no authentication, allowed only on a loopback host.
+            no authentication, allowed only on a loopback host, and then only for clients that send no ``Origin``
+            (not a browser page) or one listed in ``origins``.
+        observer_token: the credential that may join the hub's rooms; given, ``token`` no longer may (roles).
+        name_tokens: ``{name: token}``: each name reserved for the clients presenting its token, which may register
+            no other name.
+        origins: ``Origin`` values accepted by a hub without a token (e.g. ``["http://localhost:8888"]``).
+        ssl: a server-side :class:`ssl.SSLContext` (its certificate chain loaded): serve ``wss://``.
+        insecure: allow a host that is not loopback without ``ssl`` (tokens and traffic then cross the network in
+            clear text).
         swergio_port: also accept swergio 0.0.2's TCP clients on this port (0: a free one; read it back from
             :attr:`swergio_port`). None (the default): no such listener. It binds ``host`` if that is a loopback
-            address, else ``127.0.0.1``: swergio's clients cannot present a token.
+            address, else ``127.0.0.1``: swergio's clients cannot present a token. With roles, its clients have a
+            component's permissions (no hub rooms, no reserved names).
 
     Raises:
-        ValueError: ``token=""`` with a host that is not loopback (anyone on the network could join), or a
-            ``traffic_interval`` that is not positive.
+        ValueError: ``token=""`` with a host that is not loopback (anyone on the network could join), a host that is
+            not loopback without ``ssl`` unless ``insecure``, roles
+            without a token, two credentials that are the same, or a ``traffic_interval`` that is not positive.
 
     Attributes:
         core: the :class:`~swergio_nb.transport.core.HubCore` carrying out the routing (queues, flow control).
@@ -122,13 +157,30 @@ class Hub:
         max_rooms: int | None = DEFAULT_MAX_ROOMS,
         router: Router | None = None,
         token: str | None = None,
+        observer_token: str | None = None,
+        name_tokens: Mapping[str, str] | None = None,
+        origins: Sequence[str] = (),
+        ssl: SSLContext | None = None,
+        insecure: bool = False,
         swergio_port: int | None = None,
     ) -> None:
         if token is None:
             token = os.environ.get(TOKEN_ENV) or secrets.token_urlsafe(24)
         if not token and not is_loopback(host):
             raise ValueError(f"refusing to serve on {host!r} without a token: anyone on the network could join")
+        if ssl is None and not insecure and not is_loopback(host):
+            raise ValueError(
+                f"refusing to serve on {host!r} without TLS: the token and every message would cross the network in "
+                "clear text; give ssl= (swergio-nb hub --certfile/--keyfile), or insecure=True (--insecure)"
+            )
+        self.ssl = ssl
         self.token = token
+        self.observer_token = observer_token
+        self.origins = list(origins)
+        name_tokens = dict(name_tokens or {})
+        self._credentials = _credentials(token, observer_token, name_tokens)
+        if router is None and name_tokens:
+            router = Router(max_rooms=max_rooms, reserved=frozenset(name_tokens))
         self.host = host
         self.port = port
         self.max_size = max_size
@@ -147,7 +199,13 @@ class Hub:
         self.swergio = (
             None
             if swergio_port is None
-            else SwergioListener(self.core, host if is_loopback(host) else "127.0.0.1", swergio_port, max_size=max_size)
+            else SwergioListener(
+                self.core,
+                host if is_loopback(host) else "127.0.0.1",
+                swergio_port,
+                max_size=max_size,
+                permissions=FULL if observer_token is None else COMPONENT,  # a component's, with roles
+            )
         )
         self._server: Server | None = None
         self._starting: asyncio.Future | None = None
@@ -162,13 +220,22 @@ class Hub:
 
     @property
     def url(self) -> str:
-        """``ws://host:port/?token=...``: what a client needs to connect (like Jupyter's URL with its token)."""
-        base = f"ws://{self.host}:{self.port}"
-        return f"{base}/?token={self.token}" if self.token else base
+        """``ws://host:port/?token=...`` (``wss://`` with TLS): what a client needs to connect (like Jupyter's URL
+        with its token)."""
+        return with_token(self._base, self.token)
+
+    @property
+    def observer_url(self) -> str:
+        """The URL with the observer credential (:attr:`url` when the hub has no roles)."""
+        return with_token(self._base, self.observer_token or self.token)
+
+    @property
+    def _base(self) -> str:
+        return f"{'wss' if self.ssl is not None else 'ws'}://{self.host}:{self.port}"
 
     def __repr__(self) -> str:
         state = "running" if self.running else "starting" if self._starting is not None else "stopped"
-        return f"<Hub ws://{self.host}:{self.port} {state}, {len(self.core.connections)} connections>"
+        return f"<Hub {self._base} {state}, {len(self.core.connections)} connections>"
 
     @property
     def swergio_port(self) -> int | None:
@@ -225,6 +292,7 @@ class Hub:
             self._serve,
             sock=sock,
             process_request=self._authenticate,
+            ssl=self.ssl,
             max_size=self.max_size,
             compression=None,
             ping_interval=self.ping_interval,
@@ -234,11 +302,18 @@ class Hub:
         if self.swergio is not None:
             await self.swergio.start()
         self.core.start()
-        logger.info("hub listening on ws://%s:%d", self.host, self.port)
+        logger.info("hub listening on %s", self._base)
 
     def _authenticate(self, connection: ServerConnection, request: Request) -> Response | None:
-        """Refuse the handshake without the token (401) or with a wrong one (403), as Jupyter does."""
+        """Refuse the handshake without a credential (401) or with a wrong one (403), as Jupyter does; note what
+        the credential allows on the connection (``permissions``)."""
         if not self.token:
+            origin = request.headers.get("Origin")
+            if origin is not None and origin not in self.origins:
+                self.stats.refused += 1
+                return connection.respond(
+                    HTTPStatus.FORBIDDEN, "swergio hub: no token, and this Origin is not allowed\n"
+                )
             return None
         given = parse_qs(urlsplit(request.path).query).get("token", [None])[0]
         header = request.headers.get("Authorization", "")
@@ -247,9 +322,14 @@ class Hub:
         if given is None:
             self.stats.refused += 1
             return connection.respond(HTTPStatus.UNAUTHORIZED, "swergio hub: a token is required (?token=...)\n")
-        if not hmac.compare_digest(given.encode(), self.token.encode()):
+        permissions = None
+        for secret, allowed in self._credentials:  # every one compared: the time does not say which matched
+            if hmac.compare_digest(given.encode(), secret.encode()):
+                permissions = allowed
+        if permissions is None:
             self.stats.refused += 1
             return connection.respond(HTTPStatus.FORBIDDEN, "swergio hub: wrong token\n")
+        connection.permissions = permissions  # type: ignore[attr-defined]
         return None
 
     async def close(self) -> None:
@@ -289,7 +369,7 @@ class Hub:
             # (hence the accepted ones) have proto 0: without this, Nagle's algorithm holds a small frame that
             # follows another until the peer's delayed ACK (~40 ms on Linux).
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        conn = self.core.open(ws)
+        conn = self.core.open(ws, getattr(ws, "permissions", FULL))
         ws.start_delivery(functools.partial(self.core.receive, conn))  # frames come as they are parsed
         try:
             with contextlib.suppress(ConnectionClosed):  # however the peer leaves, the finally block cleans up

@@ -52,6 +52,7 @@ from ..exceptions import InvalidMessage
 from ..protocol.codec import decode, encode_text
 from ..protocol.limits import DEFAULT_MAX_SIZE
 from ..protocol.messages import HUB_NAME, MessageType, make_message
+from ..protocol.router import FULL, Permissions
 from ..protocol.urls import is_loopback
 from .core import Connection, HubCore
 
@@ -198,6 +199,9 @@ class SwergioListener:
         max_size: largest body accepted, in bytes; None disables the limit. A larger one closes the connection.
         linger: seconds a closing connection waits for the peer to close its side after the hub's end of the
             stream (a swergio client answers it with ``COMMAND/DISCONNECT``, then closes), before closing anyway.
+        permissions: what every connection of this listener may do (the router's
+            :class:`~swergio_nb.protocol.router.Permissions`): they present no credential, so all get the same.
+            :data:`~swergio_nb.protocol.router.COMPONENT` on a hub with roles (no hub rooms, no reserved names).
 
     Raises:
         ValueError: ``host`` is not a loopback address (swergio's clients cannot present a token), or
@@ -216,6 +220,7 @@ class SwergioListener:
         header_length: int = SWERGIO_HEADER_LENGTH,
         max_size: int | None = DEFAULT_MAX_SIZE,
         linger: float = 1.0,
+        permissions: Permissions = FULL,
     ) -> None:
         if not is_loopback(host):
             raise ValueError(
@@ -230,6 +235,7 @@ class SwergioListener:
         self.header_length = header_length
         self.max_size = max_size
         self.linger = linger
+        self.permissions = permissions
         self.connections: set[Connection] = set()
         self._handlers: set[asyncio.Task] = set()  # one per connection, until the core has forgotten it
         self._sock: socket.socket | None = None
@@ -344,7 +350,7 @@ class SwergioListener:
         assert handler is not None
         self._handlers.add(handler)
         link = _StreamLink(self, writer)
-        conn = self.core.open(link)
+        conn = self.core.open(link, self.permissions)
         self.connections.add(conn)
         left = False
         try:

@@ -122,7 +122,7 @@ def test_the_listener_refuses_a_non_loopback_host():
     with pytest.raises(ValueError, match="loopback"):
         SwergioListener(HubCore(), "example.org")
     # a hub serving the network (with a token) still keeps swergio's tokenless clients on loopback
-    assert Hub("0.0.0.0", 0, token="secret", swergio_port=0).swergio.host == "127.0.0.1"
+    assert Hub("0.0.0.0", 0, token="secret", insecure=True, swergio_port=0).swergio.host == "127.0.0.1"
     assert Hub(port=0).swergio is None and Hub(port=0).swergio_port is None  # off by default
 
 
@@ -184,6 +184,21 @@ async def test_swergio_client_in_the_logging_room_and_leaving_a_room():
         old.close()  # swergio's close(): COMMAND/DISCONNECT, then the socket
         await until(lambda: len(hub.core.connections) == 1)  # only the WebSocket client is left
         assert hub.router.conn_of("old") is None
+
+
+async def test_with_roles_swergio_clients_have_a_components_permissions():
+    async with Hub(
+        port=0, swergio_port=0, observer_token="observer-secret", name_tokens={"control": "c-secret"}
+    ) as hub:
+        old = await old_client("old", hub)
+        old.join_room("_logging")  # copies of every message: the observer's alone
+        refused = await receive_data(old)
+        assert refused["TYPE"] == "LOG/ERROR" and refused["ERROR"] == "forbidden-room"
+        raw_sock = raw(hub)
+        send_raw(raw_sock, b'{"ID":"r","TYPE":"COMMAND/REGISTER","NAME":"control"}')  # reserved for its token
+        assert (await read_raw(raw_sock))["ERROR"] == "name-reserved"
+        raw_sock.close()
+        old.close()
 
 
 async def test_a_malformed_header_gets_a_log_error_and_a_close_not_a_hang():
