@@ -10,6 +10,7 @@ const CSS = `
 .swergio-labelling:focus { border-color: var(--jp-brand-color1, #1976d2); }
 .swergio-labelling .bar { display: flex; gap: 8px; align-items: center; margin: 4px 0; flex-wrap: wrap; }
 .swergio-labelling .progress { font-weight: bold; }
+.swergio-labelling .rater { font-weight: bold; color: var(--jp-brand-color1, #1976d2); }
 .swergio-labelling .learner { color: var(--jp-ui-font-color2, #555); }
 .swergio-labelling img { max-width: 100%; display: block; }
 .swergio-labelling button.rate { min-width: 2.4em; font-weight: bold; }
@@ -26,6 +27,7 @@ function h(tag, props = {}, children = []) {
 function render({ model, el }) {
   const root = h("div", { className: "swergio-labelling", tabIndex: 0 });
   root.append(h("style", { textContent: CSS }));
+  const rater = h("span", { className: "rater" });
   const progress = h("span", { className: "progress" });
   const learner = h("span", { className: "learner" });
   const audio = h("audio", { controls: true, preload: "auto" });
@@ -43,7 +45,7 @@ function render({ model, el }) {
     roll,
     h("div", { className: "bar" }, ["rating: ", ...rateButtons, skip]),
   ]);
-  root.append(h("div", { className: "bar" }, [progress, learner]), idle, melody, h("div", { className: "bar" }, [undo]), status);
+  root.append(h("div", { className: "bar" }, [rater, progress, learner]), idle, melody, h("div", { className: "bar" }, [undo]), status);
   el.append(root);
 
   let pendingKey = null; // a click sent, not yet confirmed: ignore more clicks on the same melody
@@ -90,8 +92,9 @@ function render({ model, el }) {
     const acc = model.get("accuracy");
     const labels = model.get("labels");
     const waiting = model.get("waiting");
+    rater.textContent = `rating: ${model.get("rater")}`;
     learner.textContent = `learner: ${labels} labels` + (acc === null || acc === undefined ? "" :
-      `, accuracy ${(100 * acc).toFixed(1)} %`) + (waiting ? ` · ${waiting} waiting` : "");
+      `, ${model.get("accuracy_label")} ${(100 * acc).toFixed(1)} %`) + (waiting ? ` · ${waiting} waiting` : "");
   }
   function confirmed() {
     const c = model.get("confirmed") || {};
@@ -103,6 +106,8 @@ function render({ model, el }) {
   model.on("change:accuracy", draw);
   model.on("change:labels", draw);
   model.on("change:waiting", draw);
+  model.on("change:rater", draw);
+  model.on("change:accuracy_label", draw);
   model.on("change:confirmed", confirmed);
   draw();
   confirmed();

@@ -10,16 +10,22 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 CELLS = [
     (
         "md",
-        """# Active-learning melody generator: rate melodies, the evaluation network learns from you
+        """# Active-learning melody generator: you rate melodies, the evaluation network learns your taste
 
 swergio's MelodyCreator: a genetic algorithm (**evolution**) breeds 128-bit melodies, an **evaluation network**
-scores them, and an **active learner** asks a person to rate the melodies the network is least sure about, then
-retrains the network on every rating through `DATA/FORWARD` / `DATA/GRADIENT`. Here the person rates in a widget
-and nothing blocks: the label handler awaits the clicks while the kernel stays free.
+scores them, and an **active learner** asks you to rate a batch of melodies chosen to teach the network the most,
+then retrains the network on every rating through `DATA/FORWARD` / `DATA/GRADIENT`. You rate in the widget below
+(buttons or keys 0-5, `s` skip, `u` undo, `p` play again); nothing blocks while you listen.
 
-Run headless (tests), a **simulated person** rates through the same queue as the widget's buttons; set the
-environment variable `MELODY_PERSON=browser` before starting Jupyter to rate yourself (`MELODY_ROUNDS`: how many
-batches of 5 to rate, default 4; `MELODY_WORKDIR`: where the label store goes, default a new temporary folder).""",
+The first code cell holds this session's settings. `RATER = "simulated"` lets a simulated person rate instead of
+you, through the same widget and queue (the automated tests run the notebook that way).""",
+    ),
+    (
+        "code",
+        """RATER = "you"            # who rates: "you" in the widget, or "simulated" (a simulated person, for a demo or a test)
+ROUNDS = 4               # batches to rate in this session
+K = 5                    # melodies per batch
+WORKDIR = "melody-session"  # your ratings (labels.db) and the network (evalnet.pt): run again later to continue""",
     ),
     (
         "code",
@@ -41,83 +47,127 @@ monitor""",
     ),
     (
         "md",
-        """The person (this notebook: the widget's queue) and the learner run in the kernel. Every rating is
-committed to an SQLite store before the widget says "saved"; a restarted session loads them and trains on
-them first.""",
+        """The person's side (the widget's queue) and the learner run in the kernel. Every rating is committed to
+`labels.db` before the widget says "saved", and the network's state is written to `evalnet.pt` after every batch:
+a later session loads both and goes on from there. With you rating, the accuracy shown is on **your own** ratings:
+fresh networks are cross-validated on them (5 folds, once there are 10); with the simulated person it is measured
+on a test set of melodies drawn like the ones you are asked about, rated by a simulated person of the same taste.""",
     ),
     (
         "code",
-        """import os, tempfile
-from pathlib import Path
+        """from pathlib import Path
 import numpy as np
-from swergio_nb import current_session
+from swergio_nb import Trigger, current_session
 from swergio_nb.notebook.widgets import MetricsWidget
 from swergio_nb.examples.melody import learner as learner_mod, person as person_mod
 from swergio_nb.examples.melody.labelling import LabelQueue, LabelStore
+from swergio_nb.examples.melody.offline import candidate_test_set
 from swergio_nb.examples.melody.widget import LabellingWidget
 
+if RATER not in ("you", "simulated"):
+    raise ValueError(f'RATER is "you" or "simulated", not {RATER!r}')
 url = current_session().hub_url
-workdir = Path(os.environ.get("MELODY_WORKDIR") or tempfile.mkdtemp(prefix="melody-"))
+workdir = Path(WORKDIR)
 workdir.mkdir(parents=True, exist_ok=True)
 store = LabelStore(workdir / "labels.db")
-queue = LabelQueue(store)
-widget = LabellingWidget(queue, autoplay=False)
-widget.attach(conductor)
-SIMULATED = os.environ.get("MELODY_PERSON", "simulated") == "simulated"
-ROUNDS = int(os.environ.get("MELODY_ROUNDS", "4"))  # batches of 5 melodies to rate
-taste = person_mod.SimulatedPerson(seed=1)          # the simulated person (also the judge of the population)
-if SIMULATED:
+print(f"{len(store)} ratings from earlier sessions in {workdir / 'labels.db'}")
+queue = LabelQueue(store, source="person" if RATER == "you" else "simulated")
+if RATER == "you":
+    test_set, accuracy_kpi = None, "cross-validated accuracy"
+    widget = LabellingWidget(queue, autoplay=True, rater="you",
+                             accuracy_label="accuracy on your held-out ratings (cross-validated)")
+else:
+    taste = person_mod.SimulatedPerson(seed=1)
     taste.drive(queue)
-test_set = person_mod.make_test_set(person_mod.SimulatedPerson(seed=2), 300)
+    test_set = await candidate_test_set(person_mod.SimulatedPerson(seed=2), 300, pool_size=100, k=K)
+    accuracy_kpi = "test accuracy"
+    widget = LabellingWidget(queue, autoplay=False, rater="a simulated person (RATER = 'simulated')",
+                             accuracy_label="accuracy on the simulated person's test set")
+widget.attach(conductor, accuracy_kpi=accuracy_kpi)
 user = await person_mod.build(url, queue=queue).connect()
-options = learner_mod.LearnerOptions(strategy="entropy", pool_size=100, k=5, max_rounds=ROUNDS)
+options = learner_mod.LearnerOptions(pool_size=100, k=K, max_rounds=ROUNDS, cv_folds=5, model=workdir / "evalnet.pt")
 learner_client = learner_mod.build(url, seed=0, options=options, store=store, test_set=test_set)
 await learner_client.connect()
+await learner_client.context["resume"]()  # an earlier session's network and ratings, if any
 rounds = learner_client.context["rounds"]
 widget""",
     ),
     (
         "code",
-        """metrics = MetricsWidget(title="learner accuracy and population fitness")
+        """metrics = MetricsWidget(title="the learner's accuracy and the population's rating")
 metrics.attach(conductor, "metrics")
 heard = []
-def judge(msg):  # the population's mean rating by the simulated person's taste
-    if "GENOMES" in msg and "FITNESS" not in msg:
-        r = taste.rating_of_score(np.array([taste.score(g) for g in msg["GENOMES"]])).mean()
-        heard.append(float(r)); metrics.push("population mean rating (person)", r)
-from swergio_nb import Trigger
+def judge(msg):  # the population's mean rating by the evaluation network trained on the ratings
+    if "GENOMES" in msg and "FITNESS" in msg:
+        heard.append(float(np.mean(msg["FITNESS"])))
+        metrics.push("population mean rating (evaluation network)", heard[-1])
+        if RATER == "simulated":  # and, in a demo, by the simulated person's own taste
+            metrics.push("population mean rating (simulated person)",
+                         taste.rating_of_score(np.array([taste.score(g) for g in msg["GENOMES"]])).mean())
 conductor.add_handler(judge, Trigger("DATA/CUSTOM", "evolution"))
 await conductor.join_room("evolution")
 metrics""",
     ),
-    ("md", "Start the evolution. Rate the melodies as they arrive in the widget above (keys 0-5, s skip, u undo)."),
+    ("md", "Start the evolution, then rate the melodies as they arrive in the widget above."),
     (
         "code",
-        """await conductor.send({"TYPE": "DATA/CUSTOM", "TO_ROOM": "control", "CMD": "START"})
-for _ in range(ROUNDS):
+        """def describe(r):
+    text = f"round {r['round']}: {r['labels']} labels"
+    if r["test"] is not None:
+        text += f", test accuracy {r['test']['accuracy']:.3f} (within one {r['test']['within_one']:.3f})"
+    if r["cv"] is not None:
+        text += f", cross-validated accuracy {r['cv']['accuracy']:.3f} (within one {r['cv']['within_one']:.3f})"
+    if r["batch_accuracy"] is not None:
+        text += f", batch accuracy before training {r['batch_accuracy']:.2f}"
+    return text
+
+await conductor.send({"TYPE": "DATA/CUSTOM", "TO_ROOM": "control", "CMD": "START"})
+while True:
     r = await rounds.get()   # the kernel stays free: widget clicks are handled while this awaits
-    print(f"round {r['round']}: {r['labels']} labels, test accuracy {r['test_accuracy']:.3f}, "
-          f"batch accuracy {r['batch_accuracy']}")""",
+    print(describe(r))
+    if r["round"] >= ROUNDS:
+        break""",
     ),
     (
         "code",
         """await conductor.send({"TYPE": "DATA/CUSTOM", "TO_ROOM": "control", "CMD": "STOP"})
-print(f"{len(store)} ratings stored; population mean rating {heard[0]:.2f} -> {max(heard[-5:]):.2f} "
-      f"over {len(heard)} generations")
+print(f"{len(store)} ratings stored; population mean rating by the evaluation network "
+      f"{heard[0]:.2f} -> {heard[-1]:.2f} over {len(heard)} generations")
 print(f"exported {store.export_csv(workdir / 'ratings.csv')} ratings in swergio's CSV format")""",
     ),
-    ("md", "The best melody of the last population, by the network's score: listen, look, save as MIDI."),
+    ("md", "The best-rated melody so far: listen, look, save as MIDI."),
     (
         "code",
         """import ipywidgets
 from IPython.display import Image, display
 from swergio_nb.examples.melody.music import genome_to_melody, piano_roll_png, render_wav, to_midi
-last = learner_client.context["learner"]
-x, y = last.labelled_arrays()
+x, y = learner_client.context["learner"].labelled_arrays()
 best = genome_to_melody(x[int(np.argmax(y))].astype(np.uint8))
 to_midi(best).save(str(workdir / "best.mid"))
 display(ipywidgets.Audio(value=render_wav(best), format="wav", autoplay=False))
 Image(piano_roll_png(best, title="best-rated melody so far"))""",
+    ),
+    (
+        "md",
+        """## Continue tomorrow where you stopped today
+
+Run this notebook again with the same `WORKDIR`: the learner loads `evalnet.pt` into the new evaluation network,
+then the ratings of `labels.db`, trains on them (round 0) and asks for more. The cell below does it now: it stops
+the GA and the network, starts new processes (a network with untrained weights) and a new learner.""",
+    ),
+    (
+        "code",
+        """await learner_client.close()
+down = %swergio down
+await down
+up = %swergio up melody.yaml
+await up
+learner_client = learner_mod.build(url, seed=0, options=options, store=store, test_set=test_set)
+await learner_client.connect()
+await learner_client.context["resume"]()
+r = await learner_client.context["rounds"].get()
+loaded = learner_client.context["state"]["model_loaded"]
+print(f"tomorrow: network loaded from {options.model.name}: {loaded}; " + describe(r))""",
     ),
     (
         "code",

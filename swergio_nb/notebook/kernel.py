@@ -50,6 +50,9 @@ __all__ = ["KernelSession", "Pending", "HandlerError", "IN_KERNEL", "ATTACHED", 
 
 logger = logging.getLogger("swergio_nb.notebook.kernel")
 
+#: Seconds between two looks at the session's component processes.
+WATCH_INTERVAL = 0.5
+
 #: :attr:`KernelSession.hub_source`: a hub started in this kernel (``%swergio hub start``).
 IN_KERNEL = "in-kernel"
 #: :attr:`KernelSession.hub_source`: a hub elsewhere, by URL (``%swergio hub attach URL``).
@@ -130,6 +133,7 @@ class KernelSession:
         self._tasks: set[asyncio.Future] = set()
         self._launcher: Launcher | None = None
         self._error_output: Any = None
+        self.exits: list[Any] = []  #: ComponentExited of each component process that exited by itself
 
     # -- background work ---------------------------------------------------------------------------------------
 
@@ -168,7 +172,7 @@ class KernelSession:
         if not in_kernel and self._use_server_hub():
             return None
         # no ping timeout: the hub shares the kernel's loop, so a blocking cell must not look like dead peers
-        hub = Hub(host, port, ping_timeout=None)
+        hub = Hub(host, port, ping_timeout=None, client_ping_timeout=None)  # a cell may block this loop for long
         pending = hub.start_soon()
         self._tasks.add(pending)
         pending.add_done_callback(self._tasks.discard)
@@ -268,12 +272,44 @@ class KernelSession:
 
     @property
     def launcher(self) -> Launcher:
-        """The :class:`~swergio_nb.swarm.launcher.Launcher` of this session's component processes."""
+        """The :class:`~swergio_nb.swarm.launcher.Launcher` of this session's component processes.
+
+        While the kernel's loop runs, its processes are watched (every :data:`WATCH_INTERVAL` seconds): one that
+        exits by itself (not stopped by ``%swergio down``) is reported in the notebook's error log, naming it, how
+        it ended, the rooms that went quiet and the end of its log, and kept in :attr:`exits`.
+        """
         if self._launcher is None:
             from ..swarm.launcher import Launcher
 
             self._launcher = Launcher()
+            try:
+                asyncio.get_running_loop()
+            except RuntimeError:  # no loop (a plain script): nothing to watch with
+                return self._launcher
+            self.spawn(self._watch(self._launcher), "watching the component processes")
         return self._launcher
+
+    async def _watch(self, launcher: Launcher) -> None:
+        from ..swarm.swarm import ComponentExited
+
+        reported: set[int] = set()
+        rooms: dict[str, frozenset[str]] = {}
+        while self._launcher is launcher:
+            for proc in launcher.processes:
+                code = proc.returncode
+                if code is None:
+                    rooms[proc.name] = self._rooms_of(proc.name) or rooms.get(proc.name, frozenset())
+                elif not proc.stopped and proc.pid not in reported:
+                    reported.add(proc.pid)
+                    exited = ComponentExited(proc.name, code, rooms.get(proc.name, frozenset()), proc.log_tail())
+                    self.exits.append(exited)
+                    logger.warning("swergio: %s", exited)
+                    self._show_error(f"swergio: {exited}\n")
+            await asyncio.sleep(WATCH_INTERVAL)
+
+    def _rooms_of(self, name: str) -> frozenset[str]:
+        """Its rooms as the hub in this process sees them (none with a hub elsewhere)."""
+        return frozenset() if self.hub is None else self.hub.router.rooms_of(name)
 
     # -- errors ------------------------------------------------------------------------------------------------
 

@@ -16,6 +16,7 @@ __all__ = [
     "DEFAULT_MAX_BUFFER",
     "DEFAULT_MAX_BUFFER_BYTES",
     "DEFAULT_TRAFFIC_INTERVAL",
+    "DEFAULT_PING_TIMEOUT",
     "MAX_NAME_LENGTH",
     "ROOMS_PAGE",
     "MAX_DETAIL_LENGTH",
@@ -39,6 +40,9 @@ DEFAULT_MAX_BUFFER = 1000
 DEFAULT_MAX_BUFFER_BYTES = 128 * 2**20
 #: Rooms one connection may be in at once, by default.
 DEFAULT_MAX_ROOMS = 256
+#: Seconds a client waits for its hub's pong, counted only while the client's own loop runs, before it gives the
+#: connection up (and reconnects). A hub on a notebook kernel's loop, which a cell may block, announces None: never.
+DEFAULT_PING_TIMEOUT = 20.0
 #: Seconds between two ``LOG/TRAFFIC`` summaries to the members of ``_traffic``.
 DEFAULT_TRAFFIC_INTERVAL = 0.1
 #: Longest accepted name of a room or component (and ``ID``, ``ROOT_ID``, ``REPLY_TO``), in characters.

@@ -29,6 +29,7 @@ hub's own messages carry:
 ``TABLE``           ``COMMAND/ACK`` of ``COMMAND/ROOMS``: room -> sorted member names, for at most
                     :data:`~swergio_nb.protocol.limits.ROOMS_PAGE` rooms in name order
 ``MORE``            ``COMMAND/ACK`` of ``COMMAND/ROOMS``: true if rooms follow (ask again with ``AFTER`` = the last)
+``PING_TIMEOUT``    ``COMMAND/ACK`` of ``COMMAND/REGISTER``: seconds to wait for this hub's pong (null: never)
 ``ERROR``           ``LOG/ERROR``: a short code (``"bad-json"``, ``"name-taken"``, ...)
 ``DETAIL``          ``LOG/ERROR``: the explanation, at most ``MAX_DETAIL_LENGTH`` characters
 ``MESSAGE``         ``LOG/MESSAGES``: the copied message, ``SENT_BY`` stamped
@@ -159,6 +160,7 @@ class Envelope(TypedDict, total=False):
     ROOMS: list[str]
     TABLE: dict[str, list[str]]
     MORE: bool
+    PING_TIMEOUT: float | None
     AFTER: str
     ERROR: str
     DETAIL: str

@@ -161,6 +161,10 @@ class Router:
         max_rooms: rooms one connection may be in at once (the logging room counts); a JOINROOM beyond it is
             answered with ``LOG/ERROR`` ``too-many-rooms``. None: no limit.
         reserved: names only a connection whose :class:`Permissions` list them may register (``name-reserved``).
+
+    Attributes:
+        announce: fields every ``REGISTER`` acknowledgement carries, what the hub tells each client (the hub sets
+            ``PING_TIMEOUT``: seconds its clients should wait for its pong, None for never).
     """
 
     def __init__(
@@ -173,6 +177,7 @@ class Router:
     ) -> None:
         self.max_rooms = max_rooms
         self.reserved = frozenset(reserved)
+        self.announce: dict[str, Any] = {}
         self.rooms = Rooms()
         self.stats = RouterStats()
         self.logging_room = logging_room
@@ -210,6 +215,11 @@ class Router:
     def conn_of(self, name: str) -> int | None:
         """The connection registered as ``name``, or None."""
         return self._conn_of.get(name)
+
+    def rooms_of(self, name: str) -> frozenset[str]:
+        """The rooms of the connection registered as ``name`` (empty if none is)."""
+        conn = self._conn_of.get(name)
+        return frozenset() if conn is None else self.rooms.rooms_of(conn)
 
     def connections(self) -> list[int]:
         """Ids of all open connections."""
@@ -277,7 +287,7 @@ class Router:
             self._name_of[conn] = name
             self._sent_by[conn] = text_member("SENT_BY", name)
             self._conn_of[name] = conn
-            ack["NAME"] = name
+            ack.update(self.announce, NAME=name)
         elif mtype == MessageType.COMMAND_DISCONNECT:
             return [Close(conn, 1000, "disconnect requested")]
         elif mtype == MessageType.COMMAND_JOINROOM:

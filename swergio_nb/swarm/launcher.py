@@ -84,6 +84,7 @@ class ComponentProcess:
     _tail: str = field(default="", repr=False)
     _decoder: Any = field(default_factory=lambda: codecs.getincrementaldecoder("utf-8")(errors="replace"), repr=False)
     _done: bool = field(default=False, repr=False)  # stopped by down(): never signal its pid again (may be reused)
+    _stopping: bool = field(default=False, repr=False)  # down() began to stop it
 
     @property
     def pid(self) -> int:
@@ -102,8 +103,8 @@ class ComponentProcess:
 
     @property
     def stopped(self) -> bool:
-        """True once the launcher stopped it on purpose (``down``), rather than it exiting by itself."""
-        return self._done
+        """True once the launcher began to stop it on purpose (``down``): an exit after that is no fault."""
+        return self._stopping or self._done
 
     def check_ready(self) -> bool:
         """Read what it printed since the last call and look for the ``ready`` regex (non-blocking).
@@ -437,6 +438,7 @@ class Launcher:
         for proc in reversed(chosen):
             if proc._done:
                 continue
+            proc._stopping = True
             if proc.running or _group_alive(proc.pid):
                 _signal_group(proc.pid, signal.SIGTERM)
             pending.append(proc)

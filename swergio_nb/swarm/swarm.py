@@ -38,7 +38,8 @@ WATCH_INTERVAL = 0.2
 
 
 class ComponentExited(SwergioError):
-    """A component process exited while the swarm ran (it was not stopped): what waited on it is cancelled.
+    """A component process exited by itself (nobody stopped it) while its swarm or notebook session ran: in a swarm,
+    what waited on it is cancelled; in a notebook, the session reports it.
 
     Attributes:
         name: the component.
@@ -53,7 +54,7 @@ class ComponentExited(SwergioError):
             f"was killed by {signal.Signals(-returncode).name}" if returncode < 0 else f"exited with code {returncode}"
         )
         quiet = f"; its rooms went quiet: {', '.join(sorted(rooms))}" if rooms else ""
-        super().__init__(f"component {name!r} {how} while the swarm ran{quiet}; last lines of its log:\n{log_tail}")
+        super().__init__(f"component {name!r} {how} (nobody stopped it){quiet}; last lines of its log:\n{log_tail}")
 
 
 @dataclass
@@ -300,9 +301,8 @@ class Swarm:
             await asyncio.sleep(WATCH_INTERVAL)
 
     def _rooms_of(self, name: str) -> frozenset[str]:
-        router = None if self.hub is None else self.hub.router
-        conn = None if router is None else router.conn_of(name)
-        return frozenset() if conn is None else router.rooms.rooms_of(conn)
+        """Its rooms as the hub in this process sees them (none with a hub elsewhere)."""
+        return frozenset() if self.hub is None else self.hub.router.rooms_of(name)
 
     @property
     def log_dir(self) -> Path:

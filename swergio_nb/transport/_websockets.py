@@ -55,6 +55,7 @@ __all__ = [
     "DeliveringServerConnection",
     "IncompatibleWebsockets",
     "TESTED_MAJORS",
+    "abort",
     "check_websockets",
     "socket_of",
     "try_write",
@@ -127,6 +128,12 @@ def _transport(ws: Connection) -> asyncio.Transport:
             f"websockets {websockets.version.version}: a connection has no asyncio transport in .transport"
         )
     return transport
+
+
+def abort(ws: Connection) -> None:
+    """Drop the connection at once, without a closing handshake (the peer is not answering): its transport's
+    ``abort()``; websockets then reports the connection lost (code 1006) as for a broken network."""
+    _transport(ws).abort()
 
 
 def socket_of(ws: Connection) -> socket.socket | None:

@@ -29,7 +29,7 @@ import os
 import sys
 from collections.abc import Awaitable, Callable, Coroutine, Generator, Iterable
 from ssl import SSLContext
-from typing import Any
+from typing import Any, Literal
 
 from ..exceptions import NotConnected
 from ..protocol import codec
@@ -116,9 +116,12 @@ class Client:
         queue_size: messages waiting per handler before the client stops reading (backpressure to the hub).
         timeout: default seconds to wait for the hub to acknowledge a command.
         ping_interval: seconds between keepalive pings; None disables them.
-        ping_timeout: seconds to wait for a pong before giving the connection up; None (the default) waits forever,
-            so a hub that is alive but busy (an in-kernel hub while a cell blocks the kernel's loop) costs no
-            connection and no message. A hub that dies closes the TCP connection, which is noticed without pings.
+        ping_timeout: seconds to wait for the hub's pong before giving the connection up (and reconnecting), counted
+            only while this client's own loop runs: a cell that blocks this loop costs no connection. ``"hub"`` (the
+            default): what the hub announces when the client registers: 20 s for a standalone hub, never (None) for
+            a hub on a notebook kernel's loop, which a cell may block. So a hub that freezes (a stopped process, a
+            dead network path) is noticed within ``ping_interval + ping_timeout``; one that dies closes the TCP
+            connection, which is noticed at once.
         token: the hub's token, if ``url`` does not carry one (``?token=...``); default: ``SWERGIO_TOKEN``.
         reconnect: after losing an established connection, reconnect with exponential backoff and full jitter
             (:func:`~swergio_nb.protocol.endpoint.backoff`), re-register, rejoin every room and keep the handlers.
@@ -147,7 +150,7 @@ class Client:
         queue_size: int = 1024,
         timeout: float = 10.0,
         ping_interval: float | None = 20.0,
-        ping_timeout: float | None = None,
+        ping_timeout: float | Literal["hub"] | None = "hub",
         token: str | None = None,
         reconnect: bool = True,
         backoff: tuple[float, float] = (0.05, 5.0),

@@ -24,9 +24,10 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from ..exceptions import NotConnected
 from ..protocol import codec
 from ..protocol.endpoint import ConnectionState, Endpoint, backoff
+from ..protocol.limits import DEFAULT_PING_TIMEOUT
 from ..protocol.messages import MessageType
 from ..protocol.urls import redact
-from ._websockets import DeliveringClientConnection, try_write
+from ._websockets import DeliveringClientConnection, abort, try_write
 
 __all__ = ["HubConnection", "fail"]
 
@@ -49,7 +50,8 @@ class HubConnection:
         max_size: largest frame accepted, in bytes; None: no limit.
         timeout: seconds to wait for the opening handshake and for each acknowledgement.
         ping_interval: seconds between keepalive pings; None: none.
-        ping_timeout: seconds to wait for a pong; None: forever.
+        ping_timeout: seconds to wait for a pong, counted while this loop runs freely (:meth:`_keepalive`); None:
+            forever; ``"hub"``: what the hub announces in its ``REGISTER`` acknowledgement (``PING_TIMEOUT``).
         reconnect: reopen an established connection that was lost.
         backoff: ``(first, longest)`` caps of the waits between attempts, in seconds.
         ssl: the client-side :class:`ssl.SSLContext` for a ``wss://`` hub; None: Python's default (the system's
@@ -71,7 +73,7 @@ class HubConnection:
         max_size: int | None,
         timeout: float,
         ping_interval: float | None,
-        ping_timeout: float | None,
+        ping_timeout: float | str | None,
         reconnect: bool,
         backoff: tuple[float, float],
         ssl: SSLContext | None = None,
@@ -85,6 +87,7 @@ class HubConnection:
         self.timeout = timeout
         self.ping_interval = ping_interval
         self.ping_timeout = ping_timeout
+        self.patience: float | None = None  #: the pong timeout in force on the current connection
         self.reconnect = reconnect
         self.backoff = backoff
         self.ssl = ssl
@@ -92,6 +95,7 @@ class HubConnection:
         self.closing = False
         self._reader: asyncio.Task | None = None
         self._reconnecting: asyncio.Task | None = None
+        self._keeping: asyncio.Task | None = None
 
     async def open(self) -> None:
         """One attempt: connect, register, start the handlers, join the rooms, flush the buffer; then ``OPEN``.
@@ -105,8 +109,8 @@ class HubConnection:
             self.url,
             max_size=self.max_size,
             compression=None,
-            ping_interval=self.ping_interval,
-            ping_timeout=self.ping_timeout,
+            ping_interval=None,  # the keepalive is _keepalive's: it knows a late pong from a blocked loop
+            ping_timeout=None,
             proxy=None,
             open_timeout=self.timeout,
             **({} if self.ssl is None else {"ssl": self.ssl}),
@@ -117,7 +121,11 @@ class HubConnection:
         self._reader = asyncio.create_task(self._read(ws), name=f"swergio-client-{self.endpoint.name}")
         endpoint = self.endpoint
         try:
-            await self.command(endpoint.opened(), control=True)
+            ack = await self.command(endpoint.opened(), control=True)
+            hub_says = ack.get("PING_TIMEOUT", DEFAULT_PING_TIMEOUT)
+            self.patience = hub_says if self.ping_timeout == "hub" else self.ping_timeout  # type: ignore[assignment]
+            if self.ping_interval is not None:
+                self._keeping = asyncio.create_task(self._keepalive(ws), name=f"swergio-ping-{endpoint.name}")
             self.opened()
             for room in endpoint.rooms_to_join():
                 await self.command(endpoint.command(MessageType.COMMAND_JOINROOM, ROOM=room), control=True)
@@ -191,9 +199,9 @@ class HubConnection:
         self.closing = True
         ws, self.ws = self.ws, None
         current = asyncio.current_task()
-        tasks = [t for t in (self._reader, self._reconnecting, getattr(ws, "draining", None)) if t is not None]
-        tasks = [t for t in tasks if t is not current]
-        self._reader, self._reconnecting = None, None
+        tasks = [self._reader, self._reconnecting, self._keeping, getattr(ws, "draining", None)]
+        tasks = [t for t in tasks if t is not None and t is not current]
+        self._reader, self._reconnecting, self._keeping = None, None, None
         for task in tasks:
             task.cancel()
         if ws is not None:
@@ -211,6 +219,9 @@ class HubConnection:
                     if waiting is not None:  # a handler's queue is full: stop reading until it has room
                         await waiting
         finally:
+            keeping, self._keeping = self._keeping, None
+            if keeping is not None and keeping is not asyncio.current_task():
+                keeping.cancel()
             if self.ws is ws:
                 self.ws = None
                 was_open = self.endpoint.state is _OPEN
@@ -222,6 +233,42 @@ class HubConnection:
                     self._reconnecting = asyncio.create_task(self._reconnect(), name=f"swergio-reconnect-{name}")
                 elif was_open:
                     self.finished(None)
+
+    async def _keepalive(self, ws: DeliveringClientConnection) -> None:
+        """Ping every ``ping_interval``; if the ping cannot even be written, or no pong comes, within
+        :attr:`patience` seconds of time this loop ran freely, the hub is gone (frozen, or the network path dead):
+        abort the connection, which then reconnects.
+
+        Time this loop spent blocked (a cell that blocks the kernel, a long handler) does not count: a look that
+        comes back later than twice its interval starts the wait over, so only the hub's silence is measured."""
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(self.ping_interval)
+            patience = self.patience
+            waiting: asyncio.Future = asyncio.ensure_future(ws.ping())  # waits while the socket is backed up
+            sent = False
+            tick = 0.5 if patience is None else min(0.5, patience / 4)
+            free = 0.0
+            while True:
+                if waiting.done():
+                    if waiting.cancelled() or waiting.exception() is not None:
+                        return  # the connection closed: _read handles it
+                    if sent:
+                        break
+                    waiting, sent = waiting.result(), True  # the ping is out: now its pong
+                    continue
+                start = loop.time()
+                await asyncio.wait((waiting,), timeout=tick)
+                spent = loop.time() - start
+                free = free + spent if spent < 2 * tick else 0.0
+                if patience is not None and free >= patience and not waiting.done():
+                    logger.warning(
+                        "%s: the hub answered no ping for %.1f s: giving the connection up",
+                        self.endpoint.name,
+                        patience,
+                    )
+                    abort(ws)
+                    return
 
     async def _reconnect(self) -> None:
         for wait, cap in backoff(*self.backoff):

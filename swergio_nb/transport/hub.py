@@ -54,6 +54,7 @@ from websockets.http11 import Request, Response
 from ..protocol.limits import (
     DEFAULT_MAX_ROOMS,
     DEFAULT_MAX_SIZE,
+    DEFAULT_PING_TIMEOUT,
     DEFAULT_QUEUE_BYTES,
     DEFAULT_QUEUE_SIZE,
     DEFAULT_STALL_TIMEOUT,
@@ -112,6 +113,9 @@ class Hub:
         traffic_interval: seconds between two ``LOG/TRAFFIC`` summaries to the members of ``_traffic`` (> 0).
         ping_interval: seconds between keepalive pings; None disables them.
         ping_timeout: seconds to wait for a pong before closing with 1011; None waits forever.
+        client_ping_timeout: seconds this hub's clients should wait for its pong before giving the connection up
+            (announced to each in its ``REGISTER`` acknowledgement, ``PING_TIMEOUT``); None: never, for a hub on a
+            loop that may be blocked for long (a notebook kernel's, while a cell runs).
         max_rooms: rooms one connection may be in at once (for the default router); None: no limit.
         router: the router to use (a fresh :class:`Router` with ``max_rooms`` by default).
         token: the secret a client must present (``?token=`` in the URL, or ``Authorization: Bearer``). None: take
@@ -154,6 +158,7 @@ class Hub:
         traffic_interval: float = DEFAULT_TRAFFIC_INTERVAL,
         ping_interval: float | None = 20.0,
         ping_timeout: float | None = 20.0,
+        client_ping_timeout: float | None = DEFAULT_PING_TIMEOUT,
         max_rooms: int | None = DEFAULT_MAX_ROOMS,
         router: Router | None = None,
         token: str | None = None,
@@ -196,6 +201,7 @@ class Hub:
             traffic_interval=traffic_interval,
             max_rooms=max_rooms,
         )
+        self.core.router.announce["PING_TIMEOUT"] = client_ping_timeout
         self.swergio = (
             None
             if swergio_port is None

@@ -1,12 +1,15 @@
-"""End to end in a real browser: JupyterLab runs notebooks/04_melody_active_learning.ipynb with the person in the
-browser (``MELODY_PERSON=browser``): the test rates the melodies by clicking the LabellingWidget's buttons, with a
-keyboard shortcut and an undo, then checks the SQLite label store the kernel wrote and what the widget showed.
+"""End to end in a real browser: JupyterLab runs notebooks/04_melody_active_learning.ipynb as a person would (its
+default: ``RATER = "you"``; the first cell edited to one batch of 6): the test rates 5 melodies with the
+LabellingWidget's buttons and its keys, undoes one, checks that the SQLite store the kernel writes holds exactly the
+4 left, rates the fifth again, skips the sixth with a key, and checks the end of the session (CSV export, the
+network saved and loaded again).
 
 Helpers and fixtures: :mod:`tests.browser.lab` and ``conftest.py``. Screenshots go to ``test-artifacts/melody-*.png``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import re
 import sqlite3
 import time
@@ -14,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import nbformat
 import pytest
 
 from tests.browser.lab import (
@@ -26,58 +30,54 @@ from tests.browser.lab import (
     start_lab,
     wait_idle,
 )
+from tests.notebooks.notebook_runner import with_parameters
 
 NOTEBOOK = "04_melody_active_learning.ipynb"
-RUN_TIMEOUT = 120.0  # from the last click until the notebook has run to the end
+RUN_TIMEOUT = 240.0  # from the last click until the notebook has run to the end (it restarts its processes once)
+K = 6  # melodies in the batch: five rated, one undone, and the batch still open
+RATED = K - 1  # in the end: the sixth is skipped
 
 pytestmark = pytest.mark.browser
 
-#: What the browser does for each melody of each batch of 5: ("click", r) clicks button r, ("key", r) presses key r
-#: on the widget, ("undo", r) clicks r, then (on the next melody) clicks undo: the melody comes back, the stored
-#: rating is deleted, and the next step rates it again.
-SCRIPT: list[list[tuple[str, int]]] = [
-    [("click", 3), ("key", 4), ("undo", 5), ("click", 1), ("click", 5), ("key", 0)],
-    [("click", 4), ("click", 4), ("key", 5), ("click", 1), ("click", 0)],
-]
-
-ROUNDS = len(SCRIPT)  # batches the notebook asks for (MELODY_ROUNDS)
-
-
-def _expected_ratings() -> list[int]:
-    """The ratings that must end up stored, in order (an undone rating is not)."""
-    return [rating for batch in SCRIPT for how, rating in batch if how != "undo"]
+#: What the person does, in order: ("click", r) clicks button r, ("key", r) presses key r on the widget.
+FIRST_FIVE: list[tuple[str, int]] = [("click", 3), ("key", 4), ("click", 1), ("key", 5), ("click", 2)]
+#: After undoing the fifth: the fifth again (the sixth is then skipped with the key s).
+AGAIN: tuple[str, int] = ("key", 0)
 
 
 @pytest.fixture()
-def workdir(tmp_path: Path) -> Path:
-    return tmp_path / "melody"
-
-
-@pytest.fixture()
-def lab(chromium: Path, tmp_path: Path, workdir: Path) -> Iterator[Lab]:
-    env = {"MELODY_PERSON": "browser", "MELODY_ROUNDS": str(ROUNDS), "MELODY_WORKDIR": str(workdir)}
-    with start_lab(tmp_path, [NOTEBOOK, "melody.yaml"], env=env, log_name="melody-jupyterlab.log") as server:
+def lab(chromium: Path, tmp_path: Path) -> Iterator[Lab]:
+    with start_lab(tmp_path, [NOTEBOOK, "melody.yaml"], log_name="melody-jupyterlab.log") as server:
+        # the person's own settings, edited in the notebook's first cell: one batch of 6 (RATER stays "you")
+        nb = with_parameters(nbformat.read(server.root / NOTEBOOK, as_version=4), ROUNDS=1, K=K)
+        assert re.search(r'(?m)^RATER = "you"', next(c for c in nb.cells if c.cell_type == "code").source)
+        nbformat.write(nb, server.root / NOTEBOOK)
         yield server
 
 
-@pytest.mark.timeout(300)
-def test_rate_melodies_in_jupyterlab(chromium: Path, lab: Lab, artifacts: Path, tmp_path: Path, workdir: Path) -> None:
+def _stored(lab: Lab) -> list[tuple[int, str]]:
+    """The ratings in the kernel's SQLite store (read while the kernel runs: WAL lets a reader in)."""
+    with contextlib.closing(sqlite3.connect(lab.root / "melody-session" / "labels.db")) as db:
+        return db.execute("SELECT rating, source FROM ratings ORDER BY id").fetchall()
+
+
+@pytest.mark.timeout(480)
+def test_rate_five_by_keys_and_clicks_undo_one_in_jupyterlab(
+    chromium: Path, lab: Lab, artifacts: Path, tmp_path: Path
+) -> None:
     started = time.monotonic()
     with browser_page(chromium, tmp_path, artifacts, console_log="melody-browser-console.log") as (page, console):
-        shown = _rate_in_browser(page, lab, artifacts)
+        _rate_in_browser(page, lab, artifacts)
     print(f"melody browser test: {time.monotonic() - started:.1f} s")
     widget_lines = [line for line in console if re.search(r"swergio|anywidget|labelling\.js", line, re.I)]
     assert not [line for line in widget_lines if line.startswith(("error", "warning", "pageerror"))], widget_lines
 
-    # the kernel's durable store: exactly the ratings the browser kept, in order, from the person
-    expected = _expected_ratings()
-    with sqlite3.connect(workdir / "labels.db") as db:
-        rows = db.execute("SELECT rating, source, genome FROM ratings ORDER BY id").fetchall()
-    assert [r for r, _, _ in rows] == expected, (rows, shown)
-    assert {s for _, s, _ in rows} == {"person"}
-    assert len({g for _, _, g in rows}) == len(rows)  # every rating is of a different melody
-    csv = (workdir / "ratings.csv").read_text().splitlines()
-    assert len(csv) == len(expected) and [int(line.rsplit(",", 1)[1]) for line in csv] == expected
+    # the whole batch, in order, from the person; exported as swergio's CSV at the end of the session
+    expected = [r for _, r in [*FIRST_FIVE[:4], AGAIN]]
+    assert _stored(lab) == [(r, "person") for r in expected]
+    csv = (lab.root / "melody-session" / "ratings.csv").read_text().splitlines()
+    assert [int(line.rsplit(",", 1)[1]) for line in csv] == expected
+    assert (lab.root / "melody-session" / "evalnet.pt").exists()  # the network, saved for the next session
 
 
 #: JS: the labelling widget's visible state, or null before it renders.
@@ -86,6 +86,7 @@ WIDGET_JS = """() => {
   if (!w) return null;
   const melody = w.querySelector('.melody');
   return {
+    rater: w.querySelector('.rater').textContent,
     progress: w.querySelector('.progress').textContent,
     learner: w.querySelector('.learner').textContent,
     status: w.querySelector('.status').textContent,
@@ -116,66 +117,59 @@ def _wait_state(page: Any, lab: Lab, notebook: Any, check: Any, what: str, timeo
         time.sleep(0.1)
 
 
-def _rate_in_browser(page: Any, lab: Lab, artifacts: Path) -> list[dict[str, Any]]:
+def _rate_in_browser(page: Any, lab: Lab, artifacts: Path) -> None:
     notebook = open_notebook(page, lab, NOTEBOOK)
     run_all_cells(page, notebook)
     widget = page.locator(".swergio-labelling")
-    shown: list[dict[str, Any]] = []
 
     def wait_melody(position: int) -> dict[str, Any]:
         return _wait_state(
             page, lab, notebook,
-            lambda s: s["melody"] and s["progress"] == f"{position} of 5" and s["roll"] > 0
+            lambda s: s["melody"] and s["progress"] == f"{position} of {K}" and s["roll"] > 0
             and s["audio"].startswith("data:audio/wav;base64"),
-            f"melody {position} of 5",
+            f"melody {position} of {K}",
         )  # fmt: skip
 
     def rate(how: str, rating: int, position: int) -> None:
+        wait_melody(position)
         if how == "key":
             widget.focus()
             page.keyboard.press(str(rating))
         else:
             widget.locator("button.rate", has_text=re.compile(rf"^{rating}$")).click()
-        state = _wait_state(
+        _wait_state(
             page, lab, notebook,
             lambda s: re.fullmatch(rf"saved rating {rating} \(row \d+\)", s["status"]) is not None
-            and s["progress"] != f"{position} of 5",
+            and s["progress"] != f"{position} of {K}",
             f"'saved rating {rating}' and the next melody",
         )  # fmt: skip
-        shown.append(state)
 
-    for number, batch in enumerate(SCRIPT):
-        position = 1
-        for how, rating in batch:
-            state = wait_melody(position)
-            if position == 1 and number == 0:
-                assert "learner: 0 labels" in state["learner"], state
-                assert not state["undo"], state  # nothing to undo yet
-                cells = _cell_kinds(page)
-                widget.screenshot(path=str(artifacts / "melody-widget-first.png"))
-            elif position == 1:  # the previous batch was answered: the learner retrained and published its KPIs
-                state = _wait_state(
-                    page, lab, notebook,
-                    lambda s, n=5 * number: re.search(rf"learner: {n} labels, accuracy \d+\.\d %", s["learner"])
-                    is not None,
-                    f"the learner's {5 * number} labels",
-                )  # fmt: skip
-                shown.append(state)
-                widget.screenshot(path=str(artifacts / f"melody-widget-batch-{number + 1}.png"))
-            rate("click" if how == "undo" else how, rating, position)
-            if how == "undo":
-                assert position < 5, "an undo needs a melody of the same batch after it"
-                wait_melody(position + 1)
-                widget.locator("button.undo").click()
-                state = _wait_state(
-                    page, lab, notebook,
-                    lambda s, p=position: s["status"] == "undone: rate it again" and s["progress"] == f"{p} of 5",
-                    "the undone melody again",
-                )  # fmt: skip
-                shown.append(state)
-                continue  # the same position is rated by the next step
-            position += 1
-        assert position == 6, f"batch {number} rated {position - 1} melodies, the widget asks 5"
+    first = wait_melody(1)
+    assert first["rater"] == "rating: you", first  # the screen says who rates
+    assert "learner: 0 labels" in first["learner"] and not first["undo"], first
+    cells = _cell_kinds(page)
+    widget.screenshot(path=str(artifacts / "melody-widget-first.png"))
+    for position, (how, rating) in enumerate(FIRST_FIVE, start=1):
+        rate(how, rating, position)
+    assert [r for r, _ in _stored(lab)] == [r for _, r in FIRST_FIVE]
+    widget.locator("button.undo").click()
+    undone = _wait_state(
+        page, lab, notebook,
+        lambda s: s["status"] == "undone: rate it again" and s["progress"] == f"5 of {K}", "the fifth melody again",
+    )  # fmt: skip
+    widget.screenshot(path=str(artifacts / "melody-widget-undone.png"))
+    # the store holds exactly the four ratings left, in order, each from the person
+    assert _stored(lab) == [(r, "person") for _, r in FIRST_FIVE[:4]], undone
+    rate(*AGAIN, 5)
+    wait_melody(6)
+    widget.focus()
+    page.keyboard.press("s")
+    # the batch is answered (5 ratings, 1 skip): the learner trains on it and says so (the widget closes at the end)
+    _wait_state(
+        page, lab, notebook, lambda s: s["status"] == "skipped" and not s["melody"], "the sixth skipped"
+    )  # fmt: skip
+    _wait_state(page, lab, notebook, lambda s: f"learner: {RATED} labels" in s["learner"], f"{RATED} labels")
+    widget.screenshot(path=str(artifacts / "melody-widget-answered.png"))
 
     deadline = time.monotonic() + RUN_TIMEOUT
     while True:
@@ -199,12 +193,13 @@ def _rate_in_browser(page: Any, lab: Lab, artifacts: Path) -> list[dict[str, Any
     screenshot_whole_notebook(page, artifacts / "melody-notebook.png")
 
     rounds = notebook.locator(".jp-CodeCell", has_text="await rounds.get()").inner_text()
-    assert [int(n) for n in re.findall(r"round \d+: (\d+) labels", rounds)] == [5 * (i + 1) for i in range(ROUNDS)]
+    assert [int(n) for n in re.findall(r"round \d+: (\d+) labels", rounds)] == [RATED], rounds
     summary = notebook.locator(".jp-CodeCell", has_text='"CMD": "STOP"').inner_text()
-    assert re.search(rf"\b{5 * ROUNDS} ratings stored", summary), summary
+    assert re.search(rf"\b{RATED} ratings stored", summary), summary
+    tomorrow = notebook.locator(".jp-CodeCell", has_text="tomorrow: network loaded").inner_text()
+    assert re.search(rf"network loaded from evalnet\.pt: True; round 0: {RATED} labels", tomorrow), tomorrow
     # the shortcuts went to the widget only: JupyterLab did not turn a cell into a heading (its keys 1-5) etc.
     assert _cell_kinds(page) == cells
-    return shown
 
 
 def _cell_kinds(page: Any) -> list[str]:

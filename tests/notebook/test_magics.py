@@ -147,3 +147,32 @@ async def test_unload_stops_everything_and_unregisters(shell):
     with pytest.raises(OSError):
         socket.create_connection(("127.0.0.1", port), timeout=1).close()
     assert "swergio" not in shell.magics_manager.magics["line"]
+
+
+async def test_a_component_process_that_dies_is_reported_in_the_notebook(shell, tmp_path):
+    """kill -9 of a component started by %swergio up: the session says which one, how and which rooms went quiet,
+    in the notebook's error log; one stopped by %swergio down is not reported."""
+    import os
+    import signal
+
+    from ..helpers import until
+
+    spec = tmp_path / "swarm.yaml"
+    spec.write_text(
+        "components:\n"
+        "  - name: trebuchet\n"
+        "    module: swergio_nb.examples.trebuchet.simulator\n"
+        "  - name: control\n"
+        "    module: swergio_nb.examples.trebuchet.control\n"
+    )
+    await run(shell, f"%load_ext swergio_nb\n%swergio hub start --port 0\nup = %swergio up {spec}\nawait up")
+    session = swergio_nb.current_session()
+    os.kill(session.launcher["trebuchet"].pid, signal.SIGKILL)
+    await until(lambda: session.exits, timeout=10)
+    (exited,) = session.exits
+    assert exited.name == "trebuchet" and exited.returncode == -signal.SIGKILL and "output" in exited.rooms
+    shown = "".join(output["text"] for output in session.error_log().outputs)
+    assert "component 'trebuchet' was killed by SIGKILL" in shown and "its rooms went quiet" in shown
+    await run(shell, "down = %swergio down\nawait down")
+    await asyncio.sleep(1.0)  # two looks: control, stopped on purpose, is not reported
+    assert len(session.exits) == 1

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+from typing import Any
 
 import nbformat
 from nbclient import NotebookClient
@@ -10,9 +12,25 @@ from nbclient import NotebookClient
 NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
 
 
-def execute(name: str, timeout: int = 600) -> nbformat.NotebookNode:
-    """Run ``notebooks/<name>`` top to bottom in a fresh python3 kernel whose working directory is notebooks/."""
-    nb = nbformat.read(NOTEBOOKS / name, as_version=4)
+def with_parameters(nb: nbformat.NotebookNode, **values: Any) -> nbformat.NotebookNode:
+    """``nb`` with the assignments ``NAME = ...`` of its first code cell set to ``values`` (their ``repr``), as a
+    person would edit them before running (a notebook's settings live in its first code cell).
+
+    Raises:
+        KeyError: a name the first code cell does not assign.
+    """
+    cell = next(c for c in nb.cells if c.cell_type == "code")
+    for name, value in values.items():
+        cell.source, count = re.subn(rf"(?m)^{name} = .*$", f"{name} = {value!r}", cell.source)
+        if count != 1:
+            raise KeyError(f"the first code cell does not assign {name} once:\n{cell.source}")
+    return nb
+
+
+def execute(name: str, timeout: int = 600, **parameters: Any) -> nbformat.NotebookNode:
+    """Run ``notebooks/<name>`` top to bottom in a fresh python3 kernel whose working directory is notebooks/,
+    with ``parameters`` set in its first code cell (:func:`with_parameters`)."""
+    nb = with_parameters(nbformat.read(NOTEBOOKS / name, as_version=4), **parameters)
     resources = {"metadata": {"path": str(NOTEBOOKS)}}
     NotebookClient(nb, timeout=timeout, kernel_name="python3", resources=resources).execute()
     return nb

@@ -1,17 +1,20 @@
-"""Deadlines that hold when the hub stops reading: a hub process frozen with SIGSTOP, real sockets."""
+"""Deadlines that hold when the hub stops reading, and a frozen hub noticed by its pings: a hub process frozen with
+SIGSTOP, real sockets."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import numpy as np
 import pytest
 
-from swergio_nb import Client
+from swergio_nb import Client, Hub
 
 #: Enough to fill the loopback socket buffers of both ends, so a send really waits for a hub that reads nothing.
 BIG = np.zeros(4 * 1024 * 1024, np.float32)  # 16 MiB
@@ -57,3 +60,47 @@ async def test_a_request_whose_reply_room_cannot_be_joined_keeps_its_deadline(fr
             await trainer.request({"TYPE": "DATA/FORWARD", "TO_ROOM": "in", "DATA": 1}, reply_room="out", timeout=1)
         assert time.monotonic() - started < 1.1
         thaw()
+
+
+async def test_a_frozen_hub_is_noticed_by_its_pings_and_the_connection_given_up(frozen_hub, caplog):
+    url, freeze, thaw = frozen_hub
+    client = Client("c", url, reconnect=False, ping_interval=0.2, ping_timeout=0.6)
+    await client.connect()
+    assert client.connection.patience == 0.6
+    serving = asyncio.ensure_future(client.run())
+    freeze()
+    started = time.monotonic()
+    await asyncio.wait_for(serving, 10)  # run() returns: the connection is gone
+    assert time.monotonic() - started < 3 and not client.connected
+    assert any("answered no ping for 0.6 s" in r.getMessage() for r in caplog.records)
+    thaw()
+    await client.close()
+
+
+async def test_clients_take_their_pong_timeout_from_what_the_hub_announces():
+    async with Hub(port=0) as standalone, Hub(port=0, client_ping_timeout=None) as in_kernel:
+        async with Client("a", standalone.url) as a, Client("b", in_kernel.url) as b:
+            assert a.connection.patience == 20.0  # DEFAULT_PING_TIMEOUT
+            assert b.connection.patience is None  # a hub a cell may block: never give it up
+        async with Client("c", standalone.url, ping_timeout=None) as c:
+            assert c.connection.patience is None  # the client's own choice wins
+
+
+async def test_a_client_whose_own_loop_is_blocked_keeps_its_connection():
+    """The blocked-cell case from the client's side: its loop stops for 1.5 s, 5 times its pong timeout; the
+    time it could not look does not count, so nothing is given up."""
+    async with Hub(port=0) as hub:
+        outcome: dict = {}
+
+        async def run():
+            client = Client("blocked", hub.url, ping_interval=0.1, ping_timeout=0.3)
+            async with client:
+                await asyncio.sleep(0.3)
+                time.sleep(1.5)  # the loop is blocked: no pong is read, no tick runs
+                await asyncio.sleep(0.5)
+                outcome["connected"] = client.connected and client.stats.reconnects == 0
+
+        thread = threading.Thread(target=asyncio.run, args=(run(),))
+        thread.start()
+        await asyncio.to_thread(thread.join, 10)
+        assert outcome == {"connected": True}

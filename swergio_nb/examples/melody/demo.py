@@ -25,6 +25,7 @@ from ...transport.client import Client, Trigger
 from . import evaluation, evolution, learner, person
 from .labelling import LabelQueue, LabelStore
 from .music import genome_to_melody, piano_roll_png, render_wav, to_midi
+from .offline import candidate_test_set
 from .options import EvolutionOptions, LearnerOptions, PersonOptions
 
 __all__ = ["DemoResult", "run_through_hub", "run"]
@@ -41,6 +42,7 @@ class DemoResult:
     messages_routed: int = 0
     test_ceiling: float = 0.0  #: accuracy of the person's noiseless ratings on the test set (the best possible)
     test_majority: float = 0.0  #: accuracy of always answering the most common test rating
+    model_loaded: bool = False  #: the learner loaded the network's state from the model file at start
 
 
 def _path(path: Any) -> Path | None:
@@ -53,11 +55,12 @@ async def run_through_hub(
     k: int = 5,
     pool_size: int = 200,
     population: int = 50,
-    strategy: str = "least_confidence",
+    strategy: str = "coreset",
     seed: int = 0,
     noise: float = 0.02,
     store: Any = None,
     pretrain: Any = None,
+    model: Any = None,
     processes: bool = False,
     test_size: int = 400,
     timeout: float = 600.0,
@@ -69,7 +72,9 @@ async def run_through_hub(
     """
     simulated = person.SimulatedPerson(seed=seed + 1, noise=noise)
     oracle = person.SimulatedPerson(seed=seed + 2, noise=noise)
-    test_set = person.make_test_set(oracle, test_size, seed=12345 + seed)
+    test_set = await candidate_test_set(
+        oracle, test_size, seed=12345 + seed, k=k, pool_size=pool_size, population=population
+    )
     label_store = LabelStore(store) if store is not None else None
     result = DemoResult(rounds=[])
     result.test_ceiling = float(np.mean(oracle.true_ratings(test_set[0]) == test_set[1]))
@@ -82,7 +87,8 @@ async def run_through_hub(
         queue = LabelQueue(label_store, source="simulated")
         simulated.drive(queue)
         swarm.add(person.build, queue=queue)
-    options = LearnerOptions(strategy=strategy, pool_size=pool_size, k=k, pretrain=_path(pretrain), max_rounds=rounds)
+    options = LearnerOptions(strategy=strategy, pool_size=pool_size, k=k, pretrain=_path(pretrain), max_rounds=rounds,
+                             model=_path(model))  # fmt: skip
     swarm.add(learner.build, options, seed=seed, process=False, store=label_store, test_set=test_set)
     try:
         async with swarm.started(processes=processes), Client("conductor", swarm.url) as conductor:
@@ -115,6 +121,7 @@ async def run_through_hub(
             result.wall_s = time.perf_counter() - start
             result.best_genome = best["genome"]
             result.messages_routed = swarm.hub.router.stats.routed
+            result.model_loaded = learner_client.context["state"]["model_loaded"]
     finally:
         if label_store is not None:
             label_store.close()
@@ -127,12 +134,14 @@ def run(args: argparse.Namespace) -> DemoResult:
         run_through_hub(
             rounds=args.rounds, k=args.k, pool_size=args.pool_size, population=args.population_size,
             strategy=args.strategy, seed=args.seed, noise=args.noise, store=args.store, pretrain=args.pretrain,
-            processes=args.processes,
+            model=args.model, processes=args.processes,
         )
     )  # fmt: skip
     mode = "processes" if args.processes else "one process"
     print(f"melody active learning ({args.strategy}, k={args.k}, pool {args.pool_size}, {mode}); "
           f"test set: ceiling {result.test_ceiling:.3f}, majority class {result.test_majority:.3f}")  # fmt: skip
+    if result.model_loaded:
+        print(f"the network's state was loaded from {args.model}, then trained on the stored ratings (round 0)")
     print(f"{'round':>5} {'labels':>6} {'test acc':>8} {'batch acc':>9} {'loss':>7}")
     for r in result.rounds:
         batch = "-" if r["batch_accuracy"] is None else f"{r['batch_accuracy']:.2f}"

@@ -1,4 +1,5 @@
-"""The evaluation network component: genome -> logits over the 6 rating classes, trained from the learner's labels.
+"""The evaluation network component: genome -> log-probabilities of the 6 ratings (an ordinal model), trained from
+the learner's labels.
 
 Run as a process: ``python -m swergio_nb.examples.melody.evaluation --hub ws://127.0.0.1:8765``.
 
@@ -41,6 +42,7 @@ from .music import GENOME_SIZE, MusicSettings, genome_to_melody
 from .options import EvalnetOptions
 
 __all__ = [
+    "CumulativeLink",
     "EvaluationNetwork",
     "NUM_CLASSES",
     "NUM_FEATURES",
@@ -105,15 +107,54 @@ def melody_features(genomes: Any, settings: MusicSettings | None = None) -> np.n
     return np.stack([_features_of(genome, settings) for genome in g])
 
 
-class EvaluationNetwork(nn.Module):
-    """swergio's evaluation network on melody features: a 29-256-64-16-6 ReLU MLP (swergio: 128-256-64-16-6 on the
-    genome bits) from :func:`melody_features` to rating logits.
+class CumulativeLink(nn.Module):
+    """An ordinal output layer: a score ``s`` (B, 1) -> log-probabilities (B, C) of the ratings 0..C-1.
 
-    Input: float tensor (B, NUM_FEATURES). Output: logits (B, 6).
+    The cumulative-logit model (McCullagh, *Regression Models for Ordinal Data*, JRSS B 42, 1980):
+    ``P(rating <= k) = sigmoid(theta_k - s)`` for ordered thresholds ``theta_0 < ... < theta_{C-2}``, so
+    ``p_k = P(rating <= k) - P(rating <= k - 1)``. The thresholds are kept ordered by construction:
+    ``theta_0`` plus the cumulative sum of softplus-positive gaps (initially -2, -1, 0, 1, 2 for six ratings).
+    The output is a valid logit vector (its softmax is ``p``), so the cross-entropy on it is the model's negative
+    log-likelihood and everything that reads logits works unchanged.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, classes: int = NUM_CLASSES) -> None:
         super().__init__()
+        self.first = nn.Parameter(torch.tensor(-(classes - 2) / 2))
+        self.gaps = nn.Parameter(torch.full((classes - 2,), float(np.log(np.e - 1))))  # softplus = 1
+
+    def thresholds(self) -> torch.Tensor:
+        """The ordered thresholds theta, (C-1,)."""
+        steps = torch.nn.functional.softplus(self.gaps)
+        return torch.cat([self.first.reshape(1), self.first + torch.cumsum(steps, 0)])
+
+    def forward(self, score: torch.Tensor) -> torch.Tensor:
+        cdf = torch.sigmoid(self.thresholds() - score)  # (B, C-1): P(rating <= k)
+        edges = torch.cat([torch.zeros_like(cdf[:, :1]), cdf, torch.ones_like(cdf[:, :1])], dim=1)
+        return torch.log(torch.clamp(edges[:, 1:] - edges[:, :-1], min=1e-7))
+
+
+class EvaluationNetwork(nn.Module):
+    """swergio's evaluation network on melody features: a 29-256-64-16 ReLU MLP (swergio: 128-256-64-16 on the
+    genome bits) and an output head.
+
+    Heads: ``"ordinal"`` (the default): one score per melody and a :class:`CumulativeLink` layer, the rating's
+    log-probabilities by a cumulative-logit model that knows 0 < 1 < ... < 5; ``"softmax"``: 6 independent logits
+    (swergio's, blind to the order of the ratings).
+
+    Input: float tensor (B, NUM_FEATURES). Output: logits (B, 6) (for the ordinal head, log-probabilities).
+
+    Raises:
+        ValueError: an unknown head.
+    """
+
+    HEADS = ("ordinal", "softmax")
+
+    def __init__(self, head: str = "ordinal") -> None:
+        super().__init__()
+        if head not in self.HEADS:
+            raise ValueError(f"unknown head {head!r}; one of {self.HEADS}")
+        self.head = head
         self.layers = nn.Sequential(
             nn.Linear(NUM_FEATURES, GENOME_SIZE * 2),
             nn.ReLU(),
@@ -121,23 +162,25 @@ class EvaluationNetwork(nn.Module):
             nn.ReLU(),
             nn.Linear(64, 16),
             nn.ReLU(),
-            nn.Linear(16, NUM_CLASSES),
+            nn.Linear(16, 1 if head == "ordinal" else NUM_CLASSES),
         )
+        self.link = CumulativeLink(NUM_CLASSES) if head == "ordinal" else nn.Identity()
 
     @classmethod
-    def seeded(cls, seed: int) -> EvaluationNetwork:
+    def seeded(cls, seed: int, head: str = "ordinal") -> EvaluationNetwork:
         """A network whose initial weights depend only on ``seed`` (the global torch RNG is left untouched)."""
         with torch.random.fork_rng():
             torch.manual_seed(seed)
-            return cls()
+            return cls(head)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.layers(x)
+        return self.link(self.layers(x))
 
 
-def build_component(seed: int = 0, lr: float = 1e-3) -> ModuleComponent:
-    """The network with its Adam optimizer (swergio: Adam, default rate 1e-3) as a feedback component."""
-    network = EvaluationNetwork.seeded(seed)
+def build_component(seed: int = 0, lr: float = 1e-2, head: str = "ordinal") -> ModuleComponent:
+    """The network with its Adam optimizer as a feedback component (swergio: Adam at 1e-3; 1e-2 here, the rate that
+    gave random sampling its best accuracy at 100 labels, ``docs/melody.md``)."""
+    network = EvaluationNetwork.seeded(seed, head)
     return ModuleComponent(network, torch.optim.Adam(network.parameters(), lr=lr))
 
 
@@ -162,7 +205,7 @@ def build(url: str, *, name: str, seed: int, options: EvalnetOptions) -> Client:
     """The evaluation network's client (arguments as for ``Component.build``): ``seed`` seeds the initial
     weights; ``client.context["component"]`` is its ModuleComponent. Populations arrive in room ``evolution`` and
     their fitness goes back there; it trains through ``traininput`` (forward in) and ``trainoutput`` (logits out)."""
-    component = build_component(seed, options.lr)
+    component = build_component(seed, options.lr, options.head)
     client = Client(name, url, component=component)
     component.attach(client, input_room="traininput", output_room="trainoutput")
 

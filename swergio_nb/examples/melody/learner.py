@@ -1,49 +1,56 @@
-"""The active learner: pools unlabelled genomes with the network's uncertainty, asks the person for the most
-informative ones, and retrains the evaluation network on every label through DATA/FORWARD and DATA/GRADIENT.
+"""The active learner: keeps a diverse pool of unlabelled melodies, asks the person about a batch chosen by a query
+strategy, and retrains the evaluation network on every label through DATA/FORWARD and DATA/GRADIENT.
 
-Run as a process: ``python -m swergio_nb.examples.melody.learner --hub URL --strategy entropy --store labels.db``.
+Run as a process: ``python -m swergio_nb.examples.melody.learner --hub URL --strategy diverse --store labels.db``.
 
-As swergio's ``04_active_learner.py``: the evaluation network's answers in ``evolution`` (``GENOMES`` with
-``PROBS``) fill a pool of unlabelled genomes; when it holds ``pool_size`` (swergio: 200) and no request is open,
-the ``k`` (swergio: 5) most informative are sent to ``user`` (``DATA/CUSTOM`` with ``GENOMES``) and the answer
-(``GENOMES``, ``FITNESS`` = ratings) is awaited without blocking anything; then the network is trained for
-``epochs`` epochs (swergio: 10) of mini-batches of ``batch_size`` (swergio: 20) over *all* labels, each mini-batch
-one ``DATA/FORWARD`` to ``traininput`` (the genomes' :func:`~swergio_nb.examples.melody.evaluation.melody_features`)
-and one ``DATA/GRADIENT`` (dL/dlogits of the cross-entropy) to ``trainoutput``; the pool is then emptied (its
-probabilities are stale). Training continues from the current weights (as swergio's did), it does not restart.
+As swergio's ``04_active_learner.py``, with the pool and the choice redesigned (``docs/melody.md`` has the
+measurements that led here):
 
-Uncertainty sampling strategies (Settles, *Active Learning Literature Survey*, 2009, section 3.1), for class
-probabilities ``p`` (sorted descending ``p(1) >= p(2) >= ...``), highest first:
+* **The pool** is a reservoir sample (Vitter's algorithm R, *Random Sampling with a Reservoir*, 1985) of
+  ``pool_size`` distinct melodies over *every* generation the GA has sent (the evaluation network's answers in
+  ``evolution``), not only the latest ones, and it is not emptied after a batch: a GA's population loses diversity
+  within a few generations, while the reservoir keeps its whole climb. At each batch ``fresh * pool_size`` fresh
+  uniformly random melodies are added to the candidates (the GA never proposes them after its first generation,
+  yet they are the melodies the network knows least).
+* **When**: a batch is asked once ``pool_size`` new melodies have arrived since the previous one and no request is
+  open; the ``k`` (swergio: 5) chosen go to ``user`` (``DATA/CUSTOM`` with ``GENOMES``) and the answer
+  (``GENOMES``, ``FITNESS`` = ratings) is awaited without blocking anything.
+* **Which**: the strategy (:mod:`~.selection`) ranks the candidates with the *current* network's probabilities
+  (one ``MODEL_STATUS`` VALIDATE forward of the pool's features), so nothing is scored by a stale network.
+* **Training**: ``epochs`` epochs (swergio: 10) of mini-batches of ``batch_size`` (swergio: 20) over *all*
+  labels, each one ``DATA/FORWARD`` to ``traininput`` (:func:`~.evaluation.melody_features`) and one
+  ``DATA/GRADIENT`` (dL/dlogits of the negative log-likelihood) to ``trainoutput``, continuing from the current
+  weights (as swergio's did).
 
-* ``least_confidence``: ``1 - p(1)`` (swergio's choice);
-* ``margin``: ``-(p(1) - p(2))`` (smallest margin first);
-* ``entropy``: ``-sum_k p_k log p_k``;
-* ``random``: uniformly at random (the baseline).
-
-Accuracy: with a test set (genomes with known ratings, e.g. from the simulated person) the test accuracy after each
-retraining; always the *batch accuracy*: how many of the batch's ratings the network predicted (argmax) before it
-was trained on them. Both, and the label count, go to ``metrics`` as ``LOG/KPI``.
+Measured after each retraining (:func:`~.selection.ordinal_metrics`: accuracy, within-one accuracy, MAE): on a test
+set when one is given (the simulated person's ratings); with ``cv_folds`` on the person's *own* ratings, by
+k-fold cross-validation of fresh networks (:func:`cross_validated`); and always the *batch accuracy*, how many of
+the batch's ratings the network predicted before it was trained on them. They go to ``metrics`` as ``LOG/KPI``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
 import torch
 import torch.nn.functional as F  # noqa: N812
 
+from ...feedback.commands import write_state
 from ...feedback.components import ModuleComponent, loss_and_gradient
 from ...protocol.messages import ModelStatus, new_id
 from ...swarm.component import component
 from ...transport.client import Client, Trigger
-from .evaluation import melody_features
+from .evaluation import build_component, melody_features
 from .labelling import LabelStore, check_rating, read_swergio_csv
-from .music import GENOME_SIZE, check_genome
+from .music import GENOME_SIZE, check_genome, random_genomes
 from .options import STRATEGIES, LearnerOptions
+from .selection import informativeness, ordinal_metrics, select
 
 __all__ = [
     "STRATEGIES",
@@ -54,43 +61,14 @@ __all__ = [
     "HubFitter",
     "ActiveLearner",
     "LearnerOptions",
+    "cross_validated",
+    "KPIS",
     "build",
 ]
 
 logger = logging.getLogger("swergio_nb.examples.melody.learner")
 
-
-def informativeness(probs: Any, strategy: str) -> np.ndarray:
-    """How informative each example is under ``strategy`` (higher = ask first); float64 (N,).
-
-    Args:
-        probs: class probabilities (N, C), rows summing to 1.
-        strategy: one of :data:`STRATEGIES` (``random`` gives zeros: the order comes from :func:`select`).
-
-    Raises:
-        ValueError: unknown strategy or probs not 2-d.
-    """
-    p = np.asarray(probs, dtype=np.float64)
-    if p.ndim != 2:
-        raise ValueError(f"probs must be (N, C), got shape {p.shape}")
-    if strategy == "least_confidence":
-        return 1.0 - p.max(axis=1)
-    if strategy == "margin":
-        top = -np.sort(-p, axis=1)
-        return -(top[:, 0] - top[:, 1])
-    if strategy == "entropy":
-        return -np.sum(np.where(p > 0, p * np.log(np.where(p > 0, p, 1.0)), 0.0), axis=1)
-    if strategy == "random":
-        return np.zeros(p.shape[0])
-    raise ValueError(f"unknown strategy {strategy!r}; one of {STRATEGIES}")
-
-
-def select(probs: Any, k: int, strategy: str, rng: np.random.Generator) -> np.ndarray:
-    """Indices (int64, at most ``k``) of the most informative rows of ``probs``; ties broken at random by ``rng``."""
-    scores = informativeness(probs, strategy)
-    order = rng.permutation(scores.shape[0])
-    ranked = order[np.argsort(-scores[order], kind="stable")]
-    return ranked[: max(0, int(k))].astype(np.int64)
+Genome = tuple[int, ...]
 
 
 def _cross_entropy(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -153,84 +131,181 @@ class HubFitter:
         return torch.softmax(torch.as_tensor(np.asarray(logits["DATA"])), dim=-1).numpy()
 
 
+async def _fit(fitter: Fitter, x: np.ndarray, y: np.ndarray, epochs: int, batch_size: int,
+              rng: np.random.Generator) -> float:  # fmt: skip
+    """Train ``epochs`` shuffled passes of mini-batches over ``(x, y)``; returns the mean loss of the last pass."""
+    losses: list[float] = []
+    for _ in range(epochs if len(y) else 0):
+        await asyncio.sleep(0)  # an epoch at a time: other tasks (a hub in the same loop) run in between
+        order = rng.permutation(len(y))
+        losses = [await fitter.step(x[idx], y[idx]) for idx in np.array_split(order, -(-len(y) // batch_size))]
+    return float(np.mean(losses)) if losses else float("nan")
+
+
+async def cross_validated(
+    x: np.ndarray, y: np.ndarray, *, folds: int = 5, epochs: int = 50, batch_size: int = 20, seed: int = 0
+) -> dict[str, float]:
+    """Accuracy, within-one accuracy and MAE of fresh evaluation networks on held-out labels (k-fold).
+
+    Each fold's network (:func:`~.evaluation.build_component`, seed ``seed + fold``) is trained in this process on
+    the other folds for ``epochs`` epochs and predicts its own fold; the metrics are over all the held-out
+    predictions (each label predicted once, by a network that never saw it).
+
+    Args:
+        x: features (N, NUM_FEATURES). y: ratings (N,) 0..5.
+        folds: 2..N.
+
+    Raises:
+        ValueError: fewer labels than folds, or folds < 2.
+    """
+    if folds < 2 or len(y) < folds:
+        raise ValueError(f"cross-validation needs 2 <= folds <= labels, got {folds} folds and {len(y)} labels")
+    rng = np.random.default_rng(seed)
+    fold_of = rng.permutation(np.arange(len(y)) % folds)
+    probs = np.zeros((len(y), 6))
+    for fold in range(folds):
+        fitter = LocalFitter(build_component(seed + fold))
+        train, held = fold_of != fold, fold_of == fold
+        await _fit(fitter, x[train], y[train], epochs, batch_size, rng)
+        probs[held] = await fitter.predict(x[held])
+    return ordinal_metrics(probs, y)
+
+
 class ActiveLearner:
     """Pool-based active learning of the evaluation network (see the module docstring).
 
     Args:
         fitter: trains/queries the network (:class:`HubFitter` in the component, :class:`LocalFitter` in the bench).
         strategy: one of :data:`STRATEGIES`.
-        pool_size: unlabelled genomes to gather before asking.
-        k: genomes asked per batch.
+        pool_size: melodies in the reservoir; also how many new ones arrive between two batches.
+        fresh: share (0..1) of ``pool_size`` fresh random melodies added to the candidates of each batch.
+        k: melodies asked per batch.
         epochs: passes over all labels after each batch.
         batch_size: labels per training step.
-        seed: seeds the shuffling and the random strategy.
-        test_set: optional ``(genomes (M, 128), ratings (M,))`` to measure the accuracy on.
+        seed: seeds the reservoir, the fresh melodies, the shuffling and the strategy.
+        test_set: optional ``(genomes (M, 128), ratings (M,))`` to measure the network on.
+        cv_folds: if >= 2, each retraining also cross-validates fresh networks on the labels (once there are
+            ``2 * cv_folds``): the person's own held-out ratings.
 
     Attributes:
         labels: genome (tuple of 128 ints) -> rating.
-        pool: genome -> class probabilities when it was pooled.
-        history: one record per retraining: ``labels``, ``loss``, ``test_accuracy``, ``batch_accuracy``.
+        pool: the reservoir's genomes.
+        history: one record per retraining: ``labels``, ``loss``, ``batch_accuracy``, ``test`` (ordinal metrics or
+            None), ``cv`` (ordinal metrics or None), ``test_accuracy`` (``test["accuracy"]`` or None).
         listeners: called as ``listener(record)`` after each retraining.
+
+    Raises:
+        ValueError: an unknown strategy, a size below 1 or ``fresh`` outside [0, 1].
     """
 
     def __init__(
         self,
         fitter: Fitter,
         *,
-        strategy: str = "least_confidence",
+        strategy: str = "diverse",
         pool_size: int = 200,
+        fresh: float = 0.25,
         k: int = 5,
         epochs: int = 10,
         batch_size: int = 20,
         seed: int = 0,
         test_set: tuple[np.ndarray, np.ndarray] | None = None,
+        cv_folds: int = 0,
     ) -> None:
         if strategy not in STRATEGIES:
             raise ValueError(f"unknown strategy {strategy!r}; one of {STRATEGIES}")
         if min(pool_size, k, epochs, batch_size) < 1:
             raise ValueError("pool_size, k, epochs and batch_size must be at least 1")
+        if not 0 <= fresh <= 1:
+            raise ValueError(f"fresh is a share in [0, 1], got {fresh}")
         self.fitter = fitter
         self.strategy = strategy
-        self.pool_size, self.k, self.epochs, self.batch_size = pool_size, k, epochs, batch_size
+        self.pool_size, self.fresh, self.k, self.epochs, self.batch_size = pool_size, fresh, k, epochs, batch_size
         self.rng = np.random.default_rng(seed)
         self.test_set = test_set
-        self.labels: dict[tuple[int, ...], int] = {}
-        self.pool: dict[tuple[int, ...], np.ndarray] = {}
+        self.cv_folds = cv_folds
+        self.labels: dict[Genome, int] = {}
+        self.pool: list[Genome] = []
         self.history: list[dict[str, Any]] = []
         self.listeners: list[Callable[[dict[str, Any]], Any]] = []
-        self._asked: dict[tuple[int, ...], np.ndarray] = {}
-        self._features: dict[tuple[int, ...], np.ndarray] = {}  # network inputs of the labelled genomes
+        self.seen = 0  #: distinct unlabelled genomes offered to the reservoir
+        self.last_candidates = np.zeros((0, GENOME_SIZE), np.uint8)  #: what the latest :meth:`choose` chose from
+        self._arrived = 0  # since the last batch
+        self._pooled: set[Genome] = set()
+        self._offered: set[bytes] = set()
+        self._asked: dict[Genome, np.ndarray] = {}
+        self._features: dict[Genome, np.ndarray] = {}  # network inputs, computed once per genome
         self._test_features: np.ndarray | None = None
 
     @property
     def ready(self) -> bool:
-        """True when the pool holds at least ``pool_size`` genomes."""
-        return len(self.pool) >= self.pool_size
+        """True when ``pool_size`` new melodies arrived since the last batch."""
+        return self._arrived >= self.pool_size and bool(self.pool)
 
-    def add_to_pool(self, genomes: Any, probs: Any) -> int:
-        """Pool unlabelled genomes (N, 128) with their class probabilities (N, 6); returns the pool size."""
-        g = np.asarray(genomes, dtype=np.uint8).reshape(-1, GENOME_SIZE)
-        p = np.asarray(probs, dtype=np.float64).reshape(g.shape[0], -1)
-        for genome, prob in zip(g, p, strict=True):
+    def add_to_pool(self, genomes: Any) -> int:
+        """Offer genomes (N, 128) to the reservoir: each distinct unlabelled genome once (a copy, or one offered
+        before, is passed over), so the reservoir is a uniform sample of the distinct melodies the GA proposed;
+        returns the pool size."""
+        for genome in np.asarray(genomes, dtype=np.uint8).reshape(-1, GENOME_SIZE):
+            packed = np.packbits(genome).tobytes()  # 16 bytes: every genome ever offered is remembered
             key = tuple(int(b) for b in genome)
-            if key not in self.labels:
-                self.pool[key] = prob
+            if packed in self._offered or key in self.labels:
+                continue
+            self._offered.add(packed)
+            self.seen += 1
+            self._arrived += 1
+            if len(self.pool) < self.pool_size:
+                slot = len(self.pool)
+                self.pool.append(key)
+            else:
+                slot = int(self.rng.integers(self.seen))
+                if slot >= self.pool_size:
+                    continue
+                self._pooled.discard(self.pool[slot])
+                self._features.pop(self.pool[slot], None)
+                self.pool[slot] = key
+            self._pooled.add(key)
         return len(self.pool)
 
-    def choose(self) -> np.ndarray:
-        """The ``k`` most informative pooled genomes (uint8 (<= k, 128)); they leave the pool."""
-        keys = list(self.pool)
+    def _feature_rows(self, keys: list[Genome]) -> np.ndarray:
+        missing = [key for key in keys if key not in self._features]
+        if missing:
+            for key, row in zip(missing, melody_features(np.array(missing, dtype=np.uint8)), strict=True):
+                self._features[key] = row
         if not keys:
-            return np.zeros((0, GENOME_SIZE), dtype=np.uint8)
-        probs = np.stack([self.pool[key] for key in keys])
-        chosen = [keys[i] for i in select(probs, self.k, self.strategy, self.rng)]
-        for key in chosen:
-            self._asked[key] = self.pool.pop(key)
-        return np.array(chosen, dtype=np.uint8)
+            return melody_features(np.zeros((0, GENOME_SIZE), np.uint8))
+        return np.stack([self._features[key] for key in keys])
+
+    async def choose(self) -> np.ndarray:
+        """The ``k`` melodies to ask about (uint8 (<= k, 128)), from the pool and fresh random melodies, ranked by the
+        current network; the chosen leave the pool."""
+        fresh = [tuple(int(b) for b in g) for g in random_genomes(self.rng, round(self.fresh * self.pool_size))]
+        candidates = list(dict.fromkeys(self.pool + [g for g in fresh if g not in self.labels]))
+        self._arrived = 0
+        self.last_candidates = np.array(candidates, dtype=np.uint8).reshape(-1, GENOME_SIZE)
+        if not candidates:
+            return self.last_candidates
+        x = self._feature_rows(candidates)
+        probs = await self.fitter.predict(x)
+        labelled = self._feature_rows(list(self.labels))
+        picked = select(probs, self.k, self.strategy, self.rng, features=x, labelled=labelled)
+        chosen = [candidates[i] for i in picked]
+        for i, key in zip(picked, chosen, strict=True):
+            self._asked[key] = probs[i]
+        self._drop_from_pool(set(chosen))
+        for key in fresh:  # the fresh melodies not chosen are gone: so are their features
+            if key not in self._asked and key not in self._pooled and key not in self.labels:
+                self._features.pop(key, None)
+        return np.array(chosen, dtype=np.uint8).reshape(-1, GENOME_SIZE)
+
+    def _drop_from_pool(self, keys: set[Genome]) -> None:
+        if keys & self._pooled:
+            self.pool = [key for key in self.pool if key not in keys]
+            self._pooled -= keys
 
     def add_labels(self, genomes: Any, ratings: Any) -> float | None:
-        """Record ratings; returns the batch accuracy (the network's argmax when the genomes were pooled against
-        the ratings) over those that were asked, or None if none was.
+        """Record ratings; returns the batch accuracy (the network's argmax when the genomes were chosen against the
+        ratings) over those that were asked, or None if none was.
 
         Raises:
             LabelError: a rating outside 0..5. ValueError: a bad genome. (Nothing is recorded then.)
@@ -241,12 +316,10 @@ class ActiveLearner:
         hits = []
         for key, rating in pairs:
             self.labels[key] = rating
-            if key not in self._features:
-                self._features[key] = melody_features(np.array(key, dtype=np.uint8))[0]
-            self.pool.pop(key, None)
             asked = self._asked.pop(key, None)
             if asked is not None:
                 hits.append(int(np.argmax(asked)) == rating)
+        self._drop_from_pool({key for key, _ in pairs})
         return float(np.mean(hits)) if hits else None
 
     def labelled_arrays(self) -> tuple[np.ndarray, np.ndarray]:
@@ -259,33 +332,31 @@ class ActiveLearner:
     def training_arrays(self) -> tuple[np.ndarray, np.ndarray]:
         """All labels as the network's inputs: ``(float32 (N, NUM_FEATURES) of melody_features, int64 (N,))``."""
         keys = list(self.labels)
-        if not keys:
-            return melody_features(np.zeros((0, GENOME_SIZE), np.uint8)), np.zeros(0, np.int64)
-        return np.stack([self._features[k] for k in keys]), np.array([self.labels[k] for k in keys], dtype=np.int64)
+        return self._feature_rows(keys), np.array([self.labels[k] for k in keys], dtype=np.int64)
 
     async def retrain(self, batch_accuracy: float | None = None) -> dict[str, Any]:
-        """Train ``epochs`` epochs over all labels, measure, empty the pool; returns (and records) the record."""
+        """Train ``epochs`` epochs over all labels and measure; returns (and records) the record."""
         x, y = self.training_arrays()
-        losses = []
-        for _ in range(self.epochs if len(y) else 0):
-            order = self.rng.permutation(len(y))
-            for start in range(0, len(y), self.batch_size):
-                idx = order[start : start + self.batch_size]
-                losses.append(await self.fitter.step(x[idx], y[idx]))
+        loss = await _fit(self.fitter, x, y, self.epochs, self.batch_size, self.rng)
+        test = await self.test_metrics() if self.test_set is not None else None
+        cv = None
+        if self.cv_folds >= 2 and len(y) >= 2 * self.cv_folds:
+            cv = await cross_validated(x, y, folds=self.cv_folds, batch_size=self.batch_size, seed=len(y))
         record: dict[str, Any] = {
             "labels": len(y),
-            "loss": float(np.mean(losses[-max(1, -(-len(y) // self.batch_size)) :])) if losses else float("nan"),
+            "loss": loss,
             "batch_accuracy": batch_accuracy,
-            "test_accuracy": await self.test_accuracy() if self.test_set is not None else None,
+            "test": test,
+            "cv": cv,
+            "test_accuracy": None if test is None else test["accuracy"],
         }
-        self.pool.clear()
         self.history.append(record)
         for listener in list(self.listeners):
             listener(record)
         return record
 
-    async def test_accuracy(self) -> float:
-        """Accuracy (argmax) on the test set, 0..1.
+    async def test_metrics(self) -> dict[str, float]:
+        """Accuracy, within-one accuracy and MAE (:func:`~.selection.ordinal_metrics`) on the test set.
 
         Raises:
             ValueError: no test set.
@@ -295,8 +366,39 @@ class ActiveLearner:
         genomes, ratings = self.test_set
         if self._test_features is None or self._test_features.shape[0] != len(ratings):
             self._test_features = melody_features(genomes)
-        probs = await self.fitter.predict(self._test_features)
-        return float(np.mean(probs.argmax(axis=1) == np.asarray(ratings)))
+        return ordinal_metrics(await self.fitter.predict(self._test_features), ratings)
+
+    async def test_accuracy(self) -> float:
+        """Accuracy (argmax) on the test set, 0..1.
+
+        Raises:
+            ValueError: no test set.
+        """
+        return (await self.test_metrics())["accuracy"]
+
+
+def _arrays(value: Any) -> Any:
+    """A state read by ``torch.load`` with its tensors as numpy arrays (what a message carries)."""
+    if isinstance(value, torch.Tensor):
+        return value.numpy()
+    if isinstance(value, dict):
+        return {k: _arrays(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_arrays(v) for v in value]
+    return value
+
+
+#: The KPIs the learner sends to ``metrics``: name -> (record field, metric or None).
+KPIS = {
+    "labels": ("labels", None),
+    "batch accuracy (before training)": ("batch_accuracy", None),
+    "test accuracy": ("test", "accuracy"),
+    "test within-one accuracy": ("test", "within_one"),
+    "test MAE": ("test", "mae"),
+    "cross-validated accuracy": ("cv", "accuracy"),
+    "cross-validated within-one accuracy": ("cv", "within_one"),
+    "cross-validated MAE": ("cv", "mae"),
+}
 
 
 @component("learner", LearnerOptions, "Melody active learner component.")
@@ -311,49 +413,68 @@ def build(
 ) -> Client:
     """The active learner's client (arguments as for ``Component.build``). ``client.context``: ``learner``
     (:class:`ActiveLearner`), ``rounds`` (an ``asyncio.Queue`` getting each retraining's record), ``state``
-    (``busy``, ``rounds``, ``resumed``).
+    (``busy``, ``rounds``, ``resumed``), ``resume`` and ``save_model`` (coroutine functions).
 
     It pools the populations of room ``evolution``, asks room ``user`` for ratings, trains the network through
-    ``traininput``/``trainoutput`` and reports KPIs to ``metrics``. Of ``options``: ``strategy``, ``pool_size``,
-    ``k``, ``epochs``, ``batch_size`` (with ``seed``: see :class:`ActiveLearner`); ``store``, the file of a
-    :class:`LabelStore` whose ratings are loaded at start (after a restart, training resumes from them; the
+    ``traininput``/``trainoutput`` and reports :data:`KPIS` to ``metrics``. Of ``options``: ``strategy``,
+    ``pool_size``, ``fresh``, ``k``, ``epochs``, ``batch_size``, ``cv_folds`` (with ``seed``: see
+    :class:`ActiveLearner`); ``store``, the file of a :class:`LabelStore` whose ratings are loaded at start (the
     person's side writes new ratings there, the learner only reads it); ``pretrain``, a swergio CSV file (e.g. the
-    original project's 39 ratings) added to the labels at start; ``max_rounds``, stop asking after this many label
-    batches (None: never stop).
+    original project's 39 ratings) added to the labels at start; ``model``, the file of the evaluation network's
+    state (:func:`~swergio_nb.feedback.commands.write_state`): loaded into ``evalnet`` at start if it exists
+    (``COMMAND/LOADMODELWEIGHTS``), written after every retraining (``COMMAND/SAVEMODELWEIGHTS``), so labels and
+    model come back together; ``max_rounds``, stop asking after this many label batches (None: never stop).
 
     Args:
         store: an open :class:`LabelStore` to use instead of ``options.store``.
-        test_set: genomes and their ratings to measure the accuracy on (see :class:`ActiveLearner`).
+        test_set: genomes and their ratings to measure the network on (see :class:`ActiveLearner`).
 
-    At start (the first message it handles, or ``await client.context["resume"]()``), labels from the store and
-    ``pretrain`` are loaded and, if there are any, the network is trained on them (round 0).
+    At start (the first message it handles, or ``await client.context["resume"]()``), the model file is loaded,
+    then the labels of the store and ``pretrain``, and if there are any the network trains on them (round 0),
+    continuing from the loaded weights.
     """
-    pretrain, max_rounds = options.pretrain, options.max_rounds
+    pretrain, max_rounds, model = options.pretrain, options.max_rounds, options.model
     client = Client(name, url)
     fitter = HubFitter(client)
-    learner = ActiveLearner(fitter, strategy=options.strategy, pool_size=options.pool_size, k=options.k,
-                            epochs=options.epochs, batch_size=options.batch_size, seed=seed,
-                            test_set=test_set)  # fmt: skip
+    learner = ActiveLearner(fitter, strategy=options.strategy, pool_size=options.pool_size, fresh=options.fresh,
+                            k=options.k, epochs=options.epochs, batch_size=options.batch_size, seed=seed,
+                            test_set=test_set, cv_folds=options.cv_folds)  # fmt: skip
     rounds: asyncio.Queue = asyncio.Queue()
-    state: dict[str, Any] = {"busy": False, "rounds": 0, "resumed": False, "task": None}
+    state: dict[str, Any] = {"busy": False, "rounds": 0, "resumed": False, "task": None, "model_loaded": False}
     label_store = store if store is not None or options.store is None else LabelStore(options.store)
     resume_lock = asyncio.Lock()
 
+    async def save_model() -> None:
+        """Ask ``evalnet`` for its state and write it to ``options.model`` (replaced whole, never half-written)."""
+        if model is None:
+            raise ValueError("no model file: set LearnerOptions.model")
+        reply = await client.request({"TYPE": "COMMAND/SAVEMODELWEIGHTS", "TO": options.evalnet}, timeout=60.0)
+        partial = Path(f"{model}.partial")
+        write_state(reply, partial)
+        os.replace(partial, model)
+
     async def publish(record: dict[str, Any]) -> None:
-        kpis = {"labels": record["labels"], "test accuracy": record["test_accuracy"],
-                "batch accuracy (before training)": record["batch_accuracy"]}  # fmt: skip
-        for kpi, value in kpis.items():
+        if model is not None:
+            await save_model()
+        for kpi, (key, metric) in KPIS.items():
+            value = record.get(key)
+            if metric is not None and value is not None:
+                value = value[metric]
             if value is not None:
                 await client.send({"TYPE": "LOG/KPI", "TO_ROOM": "metrics", "KPI": kpi, "VALUE": float(value),
                                    "STEP": record["labels"]})  # fmt: skip
-        record = {**record, "round": state["rounds"]}
-        rounds.put_nowait(record)
+        rounds.put_nowait({**record, "round": state["rounds"]})
 
     async def resume() -> None:
         async with resume_lock:
             if state["resumed"]:
                 return
             state["resumed"] = True
+            if model is not None and Path(model).exists():
+                saved = _arrays(torch.load(model, map_location="cpu", weights_only=True))
+                await client.request({"TYPE": "COMMAND/LOADMODELWEIGHTS", "TO": options.evalnet, **saved},
+                                     timeout=60.0)  # fmt: skip
+                state["model_loaded"] = True
             loaded = []
             if label_store is not None:
                 loaded += list(label_store.labels().items())
@@ -365,7 +486,7 @@ def build(
 
     async def one_round() -> None:
         try:
-            genomes = learner.choose()
+            genomes = await learner.choose()
             reply = await client.request(
                 {"TYPE": "DATA/CUSTOM", "TO_ROOM": "user", "GENOMES": genomes},
                 reply_room="user", reply_type="DATA/CUSTOM", timeout=None,
@@ -381,17 +502,18 @@ def build(
             state["busy"] = False
 
     async def pool(msg: dict[str, Any]) -> None:
-        if "PROBS" not in msg:
+        if "FITNESS" not in msg:  # the evaluation network's answer: this generation as the GA breeds from it
             return
         await resume()
-        learner.add_to_pool(msg["GENOMES"], msg["PROBS"])
+        learner.add_to_pool(msg["GENOMES"])
         finished = max_rounds is not None and state["rounds"] >= max_rounds
         if learner.ready and not state["busy"] and not finished:
             state["busy"] = True
             state["task"] = asyncio.ensure_future(one_round())  # the pool keeps filling while the person rates
 
     client.add_handler(pool, Trigger("DATA/CUSTOM", "evolution"))
-    client.context.update(learner=learner, rounds=rounds, state=state, resume=resume, store=label_store)
+    client.context.update(learner=learner, rounds=rounds, state=state, resume=resume, save_model=save_model,
+                          store=label_store)  # fmt: skip
     return client
 
 

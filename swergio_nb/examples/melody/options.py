@@ -18,15 +18,16 @@ __all__ = [
     "add_arguments",
 ]
 
-#: Uncertainty sampling strategies of the active learner (:func:`~.learner.informativeness`).
-STRATEGIES = ("least_confidence", "margin", "entropy", "random")
+#: Query strategies of the active learner (:mod:`~.selection`).
+STRATEGIES = ("diverse", "coreset", "variance", "least_confidence", "margin", "entropy", "random")
 
 
 @dataclass(frozen=True)
 class EvalnetOptions:
     """Options of the evaluation network component."""
 
-    lr: float = option(1e-3, "Adam learning rate")
+    lr: float = option(1e-2, "Adam learning rate")
+    head: str = option("ordinal", "output head", choices=("ordinal", "softmax"))
 
 
 @dataclass(frozen=True)
@@ -59,14 +60,18 @@ class EvolutionOptions:
 class LearnerOptions:
     """Options of the active learner (:class:`~.learner.ActiveLearner`)."""
 
-    strategy: str = option("least_confidence", "uncertainty sampling strategy", choices=STRATEGIES)
-    pool_size: int = option(200, "genomes pooled before asking")
+    strategy: str = option("coreset", "query strategy", choices=STRATEGIES)
+    pool_size: int = option(200, "genomes kept in the pool (a reservoir over every generation)")
+    fresh: float = option(0.25, "share of fresh random melodies added to the pool at each batch")
     k: int = option(5, "melodies rated per batch")
     epochs: int = option(10, "epochs over all labels per batch")
     batch_size: int = option(20, "labels per training step")
     store: Path | None = option(None, "SQLite label store to resume from")
     pretrain: Path | None = option(None, "swergio CSV of ratings to pre-train on")
     max_rounds: int | None = option(None, "stop asking after this many batches")
+    cv_folds: int = option(0, "cross-validate on the labels with this many folds (0: no)")
+    model: Path | None = option(None, "file of the evaluation network's state: loaded at start, saved each batch")
+    evalnet: str = option("evalnet", "name of the evaluation network component")
 
 
 @dataclass(frozen=True)
@@ -81,7 +86,7 @@ class PersonOptions:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The demo's command-line options."""
     parser.add_argument("--rounds", type=int, default=12, help="label batches to ask for (default %(default)s)")
-    add_option_arguments(parser, LearnerOptions, ("k", "pool_size", "strategy", "store", "pretrain"))
+    add_option_arguments(parser, LearnerOptions, ("k", "pool_size", "strategy", "store", "pretrain", "model"))
     add_option_arguments(parser, EvolutionOptions, ("population_size",))
     parser.add_argument("--seed", type=int, default=0, help="random seed (default %(default)s)")
     add_option_arguments(parser, PersonOptions, ("noise",))

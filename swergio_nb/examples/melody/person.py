@@ -48,7 +48,6 @@ __all__ = [
     "melody_scores",
     "taste_score",
     "SimulatedPerson",
-    "make_test_set",
     "build",
 ]
 
@@ -160,36 +159,6 @@ class SimulatedPerson:
         queue.listeners.append(on_change)
         if queue.current is not None:
             on_change(queue)
-
-
-def make_test_set(
-    person: SimulatedPerson, n: int = 400, seed: int = 12345, generations: int = 12
-) -> tuple[np.ndarray, np.ndarray]:
-    """A held-out test set rated by ``person`` (with its noise): half uniformly random genomes, half genomes
-    from a GA (:class:`~swergio_nb.examples.melody.evolution.Evolution`, seed ``seed``) driven by the person's
-    noiseless score, sampled across its first ``generations`` generations: melodies of the kinds the learner meets,
-    random ones and those on a GA's climb, every rating class 0..5 represented. (After 40 generations the person's
-    GA sits at rating 5, a class a learner whose GA is led by a young network rarely sees: such a test set measured
-    the distance between the two GAs more than the network's judgement.)
-
-    Returns:
-        ``(genomes uint8 (n, 128), ratings int64 (n,))``.
-    """
-    from .evolution import Evolution
-    from .music import random_genomes
-
-    rng = np.random.default_rng(seed)
-    half = n // 2
-    evolved = []
-    evolution = Evolution(50, seed=seed)
-    for _ in range(generations):
-        genomes = evolution.genomes()
-        evolved.append(genomes)
-        evolution.evolve([person.score(g) for g in genomes])
-    pool = np.concatenate(evolved)
-    picked = pool[rng.choice(len(pool), n - half, replace=False)]
-    genomes = np.concatenate([random_genomes(rng, half), picked])
-    return genomes, person.rate_many(genomes)
 
 
 @component("user", PersonOptions, "Simulated person: rates melodies sent to the user room.")

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import base64
 import logging
+import sqlite3
 from typing import Any
 
 import anywidget
@@ -45,6 +46,8 @@ class LabellingWidget(anywidget.AnyWidget):
         can_undo, waiting, labels, accuracy: undo possible; melodies waiting; the learner's label count and
             accuracy (0..1, None until known).
         autoplay: play each new melody when it appears (browsers may block it before the first click).
+        rater: who rates, shown as "rating: ..." ("you", or e.g. "simulated person").
+        accuracy_label: what the accuracy shown is measured on (e.g. "accuracy on your held-out ratings").
 
     Args:
         queue: the queue to rate from (its listeners get this widget's refresh).
@@ -61,6 +64,8 @@ class LabellingWidget(anywidget.AnyWidget):
     labels = traitlets.Int(0).tag(sync=True)
     accuracy = traitlets.Float(None, allow_none=True).tag(sync=True)
     autoplay = traitlets.Bool(True).tag(sync=True)
+    rater = traitlets.Unicode("you").tag(sync=True)
+    accuracy_label = traitlets.Unicode("accuracy").tag(sync=True)
 
     def __init__(
         self, queue: LabelQueue, *, settings: MusicSettings | None = None, sample_rate: int = 22_050, **kwargs: Any
@@ -129,8 +134,8 @@ class LabellingWidget(anywidget.AnyWidget):
                 result = {"action": "undo", "key": None if item is None else item.key, "text": text}
             else:
                 result = {"action": action, "text": f"unknown action {action!r}"}
-        except LabelError as exc:
-            result = {"action": action, "key": key, "text": f"not saved: {exc}"}
+        except (LabelError, sqlite3.Error, OSError) as exc:  # a bad rating, a full disk, a store gone: the melody
+            result = {"action": action, "key": key, "text": f"not saved: {exc}"}  # stays current, nothing is lost
         self.confirmed = {**result, "n": self.actions}
         return self.confirmed
 

@@ -8,7 +8,8 @@ import torch.nn.functional as F  # noqa: N812
 
 from swergio_nb.examples.melody.evaluation import NUM_FEATURES, EvaluationNetwork, melody_features
 from swergio_nb.examples.melody.music import slots_to_genome
-from swergio_nb.examples.melody.person import SimulatedPerson, make_test_set
+from swergio_nb.examples.melody.offline import candidate_test_set
+from swergio_nb.examples.melody.person import SimulatedPerson
 
 
 def test_features_of_a_hand_worked_melody() -> None:
@@ -27,13 +28,13 @@ def test_features_of_a_hand_worked_melody() -> None:
     assert rests[0] == 1.0 and rests[17] == 1.0 and not rests[9:17].any() and rests[26] == 0.0
 
 
-def test_network_learns_the_simulated_taste_above_the_majority_class() -> None:
-    train = make_test_set(SimulatedPerson(seed=5), 200, seed=777)
-    test = make_test_set(SimulatedPerson(seed=6), 200, seed=888)
+async def test_network_learns_the_simulated_taste_above_the_majority_class() -> None:
+    train = await candidate_test_set(SimulatedPerson(seed=5), 200, seed=777, budget=40)
+    test = await candidate_test_set(SimulatedPerson(seed=6), 200, seed=888, budget=40)
     majority = np.bincount(test[1]).max() / len(test[1])
     x, y = torch.as_tensor(melody_features(train[0])), torch.as_tensor(train[1])
     net = EvaluationNetwork.seeded(0)
-    optimizer = torch.optim.Adam(net.parameters(), lr=1e-3)
+    optimizer = torch.optim.Adam(net.parameters(), lr=1e-2)
     generator = torch.Generator().manual_seed(0)
     for _ in range(50):
         for idx in torch.randperm(len(y), generator=generator).split(20):

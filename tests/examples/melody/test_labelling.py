@@ -12,7 +12,6 @@ import pytest
 
 from swergio_nb.examples.melody import SWERGIO_RATINGS
 from swergio_nb.examples.melody.labelling import LabelError, LabelQueue, LabelStore, read_swergio_csv
-from swergio_nb.examples.melody.learner import informativeness, select
 from swergio_nb.examples.melody.music import random_genomes
 from swergio_nb.examples.melody.person import SimulatedPerson
 from swergio_nb.examples.melody.widget import LabellingWidget
@@ -88,6 +87,24 @@ async def test_queue_rate_skip_undo_store_first(tmp_path: Path) -> None:
         queue.rate(3)
 
 
+async def test_a_store_that_cannot_write_is_shown_as_not_saved_and_loses_nothing(tmp_path: Path) -> None:
+    """The store refuses to write (SQLite's own OperationalError, the error a full disk raises too): the widget says
+    "not saved: <reason>" instead of "saving..." forever, and the melody waits to be rated again."""
+    store = LabelStore(tmp_path / "labels.db")
+    queue = LabelQueue(store)
+    widget = LabellingWidget(queue)
+    task = asyncio.ensure_future(queue.ask(random_genomes(np.random.default_rng(3), 2)))
+    await asyncio.sleep(0)
+    key = widget.item["key"]
+    store._db.execute("PRAGMA query_only = 1")  # every write now fails inside SQLite
+    assert widget.act("rate", 4, key)["text"] == "not saved: attempt to write a readonly database"
+    assert len(store) == 0 and widget.item["key"] == key and queue.progress == (1, 2)
+    store._db.execute("PRAGMA query_only = 0")  # writable again: the same melody is rated
+    assert widget.act("rate", 4, key)["text"].startswith("saved rating 4")
+    assert len(store) == 1
+    task.cancel()
+
+
 async def test_widget_actions_confirm_after_storing(tmp_path: Path) -> None:
     genomes = random_genomes(np.random.default_rng(2), 2)
     store = LabelStore(tmp_path / "labels.db")
@@ -111,29 +128,6 @@ async def test_widget_actions_confirm_after_storing(tmp_path: Path) -> None:
     assert await task == [0, 5] and widget.item == {} and [r.rating for r in store.rows()] == [0, 5]
     widget.show_learner(labels=7, accuracy=0.5)
     assert (widget.labels, widget.accuracy) == (7, 0.5)
-
-
-def test_uncertainty_strategies_by_hand() -> None:
-    probs = np.array(
-        [
-            [0.90, 0.05, 0.05, 0.0, 0.0, 0.0],  # confident
-            [0.40, 0.38, 0.22, 0.0, 0.0, 0.0],  # small margin
-            [0.30, 0.10, 0.15, 0.15, 0.15, 0.15],  # lowest top probability, spread out
-        ]
-    )
-    assert informativeness(probs, "least_confidence") == pytest.approx([0.10, 0.60, 0.70])
-    assert informativeness(probs, "margin") == pytest.approx([-0.85, -0.02, -0.15])
-    entropy = informativeness(probs, "entropy")
-    assert entropy[2] > entropy[1] > entropy[0]
-    assert entropy[0] == pytest.approx(-(0.9 * np.log(0.9) + 0.1 * np.log(0.05)))
-    rng = np.random.default_rng(0)
-    assert select(probs, 1, "least_confidence", rng).tolist() == [2]
-    assert select(probs, 1, "margin", rng).tolist() == [1]
-    assert select(probs, 2, "entropy", rng).tolist() == [2, 1]
-    picks = {tuple(select(probs, 1, "random", np.random.default_rng(s)).tolist()) for s in range(20)}
-    assert picks == {(0,), (1,), (2,)}
-    with pytest.raises(ValueError, match="unknown strategy"):
-        informativeness(probs, "smallest")
 
 
 def test_simulated_person_is_deterministic_and_tracks_its_taste() -> None:
