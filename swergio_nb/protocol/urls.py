@@ -1,13 +1,15 @@
-"""Hub URLs and their tokens: add one, take one out, hide one (for printing), hide every one in a text (logs)."""
+"""Hub URLs and their tokens: add one, take one out, hide one (for printing), hide every one in a text (logs);
+whether a host is loopback."""
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import re
 from collections.abc import Iterable
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
-__all__ = ["with_token", "split_token", "redact", "redact_text", "RedactTokens"]
+__all__ = ["with_token", "split_token", "redact", "redact_text", "RedactTokens", "is_loopback"]
 
 #: A token in a URL's query, as printed in a log line or a component's output (``?token=...`` / ``&token=...``).
 _TOKEN_IN_URL = re.compile(r"([?&]token=)[^&#\s'\"<>]+")
@@ -59,3 +61,14 @@ class RedactTokens(logging.Filter):
         if "token=" in message:
             record.msg, record.args = redact_text(message), None
         return True
+
+
+def is_loopback(host: str) -> bool:
+    """True if ``host`` is ``localhost`` or a loopback address (``127.0.0.0/8``, ``::1``): only this machine reaches
+    a socket bound to it."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

@@ -83,11 +83,15 @@ async def _serve_hub(args: argparse.Namespace) -> None:
             ssl=_tls(args.certfile, args.keyfile),
             insecure=args.insecure,
             **_credentials(args.credentials),
+            swergio_port=args.swergio_port,
         )
     except ValueError as exc:  # a setting refused (no TLS beyond loopback, roles without a token...)
         sys.exit(f"swergio-nb hub: {exc}")
     await hub.start()
     print(f"swergio hub listening on {hub.url}", flush=True)
+    if hub.swergio_address is not None:
+        host, port = hub.swergio_address
+        print(f"swergio 0.0.2 clients (TCP, no token): Client(name, {host!r}, {port})", flush=True)
     loop = asyncio.get_running_loop()
     stop = loop.create_future()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -142,6 +146,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     hub.add_argument(
         "--max-rooms", type=int, default=DEFAULT_MAX_ROOMS, help="rooms per connection (default %(default)s)"
+    )
+    hub.add_argument(
+        "--swergio-port",
+        type=int,
+        default=None,
+        help="also accept swergio 0.0.2's TCP clients on this loopback port (0 picks one; default: off)",
     )
 
     hub.add_argument(

@@ -6,5 +6,6 @@
 * :mod:`.tornado`: the tornado WebSocket handler around the same core (the hub inside Jupyter Server).
 * :mod:`.client`: the asyncio :class:`~swergio_nb.transport.client.Client` around the sans-I/O endpoint;
   :mod:`.connection` is its websockets connection (opening, reconnecting), :mod:`.handlers` runs its handlers.
+* :mod:`.swergio_tcp`: swergio 0.0.2's TCP framing, a listener whose connections are links of any hub core.
 * :mod:`._websockets`: every use of a websockets internal, in one place, each naming the source it relies on.
 """

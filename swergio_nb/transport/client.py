@@ -26,7 +26,8 @@ import asyncio
 import inspect
 import logging
 import os
-from collections.abc import Awaitable, Callable, Iterable
+import sys
+from collections.abc import Awaitable, Callable, Coroutine, Generator, Iterable
 from ssl import SSLContext
 from typing import Any, Literal
 
@@ -50,11 +51,59 @@ from ..protocol.urls import with_token
 from .connection import HubConnection, fail
 from .handlers import HandlerRunner
 
-__all__ = ["Client", "Trigger", "Handler", "SENDER", "ClientStats"]
+__all__ = ["Client", "Trigger", "Handler", "SENDER", "ClientStats", "Sending"]
 
 logger = logging.getLogger(__name__)
 
 _OPEN = ConnectionState.OPEN
+
+
+class Sending(Coroutine[Any, Any, dict[str, Any]]):
+    """What :meth:`Client.send` returns: the send, which happens when it is awaited (a coroutine, for asyncio).
+
+    One that is garbage collected without ever having been awaited (``client.send(msg)`` with the ``await``
+    forgotten) sent nothing; that is logged as an ERROR on ``swergio_nb.transport.client`` naming the message and the
+    line that called ``send()``, in place of Python's easily missed ``RuntimeWarning``. (For synchronous code,
+    :class:`swergio_nb.compat.Client` has a ``send()`` that needs no ``await``.)
+    """
+
+    __slots__ = ("_coro", "_started", "_file", "_line")
+
+    def __init__(self, coro: Coroutine[Any, Any, dict[str, Any]], caller: Any) -> None:
+        self._coro = coro  # Client._send_within(self, msg, timeout), not started
+        self._started = False
+        self._file = caller.f_code.co_filename  # where send() was called (not the frame: it would keep its locals)
+        self._line = caller.f_lineno
+
+    def __await__(self) -> Generator[Any, None, dict[str, Any]]:
+        self._started = True
+        return self._coro.__await__()
+
+    def send(self, value: Any) -> Any:
+        self._started = True
+        return self._coro.send(value)
+
+    def throw(self, *args: Any) -> Any:
+        self._started = True
+        return self._coro.throw(*args)
+
+    def close(self) -> None:
+        self._started = True
+        self._coro.close()
+
+    def __del__(self) -> None:
+        if not self._started:
+            args = self._coro.cr_frame.f_locals  # the arguments of the coroutine that never ran
+            self._coro.close()  # no RuntimeWarning as well: this error says it
+            logger.error(
+                "%s: send() of %s message %s was never awaited, so it was not sent (called at %s:%d). "
+                "Write `await client.send(...)`.",
+                args["self"].name,
+                args["msg"].get("TYPE"),
+                args["msg"].get("ID"),
+                self._file,
+                self._line,
+            )
 
 
 class Client:
@@ -116,7 +165,7 @@ class Client:
         self.timeout = timeout
         self.endpoint = Endpoint(name, max_buffer=max_buffer, max_buffer_bytes=max_buffer_bytes)
         self.context: dict[str, Any] = {"client": self, **context}
-        self.runner = HandlerRunner(self.endpoint, self.context, queue_size, self.send, self._send_now)
+        self.runner = HandlerRunner(self.endpoint, self.context, queue_size, self._send_reply, self._send_now)
         #: Called as ``listener(handler, message, exception)`` when a handler raises.
         self.error_listeners = self.runner.error_listeners
         self.connection = HubConnection(
@@ -343,8 +392,8 @@ class Client:
 
     # -- sending -----------------------------------------------------------------------------------------------
 
-    async def send(self, msg: dict[str, Any], *, timeout: float | None = None) -> dict[str, Any]:
-        """Send a message; fills ``ID`` (and ``ROOT_ID`` = ``ID``) when missing.
+    def send(self, msg: dict[str, Any], *, timeout: float | None = None) -> Sending:
+        """Send a message; fills ``ID`` (and ``ROOT_ID`` = ``ID``) when missing. Await it: ``await client.send(m)``.
 
         Waits while the connection is backed up (flow control: the hub holds a fast sender back for a slow
         recipient); ``timeout`` bounds that wait.
@@ -355,19 +404,31 @@ class Client:
                 as long as it takes.
 
         Returns:
-            The message as sent (a shallow copy of ``msg`` with the filled fields).
+            A :class:`Sending` (a coroutine) whose result is the message as sent (a shallow copy of ``msg`` with the
+            filled fields). Nothing is sent until it is awaited; one never awaited is logged as an ERROR.
 
         Raises:
-            InvalidMessage: the message breaks the protocol (nothing is sent).
-            NotConnected: no live connection.
+            InvalidMessage: the message breaks the protocol (nothing is sent; raised at once, not when awaited).
+            NotConnected: no live connection (when awaited).
             TimeoutError: the connection did not take the message within ``timeout`` (a frame already handed to the
                 socket may still go out).
         """
         msg = self.endpoint.complete(msg)
+        return Sending(self._send_within(msg, timeout), sys._getframe(1))
+
+    async def _send_within(self, msg: dict[str, Any], timeout: float | None) -> dict[str, Any]:
+        """:meth:`send`'s work, ``msg`` completed."""
         await (self._send(msg) if timeout is None else asyncio.wait_for(self._send(msg), timeout))
         return msg
 
+    async def _send_reply(self, msg: dict[str, Any]) -> dict[str, Any]:
+        """:meth:`send` for the handler runner, which always awaits: no :class:`Sending` around it."""
+        msg = self.endpoint.complete(msg)
+        await self._send(msg)
+        return msg
+
     async def _send(self, msg: dict[str, Any]) -> None:
+        """Send ``msg``, completed."""
         await self._ready()
         if self._pending_joins:
             await asyncio.gather(*list(self._pending_joins))

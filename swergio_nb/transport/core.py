@@ -52,13 +52,11 @@ Writing a transport. A link is a small object per connection (see :class:`Link`)
   bytes))`` (its future is done once the stream flushed); ``write_many`` calls ``write_message`` on each handler
   without awaiting; ``buffered`` counts the bytes of writes whose future is not done yet; ``close`` is
   ``handler.close(code, reason)``.
-* swergio 0.0.2's TCP framing (a 10-byte length header, then JSON) on an ``asyncio.Protocol``: ``data_received``
-  splits frames and passes each to :meth:`HubCore.receive`; on an awaitable it calls ``transport.pause_reading()``,
-  keeps the remaining frames, and a task hands them over after the wait, then ``resume_reading()``;
-  ``connection_lost`` starts a task awaiting :meth:`HubCore.closed`. The link: ``buffered`` is
-  ``transport.get_write_buffer_size``; ``write_many`` builds the header once and calls ``transport.write`` per
-  link; ``send`` writes and waits for the protocol's ``resume_writing`` (asyncio's drain); ``close`` is
-  ``transport.close()`` (TCP has no close code).
+* swergio 0.0.2's TCP framing (a 10-byte length header, then JSON): :mod:`.swergio_tcp`, on asyncio streams. Its
+  read loop passes each body to :meth:`HubCore.receive` and awaits what it returns before reading on (TCP then
+  holds the sender back); ``buffered`` is ``transport.get_write_buffer_size``; ``write_many`` frames the body once
+  and calls ``transport.write`` per link; ``send`` writes and awaits ``drain()``; ``close`` writes a ``LOG/ERROR``
+  with the reason (TCP has no close code) and closes.
 """
 
 from __future__ import annotations

@@ -17,6 +17,10 @@ component's credential, which cannot join the hub's rooms (``_logging``, ``_traf
 and only :attr:`Hub.observer_url` can; ``name_tokens`` reserves names for credentials of their own (a component
 named ``control`` must present ``name_tokens["control"]``; it may register only that name).
 
+swergio 0.0.2's own clients (raw TCP with a length header, no token) join the same rooms through a
+:class:`~swergio_nb.transport.swergio_tcp.SwergioListener` on the same core, started with ``swergio_port=`` (off by
+default, loopback only; see :mod:`.swergio_tcp`).
+
 Usage::
 
     async with Hub(port=0) as hub:      # port 0 picks a free port
@@ -32,7 +36,6 @@ import asyncio
 import contextlib
 import functools
 import hmac
-import ipaddress
 import logging
 import operator
 import os
@@ -60,22 +63,14 @@ from ..protocol.limits import (
     TOKEN_ENV,
 )
 from ..protocol.router import COMPONENT, FULL, Permissions, Router
-from ..protocol.urls import with_token
+from ..protocol.urls import is_loopback, with_token
 from ._websockets import DeliveringServerConnection, socket_of
 from .core import HubCore, HubStats
+from .swergio_tcp import SwergioListener
 
 __all__ = ["Hub", "HubStats"]
 
 logger = logging.getLogger("swergio_nb.transport.hub")
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _credentials(token: str, observer_token: str | None, name_tokens: dict[str, str]) -> list[tuple[str, Permissions]]:
@@ -134,6 +129,10 @@ class Hub:
         ssl: a server-side :class:`ssl.SSLContext` (its certificate chain loaded): serve ``wss://``.
         insecure: allow a host that is not loopback without ``ssl`` (tokens and traffic then cross the network in
             clear text).
+        swergio_port: also accept swergio 0.0.2's TCP clients on this port (0: a free one; read it back from
+            :attr:`swergio_port`). None (the default): no such listener. It binds ``host`` if that is a loopback
+            address, else ``127.0.0.1``: swergio's clients cannot present a token. With roles, its clients have a
+            component's permissions (no hub rooms, no reserved names).
 
     Raises:
         ValueError: ``token=""`` with a host that is not loopback (anyone on the network could join), a host that is
@@ -142,6 +141,7 @@ class Hub:
 
     Attributes:
         core: the :class:`~swergio_nb.transport.core.HubCore` carrying out the routing (queues, flow control).
+        swergio: the :class:`~swergio_nb.transport.swergio_tcp.SwergioListener` for ``swergio_port`` (else None).
     """
 
     def __init__(
@@ -167,12 +167,13 @@ class Hub:
         origins: Sequence[str] = (),
         ssl: SSLContext | None = None,
         insecure: bool = False,
+        swergio_port: int | None = None,
     ) -> None:
         if token is None:
             token = os.environ.get(TOKEN_ENV) or secrets.token_urlsafe(24)
-        if not token and not _is_loopback(host):
+        if not token and not is_loopback(host):
             raise ValueError(f"refusing to serve on {host!r} without a token: anyone on the network could join")
-        if ssl is None and not insecure and not _is_loopback(host):
+        if ssl is None and not insecure and not is_loopback(host):
             raise ValueError(
                 f"refusing to serve on {host!r} without TLS: the token and every message would cross the network in "
                 "clear text; give ssl= (swergio-nb hub --certfile/--keyfile), or insecure=True (--insecure)"
@@ -201,6 +202,17 @@ class Hub:
             max_rooms=max_rooms,
         )
         self.core.router.announce["PING_TIMEOUT"] = client_ping_timeout
+        self.swergio = (
+            None
+            if swergio_port is None
+            else SwergioListener(
+                self.core,
+                host if is_loopback(host) else "127.0.0.1",
+                swergio_port,
+                max_size=max_size,
+                permissions=FULL if observer_token is None else COMPONENT,  # a component's, with roles
+            )
+        )
         self._server: Server | None = None
         self._starting: asyncio.Future | None = None
 
@@ -230,6 +242,16 @@ class Hub:
     def __repr__(self) -> str:
         state = "running" if self.running else "starting" if self._starting is not None else "stopped"
         return f"<Hub {self._base} {state}, {len(self.core.connections)} connections>"
+
+    @property
+    def swergio_port(self) -> int | None:
+        """The port of the swergio 0.0.2 listener (final once started), or None without one."""
+        return None if self.swergio is None else self.swergio.port
+
+    @property
+    def swergio_address(self) -> tuple[str, int] | None:
+        """``(host, port)`` of the swergio 0.0.2 listener: swergio's ``Client(name, host, port)``; None without."""
+        return None if self.swergio is None else self.swergio.address
 
     @property
     def running(self) -> bool:
@@ -262,6 +284,12 @@ class Hub:
             asyncio.get_running_loop()
             sock = socket.create_server((self.host, self.port))
             self.port = sock.getsockname()[1]
+            if self.swergio is not None:
+                try:
+                    self.swergio.bind()
+                except OSError:
+                    sock.close()
+                    raise
             self._starting = asyncio.ensure_future(self._open(sock))
         return self._starting
 
@@ -277,6 +305,8 @@ class Hub:
             ping_timeout=self.ping_timeout,
             create_connection=DeliveringServerConnection,
         )
+        if self.swergio is not None:
+            await self.swergio.start()
         self.core.start()
         logger.info("hub listening on %s", self._base)
 
@@ -314,6 +344,8 @@ class Hub:
         if starting is not None:
             await asyncio.gather(starting, return_exceptions=True)
         await self.core.stop()
+        if self.swergio is not None:
+            await self.swergio.close()
         server, self._server = self._server, None
         if server is None:
             return
