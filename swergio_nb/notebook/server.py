@@ -26,6 +26,7 @@ Settings (traitlets; ``jupyter_server_config.py`` or the command line), with the
     c.SwergioHub.stall_timeout = 10.0        # seconds
     c.SwergioHub.traffic_interval = 0.1      # seconds between LOG/TRAFFIC summaries
     c.SwergioHub.max_rooms = 256             # rooms per connection; None: no limit
+    c.SwergioHub.swergio_port = None         # a loopback port for swergio 0.0.2 clients; None: off
 """
 
 from __future__ import annotations
@@ -57,8 +58,10 @@ from ..protocol.limits import (
     DEFAULT_TRAFFIC_INTERVAL,
 )
 from ..protocol.messages import TRAFFIC_ROOM, MessageType
+from ..protocol.router import COMPONENT
 from ..protocol.traffic import TrafficStats
 from ..transport.core import Connection, HubCore
+from ..transport.swergio_tcp import SwergioListener
 from ..transport.tornado import HubSocket
 from .discovery import API_PATH, HUB_PATH, SERVER_ENV
 from .widgets import STATIC
@@ -273,6 +276,13 @@ class SwergioHub(ExtensionApp):
     max_rooms = Int(
         DEFAULT_MAX_ROOMS, allow_none=True, help="Rooms one connection may be in at once. None: no limit."
     ).tag(config=True)
+    swergio_port = Int(
+        None,
+        allow_none=True,
+        help="Also accept swergio 0.0.2 clients (its TCP framing) on this loopback port; 0 picks a free one. They "
+        "present no credential (swergio has none): any local process can join, as a component (no _logging, no "
+        "_traffic). None (the default): off.",
+    ).tag(config=True)
 
     @validate("max_size", "queue_size", "queue_bytes", "total_queue_bytes", "max_rooms")
     def _positive_int(self, proposal: dict[str, Any]) -> int | None:
@@ -302,6 +312,11 @@ class SwergioHub(ExtensionApp):
             max_rooms=self.max_rooms,
         )
         self.watch = TrafficWatch(self.core)
+        self.swergio: SwergioListener | None = None
+        if self.swergio_port is not None:
+            self.swergio = SwergioListener(
+                self.core, "127.0.0.1", self.swergio_port, max_size=self.max_size, permissions=COMPONENT
+            )
         assert self.serverapp is not None
         os.environ[SERVER_ENV] = self.serverapp.info_file  # inherited by the kernels the server starts
 
@@ -319,9 +334,14 @@ class SwergioHub(ExtensionApp):
         """Start the ``LOG/TRAFFIC`` summaries once the server's loop runs."""
         self.core.start()
         self.log.info("swergio hub at %s", url_path_join(serverapp.base_url, HUB_PATH))
+        if self.swergio is not None:
+            await self.swergio.start()
+            self.log.info("swergio 0.0.2 clients: %s:%d", *self.swergio.address)
 
     async def stop_extension(self) -> None:
         """Close every hub connection (code 1001, going away) and stop the summaries."""
+        if self.swergio is not None:
+            await self.swergio.close()
         await self.watch.stop()
         for conn in list(self.core.connections.values()):
             await conn.link.close(1001, "Jupyter server shutting down")
@@ -333,6 +353,8 @@ class SwergioHub(ExtensionApp):
         """
         snapshot = self.watch.snapshot() if traffic else None  # first: it may join the hub
         status = self.core.summary()
+        running = self.swergio is not None and self.swergio.running
+        status["swergio_address"] = list(self.swergio.address) if running else None  # swergio 0.0.2 clients
         if snapshot is not None:
             status["traffic"] = snapshot
         status["counts"] = {

@@ -8,6 +8,7 @@ import asyncio
 import http.cookiejar
 import json
 import re
+import socket
 import subprocess
 import sys
 import urllib.error
@@ -19,6 +20,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from swergio_nb import Client, HubError, Trigger
 from tests.browser.lab import Lab, start_lab
+from tests.helpers import until
 from tests.server.conftest import Kernel, hub_url
 
 pytestmark = pytest.mark.timeout(300)
@@ -142,6 +144,38 @@ async def test_settings_come_from_jupyters_config(tmp_path) -> None:
     (tmp_path / "bad").mkdir()
     with start_lab(tmp_path / "bad", [], args=["--SwergioHub.queue_size=0"], log_name="jupyter-server-bad.log") as lab:
         assert "SwergioHub.queue_size must be >= 1, got 0" in lab.log_tail(20_000)
+
+
+async def test_swergio_clients_join_the_servers_rooms_on_the_listener_port(tmp_path) -> None:
+    """c.SwergioHub.swergio_port: an unmodified swergio 0.0.2 client exchanges messages with a WebSocket client
+    in the Jupyter server's hub, as a component (it cannot join _logging)."""
+    swergio = pytest.importorskip("swergio")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with start_lab(tmp_path, [], args=[f"--SwergioHub.swergio_port={port}"], log_name="jupyter-server-tcp.log") as lab:
+        got = []
+        listener = Client("websocket", hub_url(lab))
+        listener.add_handler(got.append, Trigger("DATA/TEXT", "chat"))
+        async with listener:
+            old = await asyncio.to_thread(swergio.Client, "old", "127.0.0.1", port)
+            try:
+                old.send({"ID": "j1", "TYPE": "COMMAND/JOINROOM", "ROOM": "chat"})
+                old.send({"ID": "t1", "TYPE": "DATA/TEXT", "TO_ROOM": "chat", "DATA": "from swergio 0.0.2"})
+                await until(lambda: got, 10)
+                assert got[0]["DATA"] == "from swergio 0.0.2" and got[0]["SENT_BY"] == "old"
+                old.send({"ID": "spy", "TYPE": "COMMAND/JOINROOM", "ROOM": "_logging"})
+                old.client.settimeout(10)
+                answer = await asyncio.to_thread(old.receive)
+                while answer and answer.get("REPLY_TO") != "spy":  # the acks of its register and join come first
+                    answer = await asyncio.to_thread(old.receive)
+                assert answer["TYPE"] == "LOG/ERROR" and answer["ERROR"] == "forbidden-room"
+                auth = {"Authorization": f"token {lab.token}"}
+                status, body = _get(lab, "/swergio/api/hub", auth)
+                assert status == 200 and json.loads(body)["swergio_address"] == ["127.0.0.1", port]
+                assert json.loads(body)["rooms"] == {"chat": ["old", "websocket"]}
+            finally:
+                old.client.close()
 
 
 # -- kernels -----------------------------------------------------------------------------------------------------
