@@ -8,8 +8,6 @@ frames in flight. Nothing asserts on time.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +16,7 @@ from websockets.asyncio.client import connect
 
 from swergio_nb import Client, Hub, Trigger
 
-from ..helpers import until
+from ..helpers import hub_process, until
 
 MiB = 2**20
 QUEUE_BYTES = 64 * MiB
@@ -36,19 +34,10 @@ def _peak_rss(pid: int) -> int:
 
 
 @pytest.fixture
-def hub_process():
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "swergio_nb.swarm.cli", "hub", "--port", "0", "--queue-bytes", str(QUEUE_BYTES),
-         "--stall-timeout", "2"],
-        stdout=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    try:
-        line = proc.stdout.readline()
-        assert line.startswith("swergio hub listening on "), line
-        yield line.split()[-1], proc.pid
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+def small_hub():
+    """A hub process with 64 MiB queues and a 2 s stall timeout: (its URL, its pid)."""
+    with hub_process("--queue-bytes", str(QUEUE_BYTES), "--stall-timeout", "2") as (url, proc):
+        yield url, proc.pid
 
 
 async def _member_that_never_reads(url: str, name: str, command: dict):
@@ -61,8 +50,8 @@ async def _member_that_never_reads(url: str, name: str, command: dict):
     return ws
 
 
-async def test_a_member_that_never_reads_while_16_mib_frames_come_is_cut_and_the_hub_stays_bounded(hub_process):
-    url, pid = hub_process
+async def test_a_member_that_never_reads_while_16_mib_frames_come_is_cut_and_the_hub_stays_bounded(small_hub):
+    url, pid = small_hub
     sink = await _member_that_never_reads(url, "sink", {"TYPE": "COMMAND/JOINROOM", "ROOM": "r"})
     frame = np.ones(4 * MiB, np.float32)  # 16 MiB
     try:
@@ -77,8 +66,8 @@ async def test_a_member_that_never_reads_while_16_mib_frames_come_is_cut_and_the
     assert peak < QUEUE_BYTES + SLACK, f"hub peak RSS {peak / MiB:.0f} MiB"
 
 
-async def test_a_logging_watcher_that_never_reads_costs_the_hub_a_bounded_amount(hub_process):
-    url, pid = hub_process
+async def test_a_logging_watcher_that_never_reads_costs_the_hub_a_bounded_amount(small_hub):
+    url, pid = small_hub
     watcher = await _member_that_never_reads(url, "watcher", {"TYPE": "COMMAND/ENABLELOGGING"})
     got = []
     receiver = Client("receiver", url)

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import asyncio
 import subprocess
 import sys
 
@@ -8,41 +7,27 @@ import pytest
 
 from swergio_nb import Client, HubError, Trigger
 
+from ..helpers import hub_process, until
+
 
 async def test_hub_command_serves_clients_and_stops_on_sigterm():
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "swergio_nb.swarm.cli", "hub", "--port", "0"], stdout=subprocess.PIPE, text=True
-    )
-    try:
-        line = proc.stdout.readline()
-        assert line.startswith("swergio hub listening on ws://127.0.0.1:")
-        url = line.split()[-1]
+    with hub_process() as (url, proc):
+        assert url.startswith("ws://127.0.0.1:")
         got = []
         listener = Client("listener", url)
         listener.add_handler(got.append, Trigger("DATA/TEXT", "r"))
         async with listener, Client("speaker", url) as speaker:
             assert await speaker.room_table() == {"r": ["listener"]}
             await speaker.send({"TYPE": "DATA/TEXT", "TO_ROOM": "r", "DATA": "over the CLI hub"})
-            for _ in range(500):
-                if got:
-                    break
-                await asyncio.sleep(0.01)
+            await until(lambda: got)
             assert got[0]["DATA"] == "over the CLI hub" and got[0]["SENT_BY"] == "speaker"
-    finally:
-        proc.terminate()
-        assert proc.wait(timeout=10) == 0
+    assert proc.returncode == 0
 
 
 async def test_hub_command_takes_roles_from_a_credentials_file(tmp_path):
     path = tmp_path / "credentials.json"
     path.write_text('{"observer": "obs3rver", "names": {"control": "c0ntrol"}}')
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "swergio_nb.swarm.cli", "hub", "--port", "0", "--credentials", str(path)],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        url = proc.stdout.readline().split()[-1]
+    with hub_process("--credentials", str(path)) as (url, proc):
         base = url.split("?token=")[0] + "?token="
         async with Client("component", url) as component, Client("observer", base + "obs3rver") as observer:
             await observer.join_room("_logging")
@@ -50,9 +35,7 @@ async def test_hub_command_takes_roles_from_a_credentials_file(tmp_path):
                 await component.join_room("_logging")
         async with Client("control", base + "c0ntrol") as control:
             assert control.connected
-    finally:
-        proc.terminate()
-        assert proc.wait(timeout=10) == 0
+    assert proc.returncode == 0
     bad = tmp_path / "bad.json"
     bad.write_text('{"observers": "x"}')
     done = subprocess.run(

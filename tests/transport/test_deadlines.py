@@ -6,8 +6,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import subprocess
-import sys
 import threading
 import time
 
@@ -16,6 +14,8 @@ import pytest
 
 from swergio_nb import Client, Hub
 
+from ..helpers import hub_process
+
 #: Enough to fill the loopback socket buffers of both ends, so a send really waits for a hub that reads nothing.
 BIG = np.zeros(4 * 1024 * 1024, np.float32)  # 16 MiB
 
@@ -23,17 +23,11 @@ BIG = np.zeros(4 * 1024 * 1024, np.float32)  # 16 MiB
 @pytest.fixture
 def frozen_hub():
     """A hub process; ``freeze()`` stops it (SIGSTOP), ``thaw()`` lets it go on (SIGCONT)."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "swergio_nb.swarm.cli", "hub", "--port", "0"], stdout=subprocess.PIPE, text=True
-    )
-    try:
-        line = proc.stdout.readline()
-        assert line.startswith("swergio hub listening on ws://127.0.0.1:"), line
-        yield line.split()[-1], lambda: os.kill(proc.pid, signal.SIGSTOP), lambda: os.kill(proc.pid, signal.SIGCONT)
-    finally:
-        os.kill(proc.pid, signal.SIGCONT)
-        proc.terminate()
-        proc.wait(timeout=10)
+    with hub_process() as (url, proc):
+        try:
+            yield url, lambda: os.kill(proc.pid, signal.SIGSTOP), lambda: os.kill(proc.pid, signal.SIGCONT)
+        finally:
+            os.kill(proc.pid, signal.SIGCONT)  # a stopped process would not see the SIGTERM
 
 
 async def test_a_request_keeps_its_deadline_while_its_send_waits_for_a_frozen_hub(frozen_hub):

@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
-import subprocess
-import sys
 import threading
 
 import numpy as np
@@ -18,7 +16,7 @@ from swergio_nb.exceptions import InvalidMessage
 from swergio_nb.protocol.codec import encode
 from swergio_nb.transport.core import HubCore
 from swergio_nb.transport.swergio_tcp import SwergioListener, frame_header, parse_header, to_swergio_json
-from tests.helpers import until
+from tests.helpers import hub_process, until
 
 T = swergio.MESSAGE_TYPE
 
@@ -271,21 +269,16 @@ async def test_a_peer_leaving_in_the_middle_of_a_frame_is_forgotten():
 
 
 def test_cli_serves_the_listener(tmp_path):
-    command = [sys.executable, "-m", "swergio_nb.swarm.cli", "hub", "--port", "0", "--swergio-port", "0"]
-    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as hub:
-        try:
-            assert hub.stdout.readline().startswith("swergio hub listening on ws://127.0.0.1:")
-            line = hub.stdout.readline()
-            assert line.startswith("swergio 0.0.2 clients (TCP, no token): Client(name, '127.0.0.1', ")
-            port = int(line.rsplit(",", 1)[1].strip(" )\n"))
-            old = swergio.Client("old", "127.0.0.1", port)
-            old.client.settimeout(5)
-            ack = old.receive()
-            assert ack["TYPE"] == "COMMAND/ACK" and ack["COMMAND"] == "COMMAND/REGISTER" and ack["NAME"] == "old"
-            old.client.close()
-        finally:
-            hub.terminate()
-            hub.wait(10)
+    with hub_process("--swergio-port", "0") as (url, hub):
+        assert url.startswith("ws://127.0.0.1:")
+        line = hub.stdout.readline()
+        assert line.startswith("swergio 0.0.2 clients (TCP, no token): Client(name, '127.0.0.1', ")
+        port = int(line.rsplit(",", 1)[1].strip(" )\n"))
+        old = swergio.Client("old", "127.0.0.1", port)
+        old.client.settimeout(5)
+        ack = old.receive()
+        assert ack["TYPE"] == "COMMAND/ACK" and ack["COMMAND"] == "COMMAND/REGISTER" and ack["NAME"] == "old"
+        old.client.close()
 
 
 async def test_a_swergio_reader_that_stopped_is_cut_off_after_the_stall_timeout_with_the_reason():

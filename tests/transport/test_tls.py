@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import ssl
-import subprocess
-import sys
 
 import pytest
 import trustme
 
 from swergio_nb import Client, Hub, Trigger
 
-from ..helpers import until
+from ..helpers import hub_process, until
 
 
 @pytest.fixture(scope="module")
@@ -63,17 +61,9 @@ async def test_the_hub_command_serves_wss_from_a_pem_file_and_a_client_verifies_
     ca.issue_cert("127.0.0.1").private_key_and_cert_chain_pem.write_to_path(str(pem))
     ca_file = tmp_path / "ca.pem"
     ca.cert_pem.write_to_path(str(ca_file))
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "swergio_nb.swarm.cli", "hub", "--port", "0", "--certfile", str(pem)],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        url = proc.stdout.readline().split()[-1]
+    with hub_process("--certfile", str(pem)) as (url, proc):
         assert url.startswith("wss://127.0.0.1:")
         monkeypatch.setenv("SSL_CERT_FILE", str(ca_file))  # how a component process is told to trust the CA
         async with Client("c", url) as client:
             assert client.connected
-    finally:
-        proc.terminate()
-        assert proc.wait(timeout=10) == 0
+    assert proc.returncode == 0
