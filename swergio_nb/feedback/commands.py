@@ -88,6 +88,7 @@ __all__ = [
     "SettingsError",
     "save_state",
     "write_state",
+    "read_state",
     "STATE_FIELDS",
     "load_state",
     "save_file",
@@ -191,6 +192,17 @@ def write_state(state: Mapping[str, Any], path: str | os.PathLike[str]) -> None:
     """Write a state to ``path`` as :func:`save_file` does: a :func:`save_state` dict, or the ``LOG/MODELWEIGHTS``
     answer of a component in another process (only the fields of :data:`STATE_FIELDS` are kept)."""
     torch.save(_map_arrays({k: v for k, v in state.items() if k in STATE_FIELDS}, torch.from_numpy), path)
+
+
+def read_state(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """The state in a file of :func:`write_state` / :func:`save_file` as a message carries it (numpy arrays), e.g.
+    to hand it to a component in another process: ``{"TYPE": "COMMAND/LOADMODELWEIGHTS", "TO": name, **state}``.
+
+    Raises:
+        OSError: the file cannot be read.
+        pickle.UnpicklingError: the file holds more than tensors and plain containers.
+    """
+    return _to_wire(torch.load(path, map_location="cpu", weights_only=True))
 
 
 def load_file(component: ModuleComponent, path: str | os.PathLike[str]) -> None:

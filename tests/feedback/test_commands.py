@@ -19,6 +19,7 @@ from swergio_nb.feedback import (
     StateError,
     load_file,
     load_state,
+    read_state,
     save_file,
     save_state,
 )
@@ -255,6 +256,13 @@ def test_a_file_resumes_the_model_and_an_old_plain_state_dict_file_loads_its_wei
     train(source, 1, seed=9)
     train(resumed, 1, seed=9)
     assert_same_state(source, resumed)
+
+    state = read_state(tmp_path / "model.pt")  # as a message carries it: numpy arrays, through the codec and back
+    assert isinstance(state["WEIGHTS"]["0.weight"], np.ndarray)
+    by_message, by_file = component(4), component(5)
+    load_state(by_message, decode(encode({"ID": "l", "TYPE": "COMMAND/LOADMODELWEIGHTS", "TO": "x", **state})))
+    load_file(by_file, tmp_path / "model.pt")
+    assert_same_state(by_file, by_message)
 
     torch.save(source.module.state_dict(), tmp_path / "old.pt")  # what the trebuchet demo wrote
     old = component(2)

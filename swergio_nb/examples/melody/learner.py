@@ -41,7 +41,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F  # noqa: N812
 
-from ...feedback.commands import write_state
+from ...feedback.commands import read_state, write_state
 from ...feedback.components import ModuleComponent, loss_and_gradient
 from ...protocol.messages import ModelStatus, new_id
 from ...swarm.component import component
@@ -377,17 +377,6 @@ class ActiveLearner:
         return (await self.test_metrics())["accuracy"]
 
 
-def _arrays(value: Any) -> Any:
-    """A state read by ``torch.load`` with its tensors as numpy arrays (what a message carries)."""
-    if isinstance(value, torch.Tensor):
-        return value.numpy()
-    if isinstance(value, dict):
-        return {k: _arrays(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_arrays(v) for v in value]
-    return value
-
-
 #: The KPIs the learner sends to ``metrics``: name -> (record field, metric or None).
 KPIS = {
     "labels": ("labels", None),
@@ -471,7 +460,7 @@ def build(
                 return
             state["resumed"] = True
             if model is not None and Path(model).exists():
-                saved = _arrays(torch.load(model, map_location="cpu", weights_only=True))
+                saved = read_state(model)
                 await client.request({"TYPE": "COMMAND/LOADMODELWEIGHTS", "TO": options.evalnet, **saved},
                                      timeout=60.0)  # fmt: skip
                 state["model_loaded"] = True
