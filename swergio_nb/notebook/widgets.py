@@ -47,7 +47,47 @@ logger = logging.getLogger("swergio_nb.notebook.widgets")
 STATIC = pathlib.Path(__file__).parent.parent / "static"
 
 
-class TrafficWidget(anywidget.AnyWidget):
+class _BrowserControls(anywidget.AnyWidget):
+    """A widget whose browser controls set traits through custom messages ``{"set": {trait: value}}``.
+
+    The front end never uses ``save_changes()``: ipykernel 7 dispatches a widget's comm messages concurrently while a
+    cell runs and publishes no busy/idle status for them, and ipywidgets' front end waits for that idle before it
+    sends the next state change of the same widget, so every change after the first one during a running cell (and
+    after it) would stay in the browser (ipykernel ``kernelbase.py``: ``shell_main`` -> ``dispatch_shell(...,
+    concurrent=True)``; ipywidgets ``WidgetModel.sync`` / ``_handle_status``). Custom messages have no such wait.
+
+    Only the names in ``_browser_traits`` are accepted; an unknown name or a value the trait refuses is logged
+    (naming the trait and the value) and the kernel's value is sent back, so the browser shows what the kernel holds.
+    """
+
+    _browser_traits: tuple[str, ...] = ()
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.on_msg(self._on_browser_msg)
+
+    def _on_browser_msg(self, widget: Any, content: Any, buffers: Any) -> None:
+        changes = content.get("set") if isinstance(content, dict) else None
+        if not isinstance(changes, dict):
+            logger.warning("%s: ignored a browser message without a 'set' object: %r", type(self).__name__, content)
+            return
+        for name, value in changes.items():
+            if name not in self._browser_traits:
+                logger.warning(
+                    "%s: the browser cannot set %r (settable: %s)",
+                    type(self).__name__,
+                    name,
+                    ", ".join(self._browser_traits),
+                )
+                continue
+            try:
+                setattr(self, name, value)
+            except traitlets.TraitError as exc:
+                logger.warning("%s: refused %s=%r from the browser: %s", type(self).__name__, name, value, exc)
+            self.send_state(name)
+
+
+class TrafficWidget(_BrowserControls):
     """Live view of the hub's traffic: rooms with members and counts, per-type rates, the latest messages.
 
     Synced traits:
@@ -67,6 +107,7 @@ class TrafficWidget(anywidget.AnyWidget):
     """
 
     _esm = STATIC / "traffic.js"
+    _browser_traits = ("paused", "room_filter", "type_filter")
 
     snapshot = traitlets.Dict().tag(sync=True)
     paused = traitlets.Bool(False).tag(sync=True)
@@ -286,7 +327,7 @@ def _ema(values: list[float], alpha: float) -> list[float]:
     return out
 
 
-class MetricsWidget(anywidget.AnyWidget):
+class MetricsWidget(_BrowserControls):
     """Live curves of several named series, drawn by matplotlib (Agg) off the event loop and shown as a PNG.
 
     Synced traits:
@@ -309,6 +350,7 @@ class MetricsWidget(anywidget.AnyWidget):
     """
 
     _esm = STATIC / "metrics.js"
+    _browser_traits = ("log_scale", "smoothing")
 
     png = traitlets.Unicode("").tag(sync=True)
     log_scale = traitlets.Bool(False).tag(sync=True)

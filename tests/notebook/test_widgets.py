@@ -322,3 +322,21 @@ def test_js_module_parses_as_esm(source):
         ["node", "--input-type=module", "--check"], input=source.read_text(), capture_output=True, text=True, timeout=30
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_browser_controls_set_only_their_traits_and_send_the_kernel_state_back(caplog):
+    traffic, metrics = TrafficWidget(), MetricsWidget()
+    sent: list[dict] = []
+    metrics.send_state = lambda key=None: sent.append({key: getattr(metrics, key)})  # no comm without a frontend
+    traffic._on_browser_msg(traffic, {"set": {"paused": True, "room_filter": "input"}}, [])
+    assert traffic.paused is True and traffic.room_filter == "input"
+    metrics._on_browser_msg(metrics, {"set": {"log_scale": True, "smoothing": 0.5}}, [])
+    assert metrics.log_scale is True and metrics.smoothing == 0.5
+    with caplog.at_level("WARNING", logger="swergio_nb.notebook.widgets"):
+        metrics._on_browser_msg(metrics, {"set": {"smoothing": 2.0, "png": "x"}}, [])
+        traffic._on_browser_msg(traffic, ["paused"], [])
+    assert metrics.smoothing == 0.5 and metrics.png == ""  # refused: the kernel's value stays ...
+    assert sent[-1] == {"smoothing": 0.5}  # ... and is sent back, so the browser shows it
+    text = caplog.text
+    assert "refused smoothing=2.0" in text and "cannot set 'png'" in text and "without a 'set' object" in text
+    assert traffic.paused is True
