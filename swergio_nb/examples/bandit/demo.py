@@ -167,6 +167,8 @@ async def run_bandit(
             if progress is not None:
                 runner.listeners.append(lambda i, log: progress.update(1))
             await runner.run()
+            if progress is not None:  # the decisions are done; say what the next seconds are spent on
+                progress.set_postfix_str("waiting for late rewards and the last trainings")
             await runner.drain()
             await asyncio.sleep((options.wait + 2 * options.max_batch_age) / speed + 0.1)  # every window trains
             serving = await fetch_stats(client, serving_name)
