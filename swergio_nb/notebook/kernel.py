@@ -34,6 +34,7 @@ import asyncio
 import collections
 import inspect
 import logging
+import tempfile
 import traceback
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
@@ -162,6 +163,7 @@ class KernelSession:
         self.errors: collections.deque[HandlerError] = collections.deque(maxlen=max_errors)
         self._tasks: set[asyncio.Future] = set()
         self._launcher: Launcher | None = None
+        self._log_dir: tempfile.TemporaryDirectory | None = None
         self._error_output: Any = None
         self.exits: list[Any] = []  #: ComponentExited of each component process that exited by itself
 
@@ -306,6 +308,28 @@ class KernelSession:
         self.spawn(client.connect_soon(), f"connecting {name} to {redact(url)}")
         return client
 
+    async def add_client(self, client: Client) -> Client:
+        """Connect a client built elsewhere (a component's ``build(url, ...)``) as one of this session's: its handler
+        errors go to the error log and :meth:`close` closes it.
+
+        A session client of the same name is closed first: a cell that builds a component and is run twice replaces
+        the first one instead of being refused by the hub (``name-taken``).
+
+        Returns:
+            ``client``, connected.
+
+        Raises:
+            NotConnected: the connection failed; HubError: the hub refused it (either way the client is not kept).
+        """
+        old = self.clients.pop(client.name, None)
+        if old is not None and old is not client:
+            print(f"{client.name}: closing the client of the same name built before (replaced)")
+            await old.close()
+        client.error_listeners.append(self._on_handler_error)
+        await client.connect()
+        self.clients[client.name] = client
+        return client
+
     def reuses_client(self, name: str, url: str | None = None) -> bool:
         """Whether :meth:`connect` would return the client ``name`` already in this kernel."""
         old = self.clients.get(name)
@@ -336,12 +360,15 @@ class KernelSession:
 
         While the kernel's loop runs, its processes are watched (every :data:`WATCH_INTERVAL` seconds): one that
         exits by itself (not stopped by ``%swergio down``) is reported in the notebook's error log, naming it, how
-        it ended, the rooms that went quiet and the end of its log, and kept in :attr:`exits`.
+        it ended, the rooms that went quiet and the end of its log, and kept in :attr:`exits`. The logs are in a
+        temporary folder (``swergio-launcher-*``) that :meth:`close` removes.
         """
         if self._launcher is None:
             from ..swarm.launcher import Launcher
 
-            self._launcher = Launcher()
+            # the logs live as long as the session: %unload_ext (close) removes the folder
+            self._log_dir = tempfile.TemporaryDirectory(prefix="swergio-launcher-")
+            self._launcher = Launcher(self._log_dir.name)
             try:
                 asyncio.get_running_loop()
             except RuntimeError:  # no loop (a plain script): nothing to watch with
@@ -372,7 +399,8 @@ class KernelSession:
         running = {proc.name: proc.spec for proc in self.launcher.processes if proc.running}
         reused = [spec.name for spec in specs if running.get(spec.name) == spec]
         fresh = [spec for spec in specs if spec.name not in reused]
-        return self.spawn(self.launcher.up(fresh, hub_url), f"starting the components of {source}"), reused
+        starting = ", ".join(spec.name for spec in fresh) or "no component (all reused)"
+        return self.spawn(self.launcher.up(fresh, hub_url), f"starting {starting}"), reused
 
     async def _watch(self, launcher: Launcher) -> None:
         from ..swarm.swarm import ComponentExited
@@ -430,6 +458,7 @@ class KernelSession:
             The :class:`Pending` of the asynchronous part, or None when no loop runs.
         """
         launcher, self._launcher = self._launcher, None
+        log_dir, self._log_dir = self._log_dir, None
         for monitor in self.monitors:
             try:
                 monitor.detach()
@@ -443,6 +472,8 @@ class KernelSession:
         async def shutdown() -> None:
             if launcher is not None:  # before the hub: components close their connections cleanly
                 await launcher.adown()
+            if log_dir is not None:
+                log_dir.cleanup()
             for client in clients:
                 await client.close()
             if hub is not None:
@@ -456,6 +487,8 @@ class KernelSession:
         except RuntimeError:
             if launcher is not None:
                 launcher.down()
+            if log_dir is not None:
+                log_dir.cleanup()
             return None
         future = asyncio.ensure_future(shutdown())
         _CLOSING.add(future)

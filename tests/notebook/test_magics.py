@@ -175,9 +175,16 @@ async def test_a_component_process_that_dies_is_reported_in_the_notebook(shell, 
     assert exited.name == "trebuchet" and exited.returncode == -signal.SIGKILL and "output" in exited.rooms
     shown = "".join(output["text"] for output in session.error_log().outputs)
     assert "component 'trebuchet' was killed by SIGKILL" in shown and "its rooms went quiet" in shown
+    control = session.launcher["control"].pid
+    up_again = await run(shell, f"up = %swergio up {spec}\nawait up")  # the cell again: control is reused
+    assert [proc.name for proc in up_again] == ["trebuchet"] and session.launcher["control"].pid == control
     await run(shell, "down = %swergio down\nawait down")
     await asyncio.sleep(1.0)  # two looks: control, stopped on purpose, is not reported
     assert len(session.exits) == 1
+    log_dir = session.launcher.log_dir
+    assert log_dir.name.startswith("swergio-launcher-") and (log_dir / "control.log").exists()
+    await run(shell, "%unload_ext swergio_nb")
+    await until(lambda: not log_dir.exists(), timeout=10)  # no folder left in the temporary directory
 
 
 async def test_cells_run_twice_reuse_the_hub_and_clients_and_replace_handlers(shell, capsys):
