@@ -1,5 +1,5 @@
 """Every control of the traffic and metrics widgets reaches the kernel any number of times, during a running cell
-and after it, clicked and typed in JupyterLab in headless Chromium.
+and after it, clicked and typed in JupyterLab and in Notebook 7 in headless Chromium.
 
 The notebook is written for the test: one cell shows both widgets and records every change the kernel sees; the next
 cell awaits (as ``await t.step(...)`` does) until the room filter typed in the browser says ``stop``; the last cell
@@ -31,7 +31,7 @@ traffic = TrafficWidget()
 metrics = MetricsWidget(title="controls", interval=0.1, log_scale=True)
 seen = []
 traffic.observe(lambda c: seen.append((c["name"], c["new"])), ["paused", "room_filter"])
-metrics.observe(lambda c: seen.append((c["name"], c["new"])), ["log_scale"])
+metrics.observe(lambda c: seen.append((c["name"], c["new"])), ["log_scale", "smoothing"])
 display(traffic, metrics)"""
 RUNNING = """\
 import asyncio, time
@@ -56,7 +56,8 @@ def lab(chromium: Path, tmp_path: Path) -> Iterator[Lab]:
 
 
 def _toggle_twice(page: Any) -> None:
-    """Pause, resume; untick, tick "log scale" - waiting each time until the kernel's answer is drawn."""
+    """Pause, resume; untick, tick "log scale"; smoothing 0.5, then 0 - waiting each time until the kernel's answer
+    is drawn."""
     pause = page.locator(".swergio-traffic button").first
     log = page.locator(".swergio-metrics input[type=checkbox]")
     for label in ("resume", "pause"):
@@ -74,9 +75,23 @@ def _toggle_twice(page: Any) -> None:
             page.wait_for_function(
                 "(src) => document.querySelector('.swergio-metrics img').src !== src", arg=before, timeout=15_000
             )
+    slider = page.locator(".swergio-metrics input[type=range]")
+    for value in ("0.5", "0"):
+        before = page.locator(".swergio-metrics img").get_attribute("src") or ""
+        slider.fill(value)  # input and change events, as a drag that ends there
+        page.wait_for_function(
+            "(src) => document.querySelector('.swergio-metrics img').src !== src", arg=before, timeout=15_000
+        )
 
 
-TWICE = [("paused", True), ("paused", False), ("log_scale", False), ("log_scale", True)]
+TWICE = [
+    ("paused", True),
+    ("paused", False),
+    ("log_scale", False),
+    ("log_scale", True),
+    ("smoothing", 0.5),
+    ("smoothing", 0.0),
+]
 
 
 def _seen(state: str) -> list[tuple[str, Any]]:
@@ -93,12 +108,27 @@ def _state_text(notebook: Any) -> str:
     return notebook.locator(".jp-CodeCell", has_text="STATE paused").locator(".jp-OutputArea-output").inner_text()
 
 
+def _open(page: Any, lab: Lab, ui: str) -> Any:
+    """Open the notebook in JupyterLab or in Notebook 7 and wait for its kernel; returns the notebook's locator."""
+    if ui == "lab":
+        return open_notebook(page, lab, NOTEBOOK)
+    page.goto(f"{lab.base}/notebooks/{NOTEBOOK}?token={lab.token}")
+    notebook = page.locator(".jp-Notebook")
+    notebook.locator(".jp-Cell").first.wait_for()
+    deadline = time.monotonic() + 60
+    while not lab.kernels() and time.monotonic() < deadline:
+        time.sleep(0.25)
+    wait_idle(lab, 60)
+    return notebook
+
+
 @pytest.mark.timeout(300)
+@pytest.mark.parametrize("ui", ["lab", "notebook7"])
 def test_widget_controls_work_during_and_after_a_running_cell(
-    chromium: Path, lab: Lab, artifacts: Path, tmp_path: Path
+    chromium: Path, lab: Lab, artifacts: Path, tmp_path: Path, ui: str
 ) -> None:
-    with browser_page(chromium, tmp_path, artifacts, console_log="controls-console.log") as (page, console):
-        notebook = open_notebook(page, lab, NOTEBOOK)
+    with browser_page(chromium, tmp_path, artifacts, console_log=f"controls-{ui}-console.log") as (page, console):
+        notebook = _open(page, lab, ui)
         run_all_cells(page, notebook)
         page.locator(".swergio-metrics img[src^='data:image/png']").wait_for(timeout=60_000)
         prompts = notebook.locator(".jp-CodeCell .jp-InputPrompt")
@@ -109,8 +139,8 @@ def test_widget_controls_work_during_and_after_a_running_cell(
         filter_box = page.locator(".swergio-traffic input[type=text]").first
         filter_box.fill("stop")
         wait_idle(lab, 60)
-        page.locator(".swergio-traffic").screenshot(path=str(artifacts / "controls-traffic.png"))
-        page.locator(".swergio-metrics").screenshot(path=str(artifacts / "controls-metrics.png"))
+        page.locator(".swergio-traffic").screenshot(path=str(artifacts / f"controls-{ui}-traffic.png"))
+        page.locator(".swergio-metrics").screenshot(path=str(artifacts / f"controls-{ui}-metrics.png"))
         during = _state_text(notebook)
         assert "paused=False log_scale=True" in during, during
         assert _controls(during) == TWICE * 2, during
