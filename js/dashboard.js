@@ -19,7 +19,7 @@ function pageModel(values) {
     off(event, listener) {
       listeners[event] = (listeners[event] || []).filter((l) => l !== listener);
     },
-    save_changes() {},
+    send() {}, // the page holds the state: set() above already applied it
   };
 }
 

@@ -18,6 +18,15 @@ const CSS = `
 .swergio-traffic .paused { color: #b35c00; font-weight: bold; }
 `;
 
+// Browser -> kernel: a custom message, never save_changes(). ipykernel 7 handles a widget's comm messages while a
+// cell runs without the busy/idle status that ipywidgets' front end waits for before it sends that widget's next
+// state change, so with save_changes() the second click during a running cell (and every one after) never arrived.
+// The kernel sets the trait and sends the state back (so the view always ends on what the kernel holds).
+function setTrait(model, name, value) {
+  model.set(name, value);
+  model.send({ set: { [name]: value } });
+}
+
 function h(tag, props = {}, children = []) {
   const node = Object.assign(document.createElement(tag), props);
   for (const child of children) node.append(child);
@@ -48,8 +57,7 @@ function textInput(model, trait, placeholder) {
   input.addEventListener("input", () => {
     clearTimeout(timer);
     timer = setTimeout(() => {
-      model.set(trait, input.value);
-      model.save_changes();
+      setTrait(model, trait, input.value);
     }, 200);
   });
   const sync = () => {
@@ -64,8 +72,7 @@ function render({ model, el }) {
 
   const pause = h("button", {});
   pause.addEventListener("click", () => {
-    model.set("paused", !model.get("paused"));
-    model.save_changes();
+    setTrait(model, "paused", !model.get("paused"));
   });
   const room = textInput(model, "room_filter", "rooms (a,b)");
   const type = textInput(model, "type_filter", "types (a,b)");

@@ -71,7 +71,8 @@ workdir = Path(WORKDIR)
 workdir.mkdir(parents=True, exist_ok=True)
 store = LabelStore(workdir / "labels.db")
 print(f"{len(store)} ratings from earlier sessions in {workdir / 'labels.db'}")
-queue = LabelQueue(store, source="person" if RATER == "you" else "simulated")
+queue = LabelQueue(store, source="person" if RATER == "you" else "simulated",
+                   undo_window=3.0 if RATER == "you" else 0.0)  # 3 s to undo the last rating of a batch
 if RATER == "you":
     test_set, accuracy_kpi = None, "cross-validated accuracy"
     widget = LabellingWidget(queue, autoplay=True, rater="you",
@@ -94,7 +95,22 @@ widget""",
     ),
     (
         "code",
-        """metrics = MetricsWidget(title="the learner's accuracy and the population's rating")
+        """BY_LABELS = "labels rated"
+metrics = MetricsWidget(
+    title="the learner's accuracy and the population's rating",
+    figsize=(9.0, 2.8),
+    x_label=BY_LABELS,
+    panels={
+        "accuracy (fraction)": ["batch accuracy (before training)", "test accuracy", "test within-one accuracy",
+                                "cross-validated accuracy", "cross-validated within-one accuracy"],
+        "mean absolute error (rating points)": ["test MAE", "cross-validated MAE"],
+        "labels (count)": ["labels"],
+        "population mean rating (0-5)": ["population mean rating (evaluation network)",
+                                         "population mean rating (simulated person)"],
+        "fitness (evaluation network score)": ["population mean fitness", "population best fitness"],
+    },
+    panel_x_labels={"population mean rating (0-5)": "generation", "fitness (evaluation network score)": "generation"},
+)
 metrics.attach(conductor, "metrics")
 heard = []
 def judge(msg):  # the population's mean rating by the evaluation network trained on the ratings

@@ -61,15 +61,16 @@ from swergio_nb.examples.bandit.demo import fetch_stats
 
 EVENTS = 1500
 stream = LinearBernoulliWorld(seed=0).events(EVENTS, DelayModel("heavy", 10.0, loss=0.05), seed=0)
-regret = MetricsWidget(title="cumulative regret vs the optimum")
-reward = MetricsWidget(title="reward rate (last 100 decisions)")
+regret = MetricsWidget(title="cumulative regret vs the optimum", x_label="decision", y_label="cumulative regret")
+reward = MetricsWidget(title="reward rate (last 100 decisions)", x_label="decision", y_label="reward rate")
 uniform = np.cumsum(stream.uniform_regret())
+for i in range(24, EVENTS, 25):  # the yardstick, drawn once for both runs
+    regret.push("uniform random (expected)", float(uniform[i]), i + 1)
 
 def plotter(label):
     def push(i, log):
         if (i + 1) % 25 == 0:
             regret.push(f"linucb ({label})", float(np.sum(log.regret)), i + 1)
-            regret.push("uniform random (expected)", float(uniform[i]), i + 1)
             reward.push(label, float(np.mean(log.rewards[-100:])), i + 1)
     return push
 
@@ -80,7 +81,7 @@ display(regret, reward)""",
         """runner = WorldRunner(world, stream, speed=100.0, label="baseline", kpi_every=0)
 runner.listeners.append(plotter("baseline"))
 baseline = await runner.run(progress=True)
-await runner.drain()
+await runner.drain(progress=True)  # late rewards still arrive: their own bar
 await asyncio.sleep(0.8)  # the last wait windows close and train
 served, learned = await fetch_stats(world, "server"), await fetch_stats(world, "trainer")
 print(f"baseline: regret {np.sum(baseline.regret):.1f} vs uniform random {uniform[-1]:.1f}; "
@@ -104,7 +105,7 @@ await up
         """runner2 = WorldRunner(world, stream, speed=100.0, label="in-process", kpi_every=0)
 runner2.listeners.append(plotter("in-process"))
 inproc = await runner2.run(progress=True)
-await runner2.drain()
+await runner2.drain(progress=True)
 await asyncio.sleep(0.8)
 agent_stats = await fetch_stats(world, "agent")
 print(f"in-process: regret {np.sum(inproc.regret):.1f} vs uniform random {uniform[-1]:.1f}; "
@@ -131,9 +132,10 @@ for name, log, stats in rows:
 from matplotlib import pyplot as plt
 
 fig, ax = plt.subplots(figsize=(7, 3.5))
-ax.plot(np.cumsum(baseline.regret), label="linucb, baseline")
-ax.plot(np.cumsum(inproc.regret), "--", label="linucb, in-process")
-ax.plot(uniform, ":", color="grey", label="uniform random (expected)")
+# the live widget's colours: series in the order they were first pushed (uniform C0, baseline C1, in-process C2)
+ax.plot(uniform, ":", color="C0", label="uniform random (expected)")
+ax.plot(np.cumsum(baseline.regret), color="C1", label="linucb, baseline")
+ax.plot(np.cumsum(inproc.regret), "--", color="C2", label="linucb, in-process")
 ax.set_xlabel("decision")
 ax.set_ylabel("cumulative regret")
 ax.legend()
@@ -143,9 +145,9 @@ plt.show()""",
     (
         "code",
         """down = %swergio down
-await down
-%unload_ext swergio_nb""",
+await down""",
     ),
+    ("code", "%unload_ext swergio_nb"),
 ]
 
 

@@ -55,7 +55,7 @@ from swergio_nb.notebook.widgets import MetricsWidget
 tasks = task_grid([-8.0, 0.0, 8.0], [20.0, 45.0, 70.0, 95.0, 120.0])  # [wind m/s, target m]
 truth = grid_search(tasks)  # the ground truth: 121 x 181 grid shots per wind
 optimizer = aim_optimizer(tasks, tol=0.02)
-curve = MetricsWidget(title="RMS miss of the running tasks (m)")
+curve = MetricsWidget(title="RMS miss of the running tasks", x_label="optimisation step", y_label="RMS miss (m)")
 curve.log_scale = True
 optimizer.listeners.append(lambda step, f: curve.push("rms miss (m)", float(np.sqrt(np.nanmean(f))), step))
 curve""",
@@ -138,8 +138,8 @@ print(f"validation RMSE {fit['validation_rmse_m']:.3f} m over {fit['validation_s
 model = Path(tempfile.mkdtemp()) / "aim_surrogate.pt"
 torch.save(network.state_dict(), model)
 session = current_session()
-served = await surrogate.build(session.hub_url, options=SurrogateOptions(model=model)).connect()
-session.clients["surrogate"] = served  # closed with the session""",
+# one of the session's clients: closed with it, and replaced (not refused) when this cell runs again
+served = await session.add_client(surrogate.build(session.hub_url, options=SurrogateOptions(model=model)))""",
     ),
     (
         "md",
@@ -172,9 +172,9 @@ from 200 lb) the surrogate invents distances, and its "hits" miss by tens of met
     (
         "code",
         """down = %swergio down
-await down
-%unload_ext swergio_nb""",
+await down""",
     ),
+    ("code", "%unload_ext swergio_nb"),
 ]
 
 

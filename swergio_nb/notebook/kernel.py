@@ -32,14 +32,17 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import inspect
 import logging
+import tempfile
 import traceback
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from ..exceptions import InvalidState
+from ..protocol.endpoint import ConnectionState
 from ..protocol.urls import redact
-from ..transport.client import Client, Handler
+from ..transport.client import Client, Handler, Trigger
 from ..transport.hub import Hub
 from .discovery import server_hub, server_hub_status
 
@@ -111,6 +114,34 @@ class HandlerError:
         return f"<HandlerError {self.client}.{self.handler} on {self.message_type}: {self.exception!r}>"
 
 
+def _alive(client: Client) -> bool:
+    """True unless the client is closed (by ``close()``, or lost without reconnection)."""
+    return client.endpoint.state is not ConnectionState.CLOSED
+
+
+def _notebook_function(fn: Any) -> tuple[str, str] | None:
+    """The key of a plain function defined in the notebook (``__main__``, ``__qualname__``), else None."""
+    if inspect.isfunction(fn) and fn.__module__ == "__main__" and fn.__name__ != "<lambda>":
+        return fn.__module__, fn.__qualname__
+    return None
+
+
+class _NotebookClient(Client):
+    """A kernel-side client: registering a notebook function again on the same trigger replaces it (a cell run
+    twice must not double the handlers) and prints so."""
+
+    def add_handler(self, fn: Callable[..., Any], trigger: Trigger, **options: Any) -> Handler:  # noqa: D102
+        key = _notebook_function(fn)
+        same = [h for h in self.handlers if h.trigger == trigger and _notebook_function(h.fn) == key]
+        replaced = same if key is not None else []
+        for old in replaced:
+            self.remove_handler(old)
+        handler = super().add_handler(fn, trigger, **options)
+        if replaced:
+            print(f"{self.name}: replaced the handler {fn.__qualname__} on {trigger} (registered again)")
+        return handler
+
+
 class KernelSession:
     """swergio's state inside one IPython kernel.
 
@@ -132,6 +163,7 @@ class KernelSession:
         self.errors: collections.deque[HandlerError] = collections.deque(maxlen=max_errors)
         self._tasks: set[asyncio.Future] = set()
         self._launcher: Launcher | None = None
+        self._log_dir: tempfile.TemporaryDirectory | None = None
         self._error_output: Any = None
         self.exits: list[Any] = []  #: ComponentExited of each component process that exited by itself
 
@@ -161,13 +193,20 @@ class KernelSession:
         """Start an in-kernel hub on the kernel's loop (bound at once; serving as soon as the cell yields), or use
         the Jupyter server's hub when this kernel has one (:func:`~.discovery.server_hub`) and ``in_kernel`` is False.
 
+        Running it again (a cell run twice) reuses the hub in use when it fits the request: the in-kernel hub on the
+        same host with the same port (or port 0), or the server's hub (without ``in_kernel``); :meth:`reuses_hub`
+        says whether it will.
+
         Returns:
             The in-kernel :class:`Hub`, or None when the server's hub is used (its URL is :attr:`hub_url`).
 
         Raises:
-            InvalidState: a hub is already started or attached, or the server's hub cannot be reached with a token.
+            InvalidState: another hub is already started or attached (the message names it without its token), or
+                the server's hub cannot be reached with a token.
             OSError: the address cannot be bound.
         """
+        if self.reuses_hub(host, port, in_kernel=in_kernel):
+            return self.hub
         self._check_no_hub()
         if not in_kernel and self._use_server_hub():
             return None
@@ -178,6 +217,12 @@ class KernelSession:
         pending.add_done_callback(self._tasks.discard)
         self.hub, self.hub_url, self.hub_source = hub, hub.url, IN_KERNEL
         return hub
+
+    def reuses_hub(self, host: str = "127.0.0.1", port: int = 8765, *, in_kernel: bool = False) -> bool:
+        """Whether :meth:`start_hub` with these arguments would reuse the hub in use (see there)."""
+        if self.hub is not None:
+            return self.hub.host == host and port in (0, self.hub.port)
+        return self.hub_source == JUPYTER_SERVER and not in_kernel
 
     def _use_server_hub(self) -> bool:
         """Use the Jupyter server's hub if this kernel has one; returns whether it does."""
@@ -239,17 +284,56 @@ class KernelSession:
     def connect(self, name: str, url: str | None = None, **context: Any) -> Client:
         """A kernel-side client named ``name``, connecting in the background to ``url`` (default: the session's hub).
 
+        Connecting the same name to the same hub again (a cell run twice) returns the client already there, with its
+        handlers (:meth:`reuses_client` says whether it will). Its handlers follow the rule of a cell run twice:
+        registering a function defined in the notebook again, on the same trigger, replaces the earlier
+        registration and prints so (the same function is the same ``__qualname__`` in ``__main__``).
+
         Raises:
-            InvalidState: no URL given and no hub started or attached; or a client of that name is connected.
+            InvalidState: no URL given and no hub started or attached; or a client of that name is connected to
+                another hub.
         """
         url = url or self.require_hub()
-        if name in self.clients and self.clients[name].connected:
-            raise InvalidState(f"a client named {name!r} is already connected in this kernel")
-        client = Client(name, url, **context)
+        old = self.clients.get(name)
+        if old is not None and _alive(old):
+            if old.url == url:
+                return old
+            raise InvalidState(
+                f"a client named {name!r} is already connected in this kernel, to {redact(old.url)}; "
+                f"close it first (await {name}.close())"
+            )
+        client = _NotebookClient(name, url, **context)
         client.error_listeners.append(self._on_handler_error)
         self.clients[name] = client
         self.spawn(client.connect_soon(), f"connecting {name} to {redact(url)}")
         return client
+
+    async def add_client(self, client: Client) -> Client:
+        """Connect a client built elsewhere (a component's ``build(url, ...)``) as one of this session's: its handler
+        errors go to the error log and :meth:`close` closes it.
+
+        A session client of the same name is closed first: a cell that builds a component and is run twice replaces
+        the first one instead of being refused by the hub (``name-taken``).
+
+        Returns:
+            ``client``, connected.
+
+        Raises:
+            NotConnected: the connection failed; HubError: the hub refused it (either way the client is not kept).
+        """
+        old = self.clients.pop(client.name, None)
+        if old is not None and old is not client:
+            print(f"{client.name}: closing the client of the same name built before (replaced)")
+            await old.close()
+        client.error_listeners.append(self._on_handler_error)
+        await client.connect()
+        self.clients[client.name] = client
+        return client
+
+    def reuses_client(self, name: str, url: str | None = None) -> bool:
+        """Whether :meth:`connect` would return the client ``name`` already in this kernel."""
+        old = self.clients.get(name)
+        return old is not None and _alive(old) and old.url == (url or self.hub_url)
 
     def require_hub(self) -> str:
         """The URL of the session's hub (started or attached; else the Jupyter server's, if this kernel has one).
@@ -276,18 +360,47 @@ class KernelSession:
 
         While the kernel's loop runs, its processes are watched (every :data:`WATCH_INTERVAL` seconds): one that
         exits by itself (not stopped by ``%swergio down``) is reported in the notebook's error log, naming it, how
-        it ended, the rooms that went quiet and the end of its log, and kept in :attr:`exits`.
+        it ended, the rooms that went quiet and the end of its log, and kept in :attr:`exits`. The logs are in a
+        temporary folder (``swergio-launcher-*``) that :meth:`close` removes.
         """
         if self._launcher is None:
             from ..swarm.launcher import Launcher
 
-            self._launcher = Launcher()
+            # the logs live as long as the session: %unload_ext (close) removes the folder
+            self._log_dir = tempfile.TemporaryDirectory(prefix="swergio-launcher-")
+            self._launcher = Launcher(self._log_dir.name)
             try:
                 asyncio.get_running_loop()
             except RuntimeError:  # no loop (a plain script): nothing to watch with
                 return self._launcher
             self.spawn(self._watch(self._launcher), "watching the component processes")
         return self._launcher
+
+    def up(self, source: Any) -> tuple[Pending, list[str]]:
+        """Start the components of a swarm spec against the session's hub, in the background.
+
+        Running it again (a cell run twice) reuses the components of the spec that still run with the same
+        declaration and starts only the others.
+
+        Args:
+            source: anything :func:`~swergio_nb.swarm.swarmfile.load_spec` takes (a YAML path, ...).
+
+        Returns:
+            The :class:`Pending` of the start (its result: the started processes) and the names reused.
+
+        Raises:
+            InvalidState: no hub in this session.
+            LauncherError: the spec is invalid (nothing is started).
+        """
+        from ..swarm.swarmfile import load_spec
+
+        hub_url = self.require_hub()
+        specs = load_spec(source)
+        running = {proc.name: proc.spec for proc in self.launcher.processes if proc.running}
+        reused = [spec.name for spec in specs if running.get(spec.name) == spec]
+        fresh = [spec for spec in specs if spec.name not in reused]
+        starting = ", ".join(spec.name for spec in fresh) or "no component (all reused)"
+        return self.spawn(self.launcher.up(fresh, hub_url), f"starting {starting}"), reused
 
     async def _watch(self, launcher: Launcher) -> None:
         from ..swarm.swarm import ComponentExited
@@ -345,6 +458,7 @@ class KernelSession:
             The :class:`Pending` of the asynchronous part, or None when no loop runs.
         """
         launcher, self._launcher = self._launcher, None
+        log_dir, self._log_dir = self._log_dir, None
         for monitor in self.monitors:
             try:
                 monitor.detach()
@@ -358,6 +472,8 @@ class KernelSession:
         async def shutdown() -> None:
             if launcher is not None:  # before the hub: components close their connections cleanly
                 await launcher.adown()
+            if log_dir is not None:
+                log_dir.cleanup()
             for client in clients:
                 await client.close()
             if hub is not None:
@@ -371,6 +487,8 @@ class KernelSession:
         except RuntimeError:
             if launcher is not None:
                 launcher.down()
+            if log_dir is not None:
+                log_dir.cleanup()
             return None
         future = asyncio.ensure_future(shutdown())
         _CLOSING.add(future)

@@ -142,7 +142,11 @@ class SwergioMagics(Magics):
     def _do_hub(self, args: argparse.Namespace) -> Any:
         session = self.session
         if args.action == "start":
+            reused = session.reuses_hub(args.host, args.port, in_kernel=args.in_kernel)
             hub = session.start_hub(args.host, args.port, in_kernel=args.in_kernel)
+            if reused:
+                print(f"reusing the swergio hub at {redact(session.require_hub())} (%swergio hub stop for a new one)")
+                return hub
             if hub is None:
                 print(
                     f"using the Jupyter server's swergio hub at {redact(session.require_hub())} "
@@ -163,8 +167,12 @@ class SwergioMagics(Magics):
         var = args.var or args.name
         if not var.isidentifier():
             raise UsageError(f"%swergio connect: {var!r} is not a valid variable name; use --as VAR")
+        reused = self.session.reuses_client(args.name, args.url)
         client = self.session.connect(args.name, args.url)
         self.shell.user_ns[var] = client
+        if reused:
+            print(f"{var} = Client({client.name!r}, {redact(client.url)!r}), reused with its handlers")
+            return
         print(f"{var} = Client({client.name!r}, {redact(client.url)!r}), connecting in the background")
         if len(self.session.clients) == 1:
             display(self.session.error_log())
@@ -206,9 +214,10 @@ class SwergioMagics(Magics):
         return self.session.spawn(self.session.default_client().send(msg), f"sending {args.type} to {args.room}")
 
     def _do_up(self, args: argparse.Namespace) -> Any:
-        session = self.session
-        hub_url = session.require_hub()
-        return session.spawn(session.launcher.up(args.file, hub_url), f"starting the components of {args.file}")
+        pending, reused = self.session.up(args.file)
+        if reused:
+            print(f"already running, reused: {', '.join(reused)}")
+        return pending
 
     def _do_down(self, args: argparse.Namespace) -> Any:
         # asynchronous: an in-kernel hub must keep serving while the components close their connections

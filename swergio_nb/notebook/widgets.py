@@ -47,7 +47,47 @@ logger = logging.getLogger("swergio_nb.notebook.widgets")
 STATIC = pathlib.Path(__file__).parent.parent / "static"
 
 
-class TrafficWidget(anywidget.AnyWidget):
+class _BrowserControls(anywidget.AnyWidget):
+    """A widget whose browser controls set traits through custom messages ``{"set": {trait: value}}``.
+
+    The front end never uses ``save_changes()``: ipykernel 7 dispatches a widget's comm messages concurrently while a
+    cell runs and publishes no busy/idle status for them, and ipywidgets' front end waits for that idle before it
+    sends the next state change of the same widget, so every change after the first one during a running cell (and
+    after it) would stay in the browser (ipykernel ``kernelbase.py``: ``shell_main`` -> ``dispatch_shell(...,
+    concurrent=True)``; ipywidgets ``WidgetModel.sync`` / ``_handle_status``). Custom messages have no such wait.
+
+    Only the names in ``_browser_traits`` are accepted; an unknown name or a value the trait refuses is logged
+    (naming the trait and the value) and the kernel's value is sent back, so the browser shows what the kernel holds.
+    """
+
+    _browser_traits: tuple[str, ...] = ()
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.on_msg(self._on_browser_msg)
+
+    def _on_browser_msg(self, widget: Any, content: Any, buffers: Any) -> None:
+        changes = content.get("set") if isinstance(content, dict) else None
+        if not isinstance(changes, dict):
+            logger.warning("%s: ignored a browser message without a 'set' object: %r", type(self).__name__, content)
+            return
+        for name, value in changes.items():
+            if name not in self._browser_traits:
+                logger.warning(
+                    "%s: the browser cannot set %r (settable: %s)",
+                    type(self).__name__,
+                    name,
+                    ", ".join(self._browser_traits),
+                )
+                continue
+            try:
+                setattr(self, name, value)
+            except traitlets.TraitError as exc:
+                logger.warning("%s: refused %s=%r from the browser: %s", type(self).__name__, name, value, exc)
+            self.send_state(name)
+
+
+class TrafficWidget(_BrowserControls):
     """Live view of the hub's traffic: rooms with members and counts, per-type rates, the latest messages.
 
     Synced traits:
@@ -67,6 +107,7 @@ class TrafficWidget(anywidget.AnyWidget):
     """
 
     _esm = STATIC / "traffic.js"
+    _browser_traits = ("paused", "room_filter", "type_filter")
 
     snapshot = traitlets.Dict().tag(sync=True)
     paused = traitlets.Bool(False).tag(sync=True)
@@ -286,7 +327,7 @@ def _ema(values: list[float], alpha: float) -> list[float]:
     return out
 
 
-class MetricsWidget(anywidget.AnyWidget):
+class MetricsWidget(_BrowserControls):
     """Live curves of several named series, drawn by matplotlib (Agg) off the event loop and shown as a PNG.
 
     Synced traits:
@@ -303,12 +344,27 @@ class MetricsWidget(anywidget.AnyWidget):
         interval: minimum seconds between two renders.
         max_points: points kept per series; beyond it, neighbouring points are averaged (the series keeps its
             whole history at a coarser resolution).
-        figsize: figure size in inches (width, height).
+        figsize: figure size in inches (width, height); with several panels, the height is per panel row.
         dpi: dots per inch of the PNG.
+        x_label: what the x axis counts, with its unit ("training step", "decision", "simulated time (s)").
+        panels: ``{y axis label: [series, ...]}``: series of different units or ranges get panels of their own,
+            each with its own y axis (as livelossplot groups its curves); the label names the quantity and its unit
+            ("accuracy", "labels (count)"). Series in no panel share one more panel, labelled ``y_label``.
+            Log scale applies to every panel. Panels are drawn side by side, two per row.
+        y_label: the y axis label of the panel of series not listed in ``panels`` ("" for none).
+        panel_x_labels: ``{y axis label: x axis label}`` for panels whose x axis counts something else than
+            ``x_label`` (one panel per labels rated, another per generation).
         **kwargs: trait values (``title=...``) passed to ``anywidget.AnyWidget``.
+
+    Colours are stable: a series keeps the colour of its first appearance (``C0``, ``C1``... in the order series
+    were first pushed, across every panel), whatever panel it is drawn in and however often the plot is redrawn.
+
+    Raises:
+        ValueError: ``max_points`` < 2, or a series listed in two panels.
     """
 
     _esm = STATIC / "metrics.js"
+    _browser_traits = ("log_scale", "smoothing")
 
     png = traitlets.Unicode("").tag(sync=True)
     log_scale = traitlets.Bool(False).tag(sync=True)
@@ -322,6 +378,10 @@ class MetricsWidget(anywidget.AnyWidget):
         max_points: int = 10_000,
         figsize: tuple[float, float] = (6.4, 3.2),
         dpi: int = 100,
+        x_label: str = "step",
+        panels: dict[str, list[str]] | None = None,
+        y_label: str = "",
+        panel_x_labels: dict[str, str] | None = None,
         **kwargs: Any,
     ) -> None:
         if max_points < 2:
@@ -338,6 +398,16 @@ class MetricsWidget(anywidget.AnyWidget):
         self._figure: Any = None
         self._task: asyncio.Task | None = None
         self._attached: list[tuple[Client, Handler]] = []
+        self.x_label = x_label
+        self.y_label = y_label
+        self.panel_x_labels = dict(panel_x_labels or {})
+        self.panels = {label: list(names) for label, names in (panels or {}).items()}
+        self._panel_of: dict[str, str] = {}
+        for label, names in self.panels.items():
+            for name in names:
+                if name in self._panel_of:
+                    raise ValueError(f"series {name!r} is in two panels: {self._panel_of[name]!r} and {label!r}")
+                self._panel_of[name] = label
         super().__init__(**kwargs)
 
     # -- data --------------------------------------------------------------------------------------------------
@@ -438,39 +508,61 @@ class MetricsWidget(anywidget.AnyWidget):
             "title": self.title,
         }
 
+    def _panel_series(self, names: list[str]) -> list[tuple[str, list[str]]]:
+        """``(y label, series)`` of each panel to draw, in the order the panels were given; empty ones left out."""
+        grouped = [(label, [n for n in listed if n in names]) for label, listed in self.panels.items()]
+        rest = [n for n in names if n not in self._panel_of]
+        drawn = [(label, group) for label, group in grouped if group]
+        if rest or not drawn:
+            drawn.append((self.y_label, rest))
+        return drawn
+
+    def _figure_for(self, n_panels: int) -> Any:
+        """The figure with ``n_panels`` axes (two per row), made again only when that number changes."""
+        if self._figure is None or len(self._figure.axes) != n_panels:
+            from matplotlib.backends.backend_agg import FigureCanvasAgg
+            from matplotlib.figure import Figure
+
+            rows, cols = (n_panels + 1) // 2, min(n_panels, 2)
+            width, height = self.figsize
+            # fixed margins: a layout engine would double the cost of a render
+            self._figure = Figure(figsize=(width, height * rows), dpi=self.dpi)
+            FigureCanvasAgg(self._figure)
+            bottom = 0.15 / rows
+            self._figure.subplots_adjust(left=0.1, right=0.97, bottom=bottom, top=1 - 0.1 / rows, wspace=0.3)
+            for index in range(n_panels):
+                self._figure.add_subplot(rows, cols, index + 1)
+        return self._figure
+
     def _draw(self, frozen: dict[str, Any]) -> str:
         with self._lock:
-            if self._figure is None:
-                from matplotlib.backends.backend_agg import FigureCanvasAgg
-                from matplotlib.figure import Figure
-
-                # fixed margins: a layout engine would double the cost of a render
-                self._figure = Figure(figsize=self.figsize, dpi=self.dpi)
-                FigureCanvasAgg(self._figure)
-                self._figure.subplots_adjust(left=0.1, right=0.97, bottom=0.15, top=0.9)
-                self._figure.add_subplot()
-            fig = self._figure
-            ax = fig.axes[0]
-            ax.cla()
+            series = frozen["series"]
+            colors = {name: f"C{index % 10}" for index, name in enumerate(series)}  # first appearance: stable
+            panels = self._panel_series(list(series))
+            fig = self._figure_for(len(panels))
             alpha = frozen["smoothing"]
-            for index, (name, (steps, values)) in enumerate(frozen["series"].items()):
-                color = f"C{index % 10}"
-                if alpha > 0:
-                    ax.plot(steps, values, color=color, alpha=0.25, linewidth=1)
-                    ax.plot(steps, _ema(values, alpha), color=color, linewidth=1.5, label=name)
+            for ax, (label, names) in zip(fig.axes, panels, strict=True):
+                ax.cla()
+                for name in names:
+                    steps, values = series[name]
+                    color = colors[name]
+                    if alpha > 0:
+                        ax.plot(steps, values, color=color, alpha=0.25, linewidth=1)
+                        ax.plot(steps, _ema(values, alpha), color=color, linewidth=1.5, label=name)
+                    else:
+                        ax.plot(steps, values, color=color, linewidth=1.5, label=name)
+                positive = any(v > 0 and math.isfinite(v) for name in names for v in series[name][1])
+                if frozen["log_scale"] and positive:
+                    ax.set_yscale("log", nonpositive="mask")
+                if names:
+                    ax.legend(loc="best", fontsize="small")
                 else:
-                    ax.plot(steps, values, color=color, linewidth=1.5, label=name)
-            positive = any(v > 0 and math.isfinite(v) for _, values in frozen["series"].values() for v in values)
-            if frozen["log_scale"] and positive:
-                ax.set_yscale("log", nonpositive="mask")
-            if frozen["series"]:
-                ax.legend(loc="best", fontsize="small")
-            else:
-                ax.text(0.5, 0.5, "no data yet", ha="center", va="center", transform=ax.transAxes, color="grey")
-            ax.set_xlabel("step")
-            ax.grid(True, alpha=0.3)
+                    ax.text(0.5, 0.5, "no data yet", ha="center", va="center", transform=ax.transAxes, color="grey")
+                ax.set_xlabel(self.panel_x_labels.get(label, self.x_label))
+                ax.set_ylabel(label)
+                ax.grid(True, alpha=0.3)
             if frozen["title"]:
-                ax.set_title(frozen["title"])
+                fig.suptitle(frozen["title"])
             buffer = io.BytesIO()
             fig.savefig(buffer, format="png", pil_kwargs={"compress_level": 1})  # fast zlib; the PNG is small
             return base64.b64encode(buffer.getvalue()).decode("ascii")

@@ -15,6 +15,7 @@ const CSS = `
 .swergio-labelling img { max-width: 100%; display: block; }
 .swergio-labelling button.rate { min-width: 2.4em; font-weight: bold; }
 .swergio-labelling .status { min-height: 1.2em; color: var(--jp-success-color1, #2e7d32); }
+.swergio-labelling .status.refused { color: var(--jp-warn-color1, #b35c00); }
 .swergio-labelling .idle { color: var(--jp-ui-font-color2, #888); padding: 1em 0; }
 `;
 
@@ -49,13 +50,31 @@ function render({ model, el }) {
   el.append(root);
 
   let pendingKey = null; // a click sent, not yet confirmed: ignore more clicks on the same melody
+  // A key pressed for the melody that just left must not rate the one that replaced it: ratings and skips are
+  // refused for SETTLE_MS after a new melody is shown.
+  const SETTLE_MS = 400;
+  let shownAt = 0;
 
+  function showStatus(text, ok = true) {
+    status.textContent = text;
+    status.className = ok ? "status" : "status refused";
+  }
   function send(action, rating) {
     const item = model.get("item") || {};
     if (action !== "undo" && (item.key === undefined || pendingKey === item.key)) return;
+    if (action !== "undo" && performance.now() - shownAt < SETTLE_MS) {
+      showStatus("a new melody: listen first, then rate it", false);
+      return;
+    }
     if (action !== "undo") pendingKey = item.key;
-    status.textContent = action === "rate" ? `saving ${rating}…` : "";
+    showStatus(action === "rate" ? `saving ${rating}…` : "");
     model.send({ action, key: item.key ?? null, rating: rating ?? null });
+  }
+  // Keys work without a click first: a new melody takes the focus, unless the person is typing somewhere else.
+  function takeFocus() {
+    const active = document.activeElement;
+    const typing = active && (active.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(active.tagName));
+    if (!typing && el.isConnected) root.focus({ preventScroll: true });
   }
   rateButtons.forEach((b, r) => b.addEventListener("click", () => { send("rate", r); root.focus(); }));
   skip.addEventListener("click", () => { send("skip"); root.focus(); });
@@ -83,6 +102,8 @@ function render({ model, el }) {
     if (has && item.key !== shownKey) {
       shownKey = item.key;
       pendingKey = null;
+      shownAt = performance.now();
+      takeFocus();
       audio.src = `data:audio/wav;base64,${item.wav}`;
       roll.src = `data:image/png;base64,${item.roll}`;
       if (model.get("autoplay")) audio.play().catch(() => {});
@@ -98,7 +119,7 @@ function render({ model, el }) {
   }
   function confirmed() {
     const c = model.get("confirmed") || {};
-    if (c.text) status.textContent = c.text;
+    if (c.text) showStatus(c.text, c.ok !== false);
     pendingKey = null;
   }
   model.on("change:item", draw);

@@ -8,6 +8,12 @@ const CSS = `
 .swergio-metrics .empty { color: var(--jp-ui-font-color2, #888); padding: 2em; }
 `;
 
+// Browser -> kernel: a custom message, never save_changes() (why: the same function in traffic.js).
+function setTrait(model, name, value) {
+  model.set(name, value);
+  model.send({ set: { [name]: value } });
+}
+
 function h(tag, props = {}, children = []) {
   const node = Object.assign(document.createElement(tag), props);
   for (const child of children) node.append(child);
@@ -20,8 +26,7 @@ function render({ model, el }) {
 
   const log = h("input", { type: "checkbox" });
   log.addEventListener("change", () => {
-    model.set("log_scale", log.checked);
-    model.save_changes();
+    setTrait(model, "log_scale", log.checked);
   });
   const slider = h("input", { type: "range", min: "0", max: "0.99", step: "0.01" });
   const shown = h("span", { className: "value" });
@@ -29,8 +34,7 @@ function render({ model, el }) {
     shown.textContent = Number(slider.value).toFixed(2);
   });
   slider.addEventListener("change", () => {
-    model.set("smoothing", Number(slider.value));
-    model.save_changes();
+    setTrait(model, "smoothing", Number(slider.value));
   });
   root.append(
     h("div", { className: "bar" }, [

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import importlib
+import importlib.metadata
 import json
 import logging
 import signal
@@ -21,12 +22,13 @@ from ..protocol.limits import (
     DEFAULT_QUEUE_SIZE,
     DEFAULT_STALL_TIMEOUT,
     DEFAULT_TOTAL_QUEUE_BYTES,
+    TOKEN_ENV,
 )
 from ..transport.hub import Hub
 from .spec import LauncherError
 from .swarm import ComponentExited
 
-__all__ = ["main", "EXAMPLES"]
+__all__ = ["main", "build_parser", "EXAMPLES"]
 
 #: ``swergio-nb demo NAME``: each is the package ``swergio_nb.examples.NAME`` with ``options.add_arguments(parser)``
 #: and ``demo.run(args)``; the demo module (torch, gymnasium...) is imported only when that demo runs.
@@ -100,12 +102,48 @@ async def _serve_hub(args: argparse.Namespace) -> None:
     await hub.close()
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="swergio-nb", description="Rooms on a WebSocket hub with a backward path.")
-    parser.add_argument("--log-level", default="WARNING", help="logging level (default %(default)s)")
+class _HelpFormatter(argparse.HelpFormatter):
+    """Help that says every option's default: "(default X)" is added unless the text already speaks of its default
+    or there is none to say (None, a flag's False)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if not action.option_strings or "default" in text or action.default in (None, False, argparse.SUPPRESS):
+            return text
+        return f"{text} (default %(default)s)"
+
+
+class _RawDescriptionHelpFormatter(_HelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """:class:`_HelpFormatter` that keeps the description's line breaks."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """The command's parsers (every subcommand's too): :class:`_HelpFormatter` unless told otherwise."""
+
+    def __init__(self, **kwargs: object) -> None:
+        kwargs.setdefault("formatter_class", _HelpFormatter)
+        super().__init__(**kwargs)
+
+
+HUB_TOKEN_HELP = f"""\
+The token: the hub takes it from the environment variable {TOKEN_ENV} if set, else generates a random one;
+either way it is part of the URL printed at start (ws://HOST:PORT/?token=...). Components started with
+{TOKEN_ENV} in their environment present it by themselves; others need that URL. --credentials adds roles."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``swergio-nb`` argument parser (``hub`` and ``demo NAME``); every option's default is in its help."""
+    parser = _Parser(prog="swergio-nb", description="Rooms on a WebSocket hub with a backward path.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {importlib.metadata.version('swergio_nb')}")
+    parser.add_argument("--log-level", default="WARNING", help="logging level")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    hub = commands.add_parser("hub", help="serve a hub")
+    hub = commands.add_parser(
+        "hub",
+        help="serve a hub",
+        description=f"Serve a swergio hub.\n\n{HUB_TOKEN_HELP}",
+        formatter_class=_RawDescriptionHelpFormatter,
+    )
     hub.add_argument(
         "--host",
         default="127.0.0.1",
@@ -180,7 +218,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         importlib.import_module(f"..examples.{name}.options", __package__).add_arguments(
             examples.add_parser(name, help=description)
         )
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s")
     try:
         if args.command == "hub":

@@ -1,8 +1,10 @@
 """End to end in a real browser: JupyterLab runs notebooks/04_melody_active_learning.ipynb as a person would (its
 default: ``RATER = "you"``; the first cell edited to one batch of 6): the test rates 5 melodies with the
-LabellingWidget's buttons and its keys, undoes one, checks that the SQLite store the kernel writes holds exactly the
-4 left, rates the fifth again, skips the sixth with a key, and checks the end of the session (CSV export, the
-network saved and loaded again).
+LabellingWidget's buttons and its keys (never clicking into the widget first: a new melody takes the focus), undoes
+one, checks that the SQLite store the kernel writes holds exactly the 4 left, rates the fifth again, skips the sixth
+with a key, undoes that last decision of the batch and skips it again, and checks the end of the session (CSV
+export, the network saved and loaded again). A key pressed as a new melody appears is refused, and "nothing to
+undo" is not shown as a success.
 
 Helpers and fixtures: :mod:`tests.browser.lab` and ``conftest.py``. Screenshots go to ``test-artifacts/melody-*.png``.
 """
@@ -90,6 +92,8 @@ WIDGET_JS = """() => {
     progress: w.querySelector('.progress').textContent,
     learner: w.querySelector('.learner').textContent,
     status: w.querySelector('.status').textContent,
+    refused: w.querySelector('.status').classList.contains('refused'),
+    focused: document.activeElement === w.querySelector('.swergio-labelling') || w.contains(document.activeElement),
     melody: melody.style.display !== 'none',
     audio: (w.querySelector('audio').getAttribute('src') || '').slice(0, 22),
     roll: w.querySelector('img.roll').naturalWidth,
@@ -132,8 +136,8 @@ def _rate_in_browser(page: Any, lab: Lab, artifacts: Path) -> None:
 
     def rate(how: str, rating: int, position: int) -> None:
         wait_melody(position)
-        if how == "key":
-            widget.focus()
+        page.wait_for_timeout(600)  # a person looks at a new melody before rating it (keys are refused for 0.4 s)
+        if how == "key":  # no click first: the new melody took the focus
             page.keyboard.press(str(rating))
         else:
             widget.locator("button.rate", has_text=re.compile(rf"^{rating}$")).click()
@@ -149,8 +153,19 @@ def _rate_in_browser(page: Any, lab: Lab, artifacts: Path) -> None:
     assert "learner: 0 labels" in first["learner"] and not first["undo"], first
     cells = _cell_kinds(page)
     widget.screenshot(path=str(artifacts / "melody-widget-first.png"))
+    # keys work without a click into the widget: the melody took the focus; "nothing to undo" is not a success
+    _wait_state(page, lab, notebook, lambda s: s["focused"], "the focus on the widget", timeout=10)
+    page.keyboard.press("u")
+    nothing = _wait_state(page, lab, notebook, lambda s: s["status"] == "nothing to undo", "'nothing to undo'")
+    assert nothing["refused"], nothing
     for position, (how, rating) in enumerate(FIRST_FIVE, start=1):
         rate(how, rating, position)
+        if position == 2:  # a key pressed as the next melody appears must not rate it
+            wait_melody(3)
+            page.keyboard.press("0")
+            early = _wait_state(page, lab, notebook, lambda s: "listen first" in s["status"], "the early key refused")
+            assert early["refused"] and early["progress"] == f"3 of {K}", early
+            assert len(_stored(lab)) == 2
     assert [r for r, _ in _stored(lab)] == [r for _, r in FIRST_FIVE]
     widget.locator("button.undo").click()
     undone = _wait_state(
@@ -162,7 +177,16 @@ def _rate_in_browser(page: Any, lab: Lab, artifacts: Path) -> None:
     assert _stored(lab) == [(r, "person") for _, r in FIRST_FIVE[:4]], undone
     rate(*AGAIN, 5)
     wait_melody(6)
-    widget.focus()
+    page.wait_for_timeout(600)
+    page.keyboard.press("s")
+    # the batch's last decision can be undone: the notebook's undo window (3 s) keeps the batch open meanwhile
+    _wait_state(page, lab, notebook, lambda s: s["status"] == "skipped" and s["undo"], "the sixth skipped, undoable")
+    page.keyboard.press("u")
+    _wait_state(
+        page, lab, notebook,
+        lambda s: s["status"] == "undone: rate it again" and s["progress"] == f"6 of {K}", "the sixth again",
+    )  # fmt: skip
+    page.wait_for_timeout(600)
     page.keyboard.press("s")
     # the batch is answered (5 ratings, 1 skip): the learner trains on it and says so (the widget closes at the end)
     _wait_state(

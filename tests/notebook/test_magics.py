@@ -14,6 +14,8 @@ from swergio_nb import Client, Trigger
 from swergio_nb.exceptions import InvalidState
 from swergio_nb.notebook.kernel import KernelSession
 
+from ..helpers import until
+
 
 @pytest.fixture
 async def shell():
@@ -173,6 +175,55 @@ async def test_a_component_process_that_dies_is_reported_in_the_notebook(shell, 
     assert exited.name == "trebuchet" and exited.returncode == -signal.SIGKILL and "output" in exited.rooms
     shown = "".join(output["text"] for output in session.error_log().outputs)
     assert "component 'trebuchet' was killed by SIGKILL" in shown and "its rooms went quiet" in shown
+    control = session.launcher["control"].pid
+    up_again = await run(shell, f"up = %swergio up {spec}\nawait up")  # the cell again: control is reused
+    assert [proc.name for proc in up_again] == ["trebuchet"] and session.launcher["control"].pid == control
     await run(shell, "down = %swergio down\nawait down")
     await asyncio.sleep(1.0)  # two looks: control, stopped on purpose, is not reported
     assert len(session.exits) == 1
+    log_dir = session.launcher.log_dir
+    assert log_dir.name.startswith("swergio-launcher-") and (log_dir / "control.log").exists()
+    await run(shell, "%unload_ext swergio_nb")
+    await until(lambda: not log_dir.exists(), timeout=10)  # no folder left in the temporary directory
+
+
+async def test_cells_run_twice_reuse_the_hub_and_clients_and_replace_handlers(shell, capsys):
+    start = "%load_ext swergio_nb\n%swergio hub start --port 0"
+    await run(shell, start)
+    session = swergio_nb.current_session()
+    hub, token = session.hub, session.hub.token
+    capsys.readouterr()
+    await run(shell, start)  # the same cell again
+    out = capsys.readouterr().out
+    assert session.hub is hub and "reusing the swergio hub" in out and token not in out
+    with pytest.raises(UsageError, match="already in use") as info:  # another address is another hub: refused
+        await run(shell, "%swergio hub start --host 127.0.0.2 --port 0")
+    assert token not in str(info.value)
+
+    connect = "%swergio connect world\n%swergio connect universe"
+    await run(shell, connect)
+    world = shell.user_ns["world"]
+    await world.ready()
+    await run(shell, connect)
+    assert shell.user_ns["world"] is world and "reused with its handlers" in capsys.readouterr().out
+
+    handlers = """
+heard = []
+def on_text(msg):
+    heard.append(msg["DATA"])
+world.add_handler(on_text, Trigger("DATA/TEXT", "chat"))
+"""
+    shell.user_ns["Trigger"] = Trigger
+    await run(shell, handlers)
+    assert "replaced" not in capsys.readouterr().out
+    await run(shell, handlers)  # the handler cell again: one handler, not two
+    assert "world: replaced the handler on_text" in capsys.readouterr().out
+    assert [h.fn.__name__ for h in world.handlers] == ["on_text"]
+    await run(shell, "world.add_handler(on_text, Trigger('DATA/TEXT', 'other'))")  # another trigger: kept apart
+    assert len(world.handlers) == 2
+    universe = shell.user_ns["universe"]
+    await world.ready()
+    await universe.send({"TYPE": "DATA/TEXT", "TO_ROOM": "chat", "DATA": "hello"})
+    await until(lambda: shell.user_ns["heard"])
+    await asyncio.sleep(0.1)
+    assert shell.user_ns["heard"] == ["hello"]  # once

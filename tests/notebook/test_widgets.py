@@ -322,3 +322,50 @@ def test_js_module_parses_as_esm(source):
         ["node", "--input-type=module", "--check"], input=source.read_text(), capture_output=True, text=True, timeout=30
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_browser_controls_set_only_their_traits_and_send_the_kernel_state_back(caplog):
+    traffic, metrics = TrafficWidget(), MetricsWidget()
+    sent: list[dict] = []
+    metrics.send_state = lambda key=None: sent.append({key: getattr(metrics, key)})  # no comm without a frontend
+    traffic._on_browser_msg(traffic, {"set": {"paused": True, "room_filter": "input"}}, [])
+    assert traffic.paused is True and traffic.room_filter == "input"
+    metrics._on_browser_msg(metrics, {"set": {"log_scale": True, "smoothing": 0.5}}, [])
+    assert metrics.log_scale is True and metrics.smoothing == 0.5
+    with caplog.at_level("WARNING", logger="swergio_nb.notebook.widgets"):
+        metrics._on_browser_msg(metrics, {"set": {"smoothing": 2.0, "png": "x"}}, [])
+        traffic._on_browser_msg(traffic, ["paused"], [])
+    assert metrics.smoothing == 0.5 and metrics.png == ""  # refused: the kernel's value stays ...
+    assert sent[-1] == {"smoothing": 0.5}  # ... and is sent back, so the browser shows it
+    text = caplog.text
+    assert "refused smoothing=2.0" in text and "cannot set 'png'" in text and "without a 'set' object" in text
+    assert traffic.paused is True
+
+
+def test_metrics_panels_have_their_own_axes_named_x_axis_and_stable_colours():
+    from matplotlib.colors import to_hex
+
+    metrics = MetricsWidget(
+        x_label="labels rated",
+        panels={"accuracy": ["test accuracy", "cv accuracy"], "labels (count)": ["labels"]},
+        y_label="rating (0-5)",
+        panel_x_labels={"rating (0-5)": "generation"},
+    )
+    metrics.push("population rating", 2.5, 0)  # first pushed: C0, in the panel of the unlisted series
+    for step in range(1, 4):
+        metrics.push("labels", 5.0 * step, step)
+        metrics.push("test accuracy", 0.2 * step, step)
+    metrics.render_now()
+    axes = metrics._figure.axes
+    assert [ax.get_ylabel() for ax in axes] == ["accuracy", "labels (count)", "rating (0-5)"]
+    assert [ax.get_xlabel() for ax in axes] == ["labels rated", "labels rated", "generation"]
+    lines = {line.get_label(): to_hex(line.get_color()) for ax in axes for line in ax.get_lines()}
+    assert lines == {"population rating": to_hex("C0"), "labels": to_hex("C1"), "test accuracy": to_hex("C2")}
+    accuracy = axes[0]
+    assert accuracy.get_ylim()[1] < 1.0  # the label counts (5-15) do not flatten the accuracies
+    metrics.push("cv accuracy", 0.5, 3)  # a new series joins its panel; the others keep their colours
+    metrics.render_now()
+    lines = {line.get_label(): to_hex(line.get_color()) for ax in metrics._figure.axes for line in ax.get_lines()}
+    assert lines["test accuracy"] == to_hex("C2") and lines["cv accuracy"] == to_hex("C3")
+    with pytest.raises(ValueError, match="'labels' is in two panels"):
+        MetricsWidget(panels={"a": ["labels"], "b": ["labels"]})

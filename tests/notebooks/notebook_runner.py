@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from copy import deepcopy
 from pathlib import Path
 from typing import Any
 
@@ -27,10 +28,18 @@ def with_parameters(nb: nbformat.NotebookNode, **values: Any) -> nbformat.Notebo
     return nb
 
 
-def execute(name: str, timeout: int = 600, **parameters: Any) -> nbformat.NotebookNode:
+def execute(
+    name: str, timeout: int = 600, *, each_cell_twice: bool = False, **parameters: Any
+) -> nbformat.NotebookNode:
     """Run ``notebooks/<name>`` top to bottom in a fresh python3 kernel whose working directory is notebooks/,
-    with ``parameters`` set in its first code cell (:func:`with_parameters`)."""
+    with ``parameters`` set in its first code cell (:func:`with_parameters`).
+
+    With ``each_cell_twice``, every code cell runs twice in a row in the same kernel, as a person re-running cells
+    would (the returned notebook holds both copies: the first run of a cell, then its copy).
+    """
     nb = with_parameters(nbformat.read(NOTEBOOKS / name, as_version=4), **parameters)
+    if each_cell_twice:
+        nb.cells = [copy for c in nb.cells for copy in ([c, deepcopy(c)] if c.cell_type == "code" else [c])]
     resources = {"metadata": {"path": str(NOTEBOOKS)}}
     NotebookClient(nb, timeout=timeout, kernel_name="python3", resources=resources).execute()
     return nb

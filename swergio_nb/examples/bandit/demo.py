@@ -167,6 +167,8 @@ async def run_bandit(
             if progress is not None:
                 runner.listeners.append(lambda i, log: progress.update(1))
             await runner.run()
+            if progress is not None:  # the decisions are done; say what the next seconds are spent on
+                progress.set_postfix_str("waiting for late rewards and the last trainings")
             await runner.drain()
             await asyncio.sleep((options.wait + 2 * options.max_batch_age) / speed + 0.1)  # every window trains
             serving = await fetch_stats(client, serving_name)
@@ -210,7 +212,9 @@ def plot_results(results: list[BanditResult], path: Path) -> None:
     from matplotlib import pyplot as plt
 
     delays = list(dict.fromkeys(r.delay for r in results))
-    fig, axes = plt.subplots(1, len(delays), figsize=(5 * len(delays), 4), dpi=100, sharey=True, squeeze=False)
+    # at least 8 in wide and a constrained layout: the title fits even above a single panel
+    size = (max(8, 5 * len(delays)), 4.4)
+    fig, axes = plt.subplots(1, len(delays), figsize=size, dpi=100, sharey=True, squeeze=False, layout="constrained")
     for ax, delay in zip(axes[0], delays, strict=True):
         runs = [r for r in results if r.delay == delay]
         for r in runs:
@@ -223,7 +227,6 @@ def plot_results(results: list[BanditResult], path: Path) -> None:
         ax.legend(fontsize=7)
     axes[0][0].set_ylabel("cumulative regret vs the optimum")
     fig.suptitle("Contextual bandit with delayed rewards joined by event id, through the hub")
-    fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
 

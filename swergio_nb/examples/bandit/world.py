@@ -280,12 +280,42 @@ class WorldRunner:
         if not task.cancelled() and task.exception() is None:
             self.log.rewards_sent += 1
 
-    async def drain(self, timeout: float = 10.0) -> None:
-        """Wait until every scheduled reward with a delay under ``timeout`` (real) seconds has been sent."""
-        longest = max((d for d in self.stream.delays[: len(self.log.actions)] if np.isfinite(d)), default=0.0)
-        await asyncio.sleep(min(longest / self.speed, timeout) + 0.01)
-        if self._sending:
-            await asyncio.wait(list(self._sending), timeout=timeout)
+    async def drain(self, timeout: float = 10.0, *, progress: bool | Any = False) -> None:
+        """Wait until every scheduled reward with a delay under ``timeout`` (real) seconds has been sent.
+
+        Args:
+            timeout: the longest wait, in seconds (rewards delayed longer are not waited for).
+            progress: True shows a tqdm bar of the late rewards sent (of all the rewards the run will send), so the
+                wait does not look like a stuck decision bar; or pass a bar (anything with ``n``, ``total`` and
+                ``refresh()``); False: none. The bar ends at the rewards sent, saying how many were not waited for.
+        """
+        delays = self.stream.delays[: len(self.log.actions)]
+        finite = delays[np.isfinite(delays)]
+        longest = float(finite.max()) if finite.size else 0.0
+        bar = progress
+        if progress is True:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=int(finite.size), desc=f"bandit: {self.label}: late rewards sent")
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + min(longest / self.speed, timeout) + 0.01
+        try:
+            while loop.time() < deadline and self.log.rewards_sent < finite.size:
+                await asyncio.sleep(min(0.1, max(0.0, deadline - loop.time())))
+                if bar:
+                    bar.n = self.log.rewards_sent
+                    bar.refresh()
+            if self._sending:
+                await asyncio.wait(list(self._sending), timeout=timeout)
+        finally:
+            if bar:
+                bar.n = self.log.rewards_sent
+                if bar.n < bar.total:
+                    bar.set_postfix_str(f"{bar.total - bar.n} not sent within {timeout:g} s")
+                    bar.total = bar.n
+                bar.refresh()
+                if progress is True:
+                    bar.close()
 
     async def _send_kpis(self, n: int, room: str) -> None:
         uniform = float(self.stream.uniform_regret()[:n].sum())

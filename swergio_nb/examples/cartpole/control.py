@@ -191,7 +191,8 @@ class TrainingLog:
 
 async def train(control: Control, schedule: Schedule, progress: Any = None) -> TrainingLog:
     """Run ``schedule`` (see :class:`Schedule`); ``progress`` (e.g. a tqdm bar) gets ``update(episodes)`` and a
-    postfix after each round."""
+    postfix after each round. A run that stops early (solved, or ``max_seconds``) ends the bar where it stopped: its
+    ``total`` becomes the episodes run and the postfix says why."""
     log = TrainingLog()
     start = time.perf_counter()
     for round_ in range(1, schedule.max_rounds + 1):
@@ -204,10 +205,14 @@ async def train(control: Control, schedule: Schedule, progress: Any = None) -> T
         if progress is not None:
             progress.update(len(run.returns))
             progress.set_postfix(train=f"{run.mean:.0f}", greedy=f"{evaluation.mean:.0f}", refresh=False)
-        if evaluation.mean >= schedule.target:
-            log.solved = True
-            break
-        if time.perf_counter() - start > schedule.max_seconds:
+        stopped = "solved" if evaluation.mean >= schedule.target else None
+        if stopped is None and time.perf_counter() - start > schedule.max_seconds:
+            stopped = "time limit"
+        if stopped is not None:
+            log.solved = stopped == "solved"
+            if progress is not None and round_ < schedule.max_rounds:
+                progress.total = progress.n
+                progress.set_postfix(train=f"{run.mean:.0f}", greedy=f"{evaluation.mean:.0f}", stopped=stopped)
             break
     log.wall_s = time.perf_counter() - start
     return log

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -64,8 +65,11 @@ async def run_through_hub(
     processes: bool = False,
     test_size: int = 400,
     timeout: float = 600.0,
+    progress: Any = None,
 ) -> DemoResult:
     """Run the loop until ``rounds`` label batches are answered and retrained on; see the module docstring.
+
+    ``progress``: a tqdm bar (or anything with ``update(1)``), advanced once per answered batch; None: no bar.
 
     Raises:
         TimeoutError: the rounds did not complete within ``timeout`` seconds.
@@ -115,6 +119,8 @@ async def run_through_hub(
             while True:
                 record = await asyncio.wait_for(queue_.get(), max(0.1, deadline - time.monotonic()))
                 result.rounds.append(record)
+                if progress is not None and record["round"] >= 1:  # round 0: the stored ratings, no new batch
+                    progress.update(1)
                 if record["round"] >= rounds:
                     break
             await conductor.send({"TYPE": "DATA/CUSTOM", "TO_ROOM": "control", "CMD": "STOP"})
@@ -130,13 +136,16 @@ async def run_through_hub(
 
 def run(args: argparse.Namespace) -> DemoResult:
     """Run the demo as the options say; prints accuracy versus labels and writes the best melody."""
-    result = asyncio.run(
-        run_through_hub(
-            rounds=args.rounds, k=args.k, pool_size=args.pool_size, population=args.population_size,
-            strategy=args.strategy, seed=args.seed, noise=args.noise, store=args.store, pretrain=args.pretrain,
-            model=args.model, processes=args.processes,
-        )
-    )  # fmt: skip
+    from tqdm.auto import tqdm
+
+    with contextlib.closing(tqdm(total=args.rounds, desc="melody", unit="batch", disable=args.no_progress)) as bar:
+        result = asyncio.run(
+            run_through_hub(
+                rounds=args.rounds, k=args.k, pool_size=args.pool_size, population=args.population_size,
+                strategy=args.strategy, seed=args.seed, noise=args.noise, store=args.store, pretrain=args.pretrain,
+                model=args.model, processes=args.processes, progress=bar,
+            )
+        )  # fmt: skip
     mode = "processes" if args.processes else "one process"
     print(f"melody active learning ({args.strategy}, k={args.k}, pool {args.pool_size}, {mode}); "
           f"test set: ceiling {result.test_ceiling:.3f}, majority class {result.test_majority:.3f}")  # fmt: skip

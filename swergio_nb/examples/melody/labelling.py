@@ -253,9 +253,15 @@ class LabelQueue:
     propagates), then moves on; when every melody of a batch is rated or skipped, that batch's :meth:`ask`
     returns. :meth:`undo` takes back the latest decision of the current batch (and deletes its stored row).
 
+    A person's last rating of a batch must be undoable too, but the learner answers a batch at once with the next
+    one: with ``undo_window`` > 0 a finished batch is answered only that many seconds later (on the running loop),
+    and an undo meanwhile takes its last decision back and keeps it open.
+
     Args:
         store: where ratings are stored; None keeps them only in memory (tests, throwaway sessions).
         source: recorded with each stored rating ("person", "simulated", ...).
+        undo_window: seconds a finished batch waits before it is answered, so its last decision can be undone;
+            0 (default) answers at once (a simulated person needs no second thoughts).
 
     Attributes:
         listeners: called as ``listener(queue)`` after every change (a widget re-renders; the simulated person
@@ -264,9 +270,13 @@ class LabelQueue:
         rated_total: ratings given through this queue (undo subtracts).
     """
 
-    def __init__(self, store: LabelStore | None = None, *, source: str = "person") -> None:
+    def __init__(self, store: LabelStore | None = None, *, source: str = "person", undo_window: float = 0.0) -> None:
+        if not undo_window >= 0:
+            raise ValueError(f"undo_window must be >= 0 seconds, got {undo_window!r}")
         self.store = store
         self.source = source
+        self.undo_window = float(undo_window)
+        self._closing: dict[int, asyncio.TimerHandle] = {}  # batch number -> its pending answer
         self.listeners: list[Callable[[LabelQueue], Any]] = []
         self.rated_total = 0
         self._batches: list[_Batch] = []
@@ -299,6 +309,9 @@ class LabelQueue:
         try:
             return await future
         finally:
+            handle = self._closing.pop(batch.number, None)
+            if handle is not None:
+                handle.cancel()
             if batch in self._batches:  # cancelled while waiting: drop it
                 self._batches.remove(batch)
                 self._notify()
@@ -320,7 +333,7 @@ class LabelQueue:
         item = self.current
         if item is None:
             return (0, 0)
-        batch = self._batches[0]
+        batch = self._batch_of(item)
         return (len(batch.decided) + 1, len(batch.items))
 
     @property
@@ -367,7 +380,11 @@ class LabelQueue:
         """
         if not self.can_undo:
             return None
-        item = self._batches[0].decided.pop()
+        batch = self._batches[0]
+        handle = self._closing.pop(batch.number, None)
+        if handle is not None:  # the finished batch stays open: its last decision is taken back
+            handle.cancel()
+        item = batch.decided.pop()
         if item.status == "rated":
             if self.store is not None and item.row is not None:
                 self.store.delete(item.row)
@@ -376,6 +393,9 @@ class LabelQueue:
         self._notify()
         return item
 
+    def _batch_of(self, item: LabelItem) -> _Batch:
+        return next(b for b in self._batches if any(i is item for i in b.items))
+
     def _require_current(self) -> LabelItem:
         item = self.current
         if item is None:
@@ -383,13 +403,25 @@ class LabelQueue:
         return item
 
     def _decided(self, item: LabelItem) -> None:
-        batch = self._batches[0]
+        batch = self._batch_of(item)
         batch.decided.append(item)
         if all(i.status != "pending" for i in batch.items):
-            self._batches.pop(0)
-            if not batch.future.done():
-                batch.future.set_result([i.rating for i in batch.items])
+            if self.undo_window > 0:
+                loop = asyncio.get_running_loop()
+                self._closing[batch.number] = loop.call_later(self.undo_window, self._answer, batch)
+            else:
+                self._answer(batch, notify=False)
         self._notify()
+
+    def _answer(self, batch: _Batch, notify: bool = True) -> None:
+        """Hand a finished batch's ratings to its :meth:`ask`."""
+        self._closing.pop(batch.number, None)
+        if batch in self._batches:
+            self._batches.remove(batch)
+        if not batch.future.done():
+            batch.future.set_result([i.rating for i in batch.items])
+        if notify:
+            self._notify()
 
     def _notify(self) -> None:
         error: BaseException | None = None

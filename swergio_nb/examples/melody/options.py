@@ -92,3 +92,4 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_option_arguments(parser, PersonOptions, ("noise",))
     parser.add_argument("--processes", action="store_true", help="evalnet, evolution and person as OS processes")
     parser.add_argument("--out", type=Path, default=Path("."), help="directory for melody_best.{wav,mid,png}")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")

@@ -120,22 +120,24 @@ class LabellingWidget(anywidget.AnyWidget):
         current = self.queue.current
         try:
             if action in ("rate", "skip") and (current is None or (key is not None and key != current.key)):
-                result = {"action": action, "key": key, "text": "that melody was already answered"}
+                result = {"action": action, "key": key, "text": "that melody was already answered", "ok": False}
             elif action == "rate":
                 item = self.queue.rate(rating)  # committed to the store before it returns
                 saved = f"saved rating {item.rating}" + (f" (row {item.row})" if item.row else "")
-                result = {"action": "rate", "key": item.key, "rating": item.rating, "row": item.row, "text": saved}
+                result = {"action": "rate", "key": item.key, "rating": item.rating, "row": item.row, "text": saved,
+                          "ok": True}  # fmt: skip
             elif action == "skip":
                 item = self.queue.skip()
-                result = {"action": "skip", "key": item.key, "text": "skipped"}
+                result = {"action": "skip", "key": item.key, "text": "skipped", "ok": True}
             elif action == "undo":
                 item = self.queue.undo()
                 text = "nothing to undo" if item is None else "undone: rate it again"
-                result = {"action": "undo", "key": None if item is None else item.key, "text": text}
+                undone = None if item is None else item.key
+                result = {"action": "undo", "key": undone, "text": text, "ok": item is not None}
             else:
-                result = {"action": action, "text": f"unknown action {action!r}"}
+                result = {"action": action, "text": f"unknown action {action!r}", "ok": False}
         except (LabelError, sqlite3.Error, OSError) as exc:  # a bad rating, a full disk, a store gone: the melody
-            result = {"action": action, "key": key, "text": f"not saved: {exc}"}  # stays current, nothing is lost
+            result = {"action": action, "key": key, "text": f"not saved: {exc}", "ok": False}  # stays current
         self.confirmed = {**result, "n": self.actions}
         return self.confirmed
 

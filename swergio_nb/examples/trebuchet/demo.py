@@ -134,25 +134,43 @@ async def train_through_hub(
     )
 
 
+#: Training steps averaged by the loss plot's smoothed curve (the raw one stays faint behind it).
+SMOOTHING_STEPS = 50
+
+
 def plot_losses(results: list[RunResult], path: Path) -> None:
-    """Write the loss curves (root mean squared miss per step, m) to ``path`` (PNG)."""
+    """Write the loss curves to ``path`` (PNG): the RMS miss of each training batch (m; faint) and its moving average
+    over :data:`SMOOTHING_STEPS` steps, on a log axis with plain numbers. The legend gives the evaluation after
+    training (mean miss over fresh shots), which is smaller than the batch RMS: a root mean square weighs the
+    worst shots of a batch most."""
     import matplotlib
 
     matplotlib.use("Agg")
     from matplotlib import pyplot as plt
+    from matplotlib.ticker import FuncFormatter
 
     fig, ax = plt.subplots(figsize=(7, 4), dpi=100)
-    for result in results:
-        # wide first, thin after: identical curves (hub and reference on one seed) stay visible
-        width = 3.0 if result is results[0] else 0.8
-        label = f"{result.mode}: mean miss {result.mean_miss_m:.2f} m"
-        ax.plot(np.sqrt(result.losses), label=label, lw=width, alpha=0.55 if len(results) > 1 else 1.0)
+    for index, result in enumerate(results):
+        rms = np.sqrt(np.asarray(result.losses, dtype=float))
+        color = f"C{index}"
+        ax.plot(rms, color=color, lw=0.6, alpha=0.25)
+        window = min(SMOOTHING_STEPS, len(rms))
+        if window:
+            smooth = np.convolve(rms, np.ones(window) / window, mode="valid")  # mean of each window of steps
+            # wide first, thin after: identical curves (hub and reference on one seed) stay visible
+            width = 3.0 if index == 0 else 1.2
+            label = f"{result.mode} (evaluated after training: mean miss {result.mean_miss_m:.2f} m)"
+            ax.plot(np.arange(window - 1, len(rms)), smooth, color=color, lw=width, alpha=0.8, label=label)
     ax.set_yscale("log")
+    plain = FuncFormatter(lambda value, _: f"{value:g}")
+    ax.yaxis.set_major_formatter(plain)
+    ax.yaxis.set_minor_formatter(plain)
+    ax.tick_params(axis="y", which="minor", labelsize=7)
     ax.set_xlabel("training step (batch of shots)")
-    ax.set_ylabel("RMS miss of the batch (m)")
+    ax.set_ylabel(f"RMS miss of the batch (m), {SMOOTHING_STEPS}-step mean")
     ax.set_title("Trebuchet control network trained by gradients through the hub")
     ax.grid(True, which="both", alpha=0.3)
-    ax.legend()
+    ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)

@@ -146,3 +146,42 @@ def test_demo_command_writes_plot_and_figures(tmp_path):
     }
     assert all(r["cumulative_regret"] < r["uniform_expected_regret"] for r in results)
     assert (tmp_path / "bandit_regret.png").stat().st_size > 10_000
+
+
+class _Bar:
+    """What drain() uses of a tqdm bar, recording what it was shown."""
+
+    def __init__(self, total: int) -> None:
+        self.n, self.total, self.postfix, self.refreshes = 0, total, "", 0
+
+    def refresh(self) -> None:
+        self.refreshes += 1
+
+    def set_postfix_str(self, text: str) -> None:
+        self.postfix = text
+
+
+async def test_drain_counts_the_late_rewards_and_its_bar_ends_where_they_end():
+    from swergio_nb.examples.bandit import server
+    from swergio_nb.examples.bandit.options import PolicyOptions
+
+    world = LinearBernoulliWorld(seed=4)
+    stream = world.events(60, DelayModel("fixed", 20.0), seed=4)  # 20 simulated s = 0.2 s at speed 100
+    options = PolicyOptions(n_actions=world.n_actions, dim=world.dim, speed=100.0)
+    async with Hub(port=0) as hub:
+        policy = server.build(hub.url, name="server", seed=0, options=options)
+        async with policy, Client("world", hub.url) as client:
+            runner = WorldRunner(client, stream, speed=100.0, kpi_every=0)
+            await runner.run()
+            expected = int(np.isfinite(stream.delays).sum())
+            assert runner.log.rewards_sent < expected  # the rewards are still on their way after the decisions
+            bar = _Bar(expected)
+            await runner.drain(progress=bar)
+            assert runner.log.rewards_sent == expected and bar.n == bar.total == expected and bar.refreshes >= 2
+            assert bar.postfix == ""  # nothing left behind
+
+            late = WorldRunner(client, world.events(20, DelayModel("fixed", 1000.0), seed=5), speed=100.0, kpi_every=0)
+            await late.run()
+            bar = _Bar(20)
+            await late.drain(timeout=0.2, progress=bar)  # 10 s real delays: not waited for
+            assert bar.total == bar.n == late.log.rewards_sent < 20 and "not sent within 0.2 s" in bar.postfix

@@ -136,3 +136,12 @@ def test_demo_command_writes_the_reward_plot(tmp_path):
     assert "did NOT reach the target after 20 training episodes" in out.stdout
     assert "env steps/s" in out.stdout and "final greedy mean over 5 fresh episodes" in out.stdout
     assert (tmp_path / "cartpole_rewards.png").stat().st_size > 10_000
+
+
+def test_a_run_that_stops_early_ends_its_progress_bar_where_it_stopped(tmp_path):
+    argv = [sys.executable, "-m", "swergio_nb.swarm.cli", "demo", "cartpole", "--models", "2", "--max-rounds", "4"]
+    argv += ["--episodes-per-round", "10", "--eval-episodes", "5", "--final-episodes", "5", "--target", "1"]
+    out = subprocess.run([*argv, "--out", str(tmp_path)], capture_output=True, text=True, timeout=240)
+    assert out.returncode == 0, out.stderr[-2000:]
+    last = out.stderr.replace("\r", "\n").strip().splitlines()[-1]  # the bar's final state
+    assert "100%" in last and "10/10" in last and "stopped=solved" in last, last

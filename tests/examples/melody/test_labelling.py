@@ -138,3 +138,23 @@ def test_simulated_person_is_deterministic_and_tracks_its_taste() -> None:
     truth = a.true_ratings(genomes)
     assert np.mean(np.abs(ra - truth) <= 1) > 0.95  # noise moves a rating by at most one class, mostly
     assert np.mean(SimulatedPerson(seed=7, noise=0).rate_many(genomes) == truth) == 1.0
+
+
+async def test_the_last_rating_of_a_batch_can_be_undone_within_the_undo_window(tmp_path: Path) -> None:
+    store = LabelStore(tmp_path / "labels.db")
+    queue = LabelQueue(store, undo_window=0.3)
+    task = asyncio.ensure_future(queue.ask(random_genomes(np.random.default_rng(2), 2)))
+    await asyncio.sleep(0)
+    queue.rate(4)
+    queue.rate(1)  # the batch's last rating: stored, but the batch is not answered yet
+    assert not task.done() and queue.can_undo and queue.current is None and len(store) == 2
+    await asyncio.sleep(0.1)
+    assert queue.undo().rating is None and len(store) == 1  # second thoughts, within the window
+    await asyncio.sleep(0.4)
+    assert not task.done() and queue.progress == (2, 2)  # still open: the undone melody waits again
+    queue.rate(3)
+    assert await asyncio.wait_for(task, 2) == [4, 3]  # answered once the window passed
+    assert not queue.can_undo and queue.undo() is None
+    assert sorted(r.rating for r in store.rows()) == [3, 4]
+    with pytest.raises(ValueError, match="undo_window"):
+        LabelQueue(undo_window=-1)
