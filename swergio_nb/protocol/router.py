@@ -30,11 +30,13 @@ Rules:
   ``LOG/MESSAGES`` with fields ``MESSAGE`` (the stamped message), ``SENDER`` and ``ROOM``. These copies are marked
   ``droppable``: under backpressure a transport may drop them rather than the connection. A binary message nested
   at msgpack's limit (1024 levels) is delivered but has no copies: wrapped, it would be one level too deep.
-* The same messages are counted for the traffic room (``_traffic``) while it has members:
+* Every routed message (``LOG/KPI`` and the rest, not only ``DATA/*``) is counted for the traffic room
+  (``_traffic``) while it has members:
   :meth:`Router.flush_traffic`, called by the transport every ``traffic_interval``, turns the counts since the last
   call into one ``LOG/TRAFFIC`` message per member (``COUNTS``: ``[room, sender, type, messages, bytes]`` rows,
   ``room`` null for direct messages; ``TAIL``: the latest :data:`TRAFFIC_TAIL` messages as ``{"SENDER", "ROOM",
-  "MESSAGE"}``; ``INTERVAL``: seconds covered), also ``droppable``. A monitor then costs one message per interval,
+  "TIME", "MESSAGE"}``, ``TIME`` when the hub routed it (the router's ``clock``, seconds since the epoch);
+  ``INTERVAL``: seconds covered), also ``droppable``. A monitor then costs one message per interval,
   not one per message.
 * Bad input (not JSON/msgpack, not an object, missing ID/TYPE, unknown TYPE, addressed to nobody, bad arrays,
   unregistered sender...) is answered to its sender only with ``LOG/ERROR`` (``ERROR`` code, ``DETAIL`` text,
@@ -51,7 +53,9 @@ from __future__ import annotations
 
 import bisect
 import itertools
+import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -161,6 +165,7 @@ class Router:
         max_rooms: rooms one connection may be in at once (the logging room counts); a JOINROOM beyond it is
             answered with ``LOG/ERROR`` ``too-many-rooms``. None: no limit.
         reserved: names only a connection whose :class:`Permissions` list them may register (``name-reserved``).
+        clock: the time of a traffic tail entry, in seconds (default :func:`time.time`: monitors show wall-clock time).
 
     Attributes:
         announce: fields every ``REGISTER`` acknowledgement carries, what the hub tells each client (the hub sets
@@ -174,9 +179,11 @@ class Router:
         logged_types: tuple[str, ...] = LOGGED_TYPES,
         max_rooms: int | None = DEFAULT_MAX_ROOMS,
         reserved: frozenset[str] = frozenset(),
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.max_rooms = max_rooms
         self.reserved = frozenset(reserved)
+        self.clock = clock
         self.announce: dict[str, Any] = {}
         self.rooms = Rooms()
         self.stats = RouterStats()
@@ -188,7 +195,7 @@ class Router:
         self._sent_by: dict[int, str] = {}  # conn -> its stamp, '"SENT_BY":"name"' (JSON text)
         self._conn_of: dict[str, int] = {}
         self._traffic: dict[tuple[str | None, str, str], list[int]] = {}  # (room, sender, type) -> [count, bytes]
-        self._traffic_tail: deque[tuple[str, str | None, str | bytes, dict]] = deque(maxlen=TRAFFIC_TAIL)
+        self._traffic_tail: deque[tuple[str, str | None, str | bytes, dict, float]] = deque(maxlen=TRAFFIC_TAIL)
 
     # -- connections -------------------------------------------------------------------------------------------
 
@@ -352,9 +359,8 @@ class Router:
             target = self._conn_of.get(to)
             if target is not None and target not in recipients:
                 recipients.append(target)
-        logged = msg["TYPE"] in self.logged_types and room != self.logging_room
-        logging = logged and self.logging_room in self.rooms
-        traffic = logged and TRAFFIC_ROOM in self.rooms
+        logging = msg["TYPE"] in self.logged_types and room != self.logging_room and self.logging_room in self.rooms
+        traffic = TRAFFIC_ROOM in self.rooms
         if not recipients and not logging and not traffic:
             self.stats.dropped += 1
             return []
@@ -391,7 +397,7 @@ class Router:
             msg = {k: msg[k] for k in ENVELOPE_FIELDS if k in msg}
             msg.update(SENT_BY=name, DATA=f"<{len(stamped):,} {unit}>")
             stamped = encode_text(msg)
-        self._traffic_tail.append((name, room, stamped, msg))
+        self._traffic_tail.append((name, room, stamped, msg, self.clock()))
 
     def flush_traffic(self, interval: float) -> list[Event]:
         """The ``LOG/TRAFFIC`` summary of what was counted since the last call, for each member of the traffic room.
@@ -417,14 +423,16 @@ class Router:
             "COUNTS": [[room, sender, mtype, n, size] for (room, sender, mtype), (n, size) in counts.items()],
         }
         frame: str | bytes
-        if all(isinstance(stamped, str) for _, _, stamped, _ in tail):
+        if all(isinstance(entry[2], str) for entry in tail):
             entries = ",".join(
-                wrap_text({"SENDER": name, "ROOM": room}, "MESSAGE", stamped) for name, room, stamped, _ in tail
+                wrap_text({"SENDER": name, "ROOM": room, "TIME": when}, "MESSAGE", stamped)
+                for name, room, stamped, _, when in tail
             )
             frame = wrap_text(header, "TAIL", f"[{entries}]")
         else:
             header["TAIL"] = [
-                {"SENDER": name, "ROOM": room, "MESSAGE": {**msg, "SENT_BY": name}} for name, room, _, msg in tail
+                {"SENDER": name, "ROOM": room, "TIME": when, "MESSAGE": {**msg, "SENT_BY": name}}
+                for name, room, _, msg, when in tail
             ]
             try:
                 frame = encode_binary(header)

@@ -245,7 +245,8 @@ class TrafficStats:
 
         Args:
             traffic: a ``LOG/TRAFFIC`` envelope (``COUNTS``: ``[room, sender, type, messages, bytes]`` rows, room
-                null for direct messages; ``TAIL``: ``{"SENDER", "ROOM", "MESSAGE"}`` entries, oldest first).
+                null for direct messages; ``TAIL``: ``{"SENDER", "ROOM", "TIME", "MESSAGE"}`` entries, oldest
+                first; ``TIME``, when the hub routed it, is the entry's time, else ``now``).
             now: the current time, in seconds, on the clock of :meth:`observe`.
         """
         for row in traffic.get("COUNTS") or ():
@@ -254,8 +255,9 @@ class TrafficStats:
         for entry in traffic.get("TAIL") or ():
             msg = entry.get("MESSAGE") if isinstance(entry, dict) else None
             if isinstance(msg, dict):
-                room = entry.get("ROOM")
-                self._keep(msg, DIRECT if room is None else str(room), entry.get("SENDER"), str(msg.get("TYPE")), now)
+                room, when = entry.get("ROOM"), entry.get("TIME")
+                when = when if type(when) in (int, float) and math.isfinite(when) else now
+                self._keep(msg, DIRECT if room is None else str(room), entry.get("SENDER"), str(msg.get("TYPE")), when)
 
     def _count(self, room: str, mtype: str, n: int, now: float) -> None:
         self.total += n

@@ -427,6 +427,8 @@ class RouterMachine(RuleBasedStateMachine):
         if to is not None:
             msg["TO"] = to
         codes = frozenset({"no-address"}) if room is None and to is None else self._unregistered(conn)
+        if not codes and room is not None and room.startswith("_"):
+            codes = frozenset({"reserved-room"})  # the hub's rooms: joined by a watcher, written only by the hub
         if binary:
             msg["DATA"] = np.ones(3, dtype=np.float32)
         self._send(conn, msg, binary, codes=codes)

@@ -124,7 +124,8 @@ def test_traffic_room_gets_one_summary_per_flush_with_exact_counts_and_the_lates
         events = router.receive(a, frame(ID=f"f{i}", TYPE="DATA/FORWARD", TO_ROOM="input", DATA=[i]))
         assert [e.conn for e in events] == [b]  # no per-message copy for the watchers
     router.receive(a, frame(ID="g", TYPE="DATA/GRADIENT", TO="b", DATA=[1.0]))
-    router.receive(a, frame(ID="k", TYPE="LOG/KPI", TO_ROOM="input", DATA=1))  # not DATA/*: not counted
+    router.clock = lambda: 1234.5  # when the hub routed each message: its entry's TIME
+    router.receive(a, frame(ID="k", TYPE="LOG/KPI", TO_ROOM="input", DATA=1))  # not DATA/*: counted all the same
     router.receive(b, frame(ID="lost", TYPE="DATA/REWARD", TO_ROOM="empty", DATA=1.0))  # undelivered: counted
     events = router.flush_traffic(0.25)
     assert sorted(e.conn for e in events) == sorted([watcher, other]) and all(e.droppable for e in events)
@@ -133,12 +134,14 @@ def test_traffic_room_gets_one_summary_per_flush_with_exact_counts_and_the_lates
     assert summary["TYPE"] == "LOG/TRAFFIC" and summary["SENT_BY"] == "_hub" and summary["INTERVAL"] == 0.25
     rows = {(room, sender, mtype): n for room, sender, mtype, n, _ in summary["COUNTS"]}
     expected = {("input", "a", "DATA/FORWARD"): 30, (None, "a", "DATA/GRADIENT"): 1, ("empty", "b", "DATA/REWARD"): 1}
-    assert rows == expected
+    assert rows == {**expected, ("input", "a", "LOG/KPI"): 1}
     tail = summary["TAIL"]
-    assert len(tail) == 20 and [e["MESSAGE"]["ID"] for e in tail[-3:]] == ["f29", "g", "lost"]
+    assert len(tail) == 20 and [e["MESSAGE"]["ID"] for e in tail[-4:]] == ["f29", "g", "k", "lost"]
+    assert tail[-3]["TIME"] != 1234.5 and tail[-2]["TIME"] == 1234.5  # each entry its own time
     assert tail[-1] == {
         "SENDER": "b",
         "ROOM": "empty",
+        "TIME": 1234.5,
         "MESSAGE": {"ID": "lost", "TYPE": "DATA/REWARD", "TO_ROOM": "empty", "DATA": 1.0, "SENT_BY": "b"},
     }
     assert router.flush_traffic(0.1) == []  # counts start again after each flush

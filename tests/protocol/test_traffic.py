@@ -252,3 +252,20 @@ def test_observe_is_cheap():
     per_message = (time.perf_counter() - start) / 100_000
     print(f"observe: {per_message * 1e6:.2f} µs/message")
     assert per_message < 20e-6  # generous: 10,000 messages/s must cost well under 20% of a core
+
+
+def test_a_summarys_tail_entries_keep_the_time_the_hub_routed_each_message():
+    stats = TrafficStats(window=5.0, tail=10)
+    summary = {
+        "TYPE": "LOG/TRAFFIC",
+        "COUNTS": [["scores", "env", "LOG/KPI", 2, 60]],
+        "TAIL": [
+            {"SENDER": "env", "ROOM": "scores", "TIME": 100.25, "MESSAGE": {"ID": "a", "TYPE": "LOG/KPI"}},
+            {"SENDER": "env", "ROOM": "scores", "TIME": 100.75, "MESSAGE": {"ID": "b", "TYPE": "LOG/KPI"}},
+            {"SENDER": "env", "ROOM": "scores", "TIME": "late", "MESSAGE": {"ID": "c", "TYPE": "LOG/KPI"}},
+        ],
+    }
+    stats.observe_summary(summary, now=101.0)
+    snap = stats.snapshot(now=101.0)
+    assert [(e["id"], e["time"]) for e in snap["tail"]] == [("a", 100.25), ("b", 100.75), ("c", 101.0)]
+    assert snap["rooms"]["scores"]["count"] == 2  # LOG/KPI rooms count like any other
