@@ -25,6 +25,7 @@ plain JSON values or opaque msgpack extensions, it encodes with :func:`encode_te
 
 from __future__ import annotations
 
+import io
 import json
 import math
 from typing import Any
@@ -89,9 +90,23 @@ def pack_array(array: np.ndarray) -> msgpack.ExtType:
     return msgpack.ExtType(NDARRAY_EXT, payload)
 
 
-def _parse_array(payload: bytes) -> tuple[np.dtype, list[int], bytes]:
+#: Bytes of an ndarray payload read at a time to find ``[dtype, shape`` (usually all of it is in the first read).
+_HEADER_READ = 1024
+#: msgpack's bin formats: first byte -> bytes of the big-endian length that follows it.
+_BIN_LENGTH = {0xC4: 1, 0xC5: 2, 0xC6: 4}
+
+
+def _parse_array(payload: bytes) -> tuple[np.dtype, list[int], int]:
+    """Check an ndarray payload ``[dtype, shape, data]``; return the dtype, the shape and where ``data`` starts.
+
+    Only the header is unpacked: ``data`` is located by its msgpack bin header and never copied."""
     try:
-        dtype_str, shape, data = msgpack.unpackb(payload, raw=False)
+        unpacker = msgpack.Unpacker(io.BytesIO(payload), raw=False, read_size=_HEADER_READ)
+        if unpacker.read_array_header() != 3:
+            raise ValueError("not a 3-element array")
+        dtype_str = unpacker.unpack()
+        shape = unpacker.unpack()
+        offset = unpacker.tell()
         dtype = np.dtype(dtype_str)
     except Exception as exc:  # msgpack and numpy raise many kinds on garbage
         raise InvalidMessage(f"ndarray extension is not [dtype, shape, bytes]: {exc}", "bad-array") from None
@@ -99,31 +114,40 @@ def _parse_array(payload: bytes) -> tuple[np.dtype, list[int], bytes]:
         raise InvalidMessage(f"ndarray extension with forbidden dtype {dtype}", "bad-array")
     if not isinstance(shape, list) or not all(type(n) is int and n >= 0 for n in shape):
         raise InvalidMessage(f"ndarray extension shape must be a list of non-negative ints, got {shape!r}", "bad-array")
-    if not isinstance(data, bytes):
+    width = _BIN_LENGTH.get(payload[offset]) if offset < len(payload) else None
+    if width is None:
         raise InvalidMessage("ndarray extension data must be bytes", "bad-array")
+    start = offset + 1 + width
+    length = int.from_bytes(payload[offset + 1 : start], "big")
+    if start + length != len(payload):
+        raise InvalidMessage("ndarray extension is not [dtype, shape, bytes]: truncated or trailing data", "bad-array")
     expected = math.prod(shape) * dtype.itemsize
-    if len(data) != expected:
+    if length != expected:
         raise InvalidMessage(
-            f"ndarray extension shape {tuple(shape)} of {dtype} needs {expected} bytes, got {len(data)}", "bad-array"
+            f"ndarray extension shape {tuple(shape)} of {dtype} needs {expected} bytes, got {length}", "bad-array"
         )
     try:  # a zero-size array matches the byte count with any shape; numpy's limits: 64 dimensions, sizes < 2**63
-        np.ndarray(tuple(shape), dtype, buffer=data)  # a view: nothing is copied
+        np.ndarray(tuple(shape), dtype, buffer=payload, offset=start)  # a view: nothing is copied
     except (ValueError, TypeError, OverflowError) as exc:
         raise InvalidMessage(
             f"ndarray extension shape {tuple(shape)} is not a possible array: {exc}", "bad-array"
         ) from None
-    return dtype, shape, data
+    return dtype, shape, start
 
 
 def unpack_array(payload: bytes) -> np.ndarray:
-    """Inverse of :func:`pack_array`: a writable array with exactly the sent dtype and shape.
+    """Inverse of :func:`pack_array`: an array with exactly the sent dtype and shape, a read-only view over
+    ``payload`` (nothing is copied: a received array costs no allocation and no page faults beyond its frame's).
+
+    Write access needs a copy (``array.copy()``); :func:`swergio_nb.feedback.as_tensor` makes one when torch needs
+    writable memory.
 
     Raises:
         InvalidMessage: if the payload is not ``[dtype, shape, bytes]``, names a forbidden dtype, or its byte
             count does not match the shape (a lying shape).
     """
-    dtype, shape, data = _parse_array(payload)
-    return np.frombuffer(bytearray(data), dtype=dtype).reshape(tuple(shape))
+    dtype, shape, start = _parse_array(payload)
+    return np.ndarray(tuple(shape), dtype, buffer=payload, offset=start)
 
 
 def _msgpack_default(obj: Any) -> Any:

@@ -42,7 +42,11 @@ def test_arrays_round_trip_dtype_and_shape_exactly(dtype, shape):
     out = decode(frame)["DATA"]["x"][0]
     assert out.dtype == np.dtype(dtype) and out.shape == shape
     np.testing.assert_array_equal(out, array)
-    out[...] = 0  # arrays handed back are writable
+    assert not out.flags.writeable  # a read-only view over the frame: nothing was copied
+    assert isinstance(out.base, bytes)  # the bytes of the ndarray extension in the frame
+    writable = out.copy()
+    writable[...] = 0
+    np.testing.assert_array_equal(out, array)  # the copy is the user's, the frame is untouched
 
 
 def test_torch_tensors_arrive_as_numpy_and_non_contiguous_arrays_are_fine():
