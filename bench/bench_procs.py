@@ -49,6 +49,7 @@ import json
 import os
 import queue
 import secrets
+import signal
 import statistics
 import subprocess
 import sys
@@ -230,9 +231,23 @@ class Lines:
                 return line[len(prefix) :].strip()
 
 
+#: ``BENCH_PROFILE=DIR``: every hub and component runs under ``py-spy record`` (raw collapsed stacks in DIR, one file
+#: per process); then the hub's CPU figures are py-spy's, not the hub's, and speed figures include the sampling.
+PROFILE = os.environ.get("BENCH_PROFILE")
+_profiled = iter(range(10**9))
+
+
+def _spawn(label: str, argv: list[str], **popen: Any) -> subprocess.Popen:
+    """``argv`` as a child process, under py-spy when ``BENCH_PROFILE`` is set."""
+    if PROFILE:
+        out = Path(PROFILE) / f"{label}-{next(_profiled)}.txt"
+        argv = ["py-spy", "record", "--nonblocking", "-f", "raw", "-r", "250", "-o", str(out), "--", *argv]
+    return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, **popen)
+
+
 def _stop(proc: subprocess.Popen) -> None:
     if proc.poll() is None:
-        proc.terminate()
+        proc.send_signal(signal.SIGINT) if PROFILE else proc.terminate()  # py-spy writes its file on SIGINT
         try:
             proc.wait(10)
         except subprocess.TimeoutExpired:
@@ -261,13 +276,16 @@ def hub(system: System) -> Iterator[tuple[str, int]]:
             argv = [sys.executable, THIS, "--serve", "min_ws"]
         else:
             argv = [sys.executable, bench_peers.__file__, "--serve", system.name]
-        proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        proc = _spawn(system.name, argv, env=env)
         try:
             if system.name == "jupyter_server":
                 _wait_http(f"http://127.0.0.1:{port}/api/status", proc)
             else:
                 lines = Lines(proc)
-                address = lines.expect("", 60).split("listening on", 1)[1].strip()
+                line = ""
+                while "listening on" not in line:
+                    line = lines.expect("", 60)
+                address = line.split("listening on", 1)[1].strip()
                 if system.name == "swergio_listener":  # "... Client(name, '127.0.0.1', PORT)"
                     host, port = lines.expect("swergio 0.0.2 clients", 10).rsplit("(", 1)[1].rstrip(")").split(", ")[1:]
                     address = f"{host.strip(chr(39))}:{port}"
@@ -464,9 +482,7 @@ class Component:
 
     def __init__(self, system: str, role: str, address: str, n: int) -> None:
         argv = [sys.executable, THIS, "--role", role, "--system", system, "--address", address, "--n", str(n)]
-        self.proc = subprocess.Popen(
-            argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
-        )
+        self.proc = _spawn(f"{system}-{role}", argv, stdin=subprocess.PIPE)
         self.lines = Lines(self.proc)
 
     def tell(self, line: str) -> None:
