@@ -555,6 +555,7 @@ def main() -> None:
     parser.add_argument("--systems", default=",".join(SYSTEMS), help="comma-separated (default: %(default)s)")
     parser.add_argument("--workloads", default=",".join(WORKLOADS), help="comma-separated (default: %(default)s)")
     parser.add_argument("--quick", action="store_true", help="small counts: a smoke run")
+    parser.add_argument("--count", type=int, help="messages (round trips, arrays) of every workload, for a profile")
     parser.add_argument("--out", type=Path, default=HERE / "results", help="directory for the JSON results")
     parser.add_argument("--serve", choices=["min_ws"], help=argparse.SUPPRESS)
     parser.add_argument("--role", help=argparse.SUPPRESS)
@@ -576,6 +577,8 @@ def main() -> None:
         if args.quick
         else {"throughput": 50_000, "fanout": 10_000, "rtt": 2_000, "big_binary": 5}
     )
+    if args.count:
+        sizes = dict.fromkeys(sizes, args.count)
     systems = []
     for name in args.systems.split(","):
         absent = missing(SYSTEMS[name])
