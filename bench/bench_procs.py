@@ -26,7 +26,8 @@ Workloads (loopback; each gets a fresh hub; clients start, join, print ``READY``
   process; msg/s = messages received / (last arrival - first send) (``time.perf_counter`` is the system's
   monotonic clock, the same in every process);
 * ``fanout``: the same with 8 consumer processes; aggregate msg/s = all arrivals / (last arrival - first send);
-* ``rtt``: round trips pinger process -> ``ping`` -> echo process -> ``pong`` -> pinger, one at a time; p50 / p99;
+* ``rtt``: round trips pinger process -> ``ping`` -> echo process -> ``pong`` -> pinger, one at a time; p50 / p99
+  (a pinger stops after 60 s and reports the round trips it made);
 * ``big_binary``: one array of 1,000,000 float32 one way, from the start of the send to the moment the receiver
   process has decoded it and compared every element bit for bit with the expected array (so the receiver reads
   every page of it); median of the repetitions. swergio 0.0.2 has no binary frames (n/a).
@@ -404,7 +405,10 @@ async def ping(system: bench_peers.AsyncSystem, args: argparse.Namespace, name: 
     print("READY", flush=True)
     await _stdin_line()
     samples = []
+    deadline = time.perf_counter() + bench_peers.PINGPONG_BUDGET
     for i in range(bench_peers.WARMUP + args.n):
+        if time.perf_counter() > deadline:
+            break
         pending[:] = [loop.create_future()]
         t0 = time.perf_counter()
         await end.send(small(i % 1000, "ping"))
@@ -462,7 +466,10 @@ def swergio_role(args: argparse.Namespace) -> None:
         sys.stdin.readline()
         client.client.settimeout(IDLE * 10)
         samples = []
+        deadline = time.perf_counter() + bench_peers.PINGPONG_BUDGET  # swergio 0.0.2 takes 88 ms a round trip
         for i in range(bench_peers.WARMUP + args.n):
+            if time.perf_counter() > deadline:
+                break
             t0 = time.perf_counter()
             client.send(small(i % 1000, "ping"))
             if next_in("pong") is None:

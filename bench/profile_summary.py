@@ -2,7 +2,8 @@
 
 Run: ``python bench/profile_summary.py FILE [--top 12]``. Prints the share of the non-idle samples each function is
 on the stack for (inclusive) and at the top of (self). Idle samples (the event loop waiting in ``select``/``epoll``,
-a thread blocked in ``readline``/``recv``) are counted apart, so the shares are of the time the process worked.
+a thread blocked in ``readline``/``recv``) are counted apart, so the shares are of the time the process worked;
+samples with an import on the stack (the process starting) are left out.
 """
 
 from __future__ import annotations
@@ -14,7 +15,14 @@ from pathlib import Path
 __all__ = ["IDLE_FRAMES", "summarise"]
 
 #: Frames at the top of a stack that mean the process was waiting, not working.
-IDLE_FRAMES = ("select (selectors.py", "poll (selectors.py", "readline", "_worker (concurrent", "wait (threading.py")
+IDLE_FRAMES = (
+    "EpollSelector.select",
+    "select (selectors.py",
+    "poll (selectors.py",
+    "readline",
+    "_worker (concurrent",
+    "wait (threading.py",
+)
 
 
 def summarise(path: Path) -> tuple[int, int, Counter, Counter]:
@@ -27,6 +35,8 @@ def summarise(path: Path) -> tuple[int, int, Counter, Counter]:
         if not stack:
             continue
         frames = stack.split(";")
+        if any("<frozen importlib" in frame for frame in frames):
+            continue
         if any(frames[-1].startswith(idle_frame) for idle_frame in IDLE_FRAMES):
             idle += int(count)
             continue
