@@ -28,6 +28,7 @@ from __future__ import annotations
 import io
 import json
 import math
+import os
 from typing import Any
 
 import msgpack
@@ -82,12 +83,36 @@ def pack_array(array: np.ndarray) -> msgpack.ExtType:
     Raises:
         InvalidMessage: for dtypes other than bool/int/uint/float/complex (e.g. object arrays).
     """
+    array = _sendable(array)
+    payload = msgpack.packb([array.dtype.str, list(array.shape), array.data], use_bin_type=True)
+    return msgpack.ExtType(NDARRAY_EXT, payload)
+
+
+def _sendable(array: np.ndarray) -> np.ndarray:
+    """``array`` checked (numeric and bool dtypes only) and C-contiguous."""
     if array.dtype.kind not in _ALLOWED_KINDS:
         raise InvalidMessage(f"arrays of dtype {array.dtype} cannot be sent (numeric and bool only)", "bad-array")
     if not array.flags.c_contiguous:
         array = array.copy(order="C")  # (np.ascontiguousarray would turn a 0-d array into 1-d)
-    payload = msgpack.packb([array.dtype.str, list(array.shape), array.data], use_bin_type=True)
-    return msgpack.ExtType(NDARRAY_EXT, payload)
+    return array
+
+
+#: Arrays of at least this many bytes are written into the frame once (:func:`encode_binary`), not packed twice.
+_SPLICE_BYTES = 1 << 16
+#: msgpack's fixext 16 of type NDARRAY_EXT: how a spliced array's placeholder is packed.
+_PLACEHOLDER = bytes((0xD8, NDARRAY_EXT))
+
+
+def _spliced_head(array: np.ndarray) -> bytes:
+    """The bytes of an array's extension up to its data: ext 32 header, then ``[dtype, shape,`` and a bin 32 header.
+
+    Both are the 32-bit forms because a spliced array has at least 65,536 bytes (msgpack spec, ext and bin format
+    families: https://github.com/msgpack/msgpack/blob/master/spec.md)."""
+    size = array.nbytes
+    inner = (
+        b"\x93" + msgpack.packb(array.dtype.str) + msgpack.packb(list(array.shape)) + b"\xc6" + size.to_bytes(4, "big")
+    )
+    return b"\xc9" + (len(inner) + size).to_bytes(4, "big") + bytes((NDARRAY_EXT,)) + inner
 
 
 #: Bytes of an ndarray payload read at a time to find ``[dtype, shape`` (usually all of it is in the first read).
@@ -213,12 +238,36 @@ def encode_binary(msg: Any) -> bytes:
         InvalidMessage: ``unencodable``, if a value cannot be encoded or is nested beyond msgpack's limit (1024
             levels).
     """
+    spliced: list[tuple[bytes, np.ndarray]] = []
+
+    def default(obj: Any) -> Any:
+        array = to_numpy(obj)
+        if array is not None and _SPLICE_BYTES <= array.nbytes < 2**32 - 2**16:
+            array = _sendable(array)
+            spliced.append((token := os.urandom(16), array))
+            return msgpack.ExtType(NDARRAY_EXT, token)  # a placeholder, replaced below
+        return _msgpack_default(obj)
+
     try:
-        return msgpack.packb(msg, default=_msgpack_default, use_bin_type=True)
+        frame = msgpack.packb(msg, default=default, use_bin_type=True)
     except InvalidMessage:
         raise
     except (TypeError, ValueError, OverflowError) as exc:
         raise InvalidMessage(f"message cannot be encoded: {exc}", "unencodable") from None
+    return _splice(frame, spliced) if spliced else frame
+
+
+def _splice(frame: bytes, spliced: list[tuple[bytes, np.ndarray]]) -> bytes:
+    """``frame`` with each placeholder replaced by its array's extension: the array's bytes are copied once, into the
+    result (packing the extension and then the message copies them twice). The placeholders are 16 random bytes,
+    in packing order; one of them turning up in a ``bytes`` value of the message has a chance of 2**-128."""
+    view, chunks, start = memoryview(frame), [], 0
+    for token, array in spliced:
+        place = frame.index(_PLACEHOLDER + token, start)
+        chunks += [view[start:place], _spliced_head(array), array.reshape(-1).view(np.uint8)]
+        start = place + len(_PLACEHOLDER) + len(token)
+    chunks.append(view[start:])
+    return b"".join(chunks)
 
 
 #: ``json.dumps(obj, separators=(",", ":"))`` without building an encoder per call (ASCII only, NaN allowed).
