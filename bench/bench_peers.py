@@ -39,6 +39,7 @@ import argparse
 import asyncio
 import contextlib
 import datetime
+import importlib.util
 import itertools
 import json
 import math
@@ -350,8 +351,6 @@ class SwergioNb(AsyncSystem):
     def server_argv(self) -> list[str]:
         # `swergio-nb hub` of the swergio_nb on PYTHONPATH; its CLI was swergio_nb.cli before the layered layout, so
         # bench_ab.sh can run this harness against a commit from before it
-        import importlib.util
-
         cli = "swergio_nb.swarm.cli" if importlib.util.find_spec("swergio_nb.swarm") else "swergio_nb.cli"
         return [sys.executable, "-m", cli, "hub", "--port", "0"]
 
@@ -964,7 +963,9 @@ def main() -> None:
     if "swergio_nb" in names and (only is None or "client" in only):
         extra["single_client"] = asyncio.run(single_client(sizes["throughput"]))
         print(f"  single client: {extra['single_client']}", flush=True)
-    if "swergio_nb" in names and (only is None or "trebuchet" in only):
+    if "swergio_nb" in names and (only is None or "trebuchet" in only) and importlib.util.find_spec("torch") is None:
+        print("  trebuchet end to end: skipped, torch is not installed (pip install -e '.[examples]')", flush=True)
+    elif "swergio_nb" in names and (only is None or "trebuchet" in only):
         extra["trebuchet"] = trebuchet_end_to_end(sizes["trebuchet_steps"])
         print(f"  trebuchet end to end: {extra['trebuchet']}", flush=True)
     print()

@@ -71,16 +71,22 @@ def websockets_hub() -> Iterator[str]:
         process.wait(15)
 
 
+def jupyter_server_argv(port: int, token: str, root: str) -> list[str]:
+    """The command line of ``jupyter server`` on loopback ``port`` with ``token``, serving the folder ``root``."""
+    cmd = [sys.executable, "-m", "jupyter_server", "--no-browser", f"--port={port}", "--ip=127.0.0.1"]
+    cmd += [f"--IdentityProvider.token={token}", "--ServerApp.port_retries=0", f"--ServerApp.root_dir={root}"]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        cmd.append("--allow-root")
+    return cmd
+
+
 @contextlib.contextmanager
 def jupyter_server_hub() -> Iterator[str]:
     """``jupyter server`` with the swergio extension in its own process; yields its hub's URL with the token."""
     port, token = _free_port(), secrets.token_hex(16)
     with tempfile.TemporaryDirectory() as tmp:
         env = {**os.environ, "JUPYTER_RUNTIME_DIR": tmp, "JUPYTER_CONFIG_DIR": tmp, "JUPYTER_PLATFORM_DIRS": "1"}
-        cmd = [sys.executable, "-m", "jupyter_server", "--no-browser", f"--port={port}", "--ip=127.0.0.1"]
-        cmd += [f"--IdentityProvider.token={token}", "--ServerApp.port_retries=0", f"--ServerApp.root_dir={tmp}"]
-        if hasattr(os, "geteuid") and os.geteuid() == 0:
-            cmd.append("--allow-root")
+        cmd = jupyter_server_argv(port, token, tmp)
         process = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             _wait_http(f"http://127.0.0.1:{port}/api/status", process)

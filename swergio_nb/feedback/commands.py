@@ -191,7 +191,7 @@ def save_file(component: ModuleComponent, path: str | os.PathLike[str]) -> None:
 def write_state(state: Mapping[str, Any], path: str | os.PathLike[str]) -> None:
     """Write a state to ``path`` as :func:`save_file` does: a :func:`save_state` dict, or the ``LOG/MODELWEIGHTS``
     answer of a component in another process (only the fields of :data:`STATE_FIELDS` are kept)."""
-    torch.save(_map_arrays({k: v for k, v in state.items() if k in STATE_FIELDS}, torch.from_numpy), path)
+    torch.save(_map_arrays({k: v for k, v in state.items() if k in STATE_FIELDS}, _saved), path)
 
 
 def read_state(path: str | os.PathLike[str]) -> dict[str, Any]:
@@ -239,6 +239,11 @@ def _to_wire(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [_to_wire(v) for v in value]
     return value
+
+
+def _saved(array: np.ndarray) -> torch.Tensor:
+    """A received (read-only) array as a tensor of its own, for ``torch.save``."""
+    return torch.from_numpy(np.array(array))
 
 
 def _map_arrays(value: Any, fn: Callable[[np.ndarray], Any]) -> Any:

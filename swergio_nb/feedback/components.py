@@ -113,10 +113,20 @@ class PendingMemory:
 
 
 def as_tensor(data: Any, dtype: torch.dtype) -> torch.Tensor:
-    """Message ``DATA`` (numpy array, nested lists, scalar or tensor) as a tensor of ``dtype`` (no copy if possible)."""
+    """Message ``DATA`` (numpy array, nested lists, scalar or tensor) as a tensor of ``dtype`` (no copy if possible).
+
+    A received array is a read-only view over its frame (:func:`swergio_nb.protocol.codec.unpack_array`); torch
+    cannot share read-only memory, so such an array is copied once (or converted once, if ``dtype`` differs).
+    """
     if isinstance(data, torch.Tensor):
         return data.to(dtype)
-    return torch.as_tensor(np.asarray(data), dtype=dtype)
+    return torch.as_tensor(_writable(data), dtype=dtype)
+
+
+def _writable(data: Any) -> np.ndarray:
+    """``data`` as a numpy array torch may share: a read-only array (as messages deliver them) is copied."""
+    array = np.asarray(data)
+    return array if array.flags.writeable else array.copy()
 
 
 def loss_and_gradient(
@@ -133,7 +143,7 @@ def loss_and_gradient(
         ``(loss, gradient)``: the loss as a float, and ``dloss/dprediction`` as a numpy array with the prediction's
         shape and dtype, ready to be sent back as ``DATA/GRADIENT``.
     """
-    pred = torch.as_tensor(np.asarray(prediction))
+    pred = torch.as_tensor(_writable(prediction))
     if pred.dtype != torch.float64:
         pred = pred.to(torch.float32)
     pred.requires_grad_(True)

@@ -25,8 +25,10 @@ plain JSON values or opaque msgpack extensions, it encodes with :func:`encode_te
 
 from __future__ import annotations
 
+import io
 import json
 import math
+import os
 from typing import Any
 
 import msgpack
@@ -81,17 +83,55 @@ def pack_array(array: np.ndarray) -> msgpack.ExtType:
     Raises:
         InvalidMessage: for dtypes other than bool/int/uint/float/complex (e.g. object arrays).
     """
-    if array.dtype.kind not in _ALLOWED_KINDS:
-        raise InvalidMessage(f"arrays of dtype {array.dtype} cannot be sent (numeric and bool only)", "bad-array")
-    if not array.flags.c_contiguous:
-        array = array.copy(order="C")  # (np.ascontiguousarray would turn a 0-d array into 1-d)
+    array = _sendable(array)
     payload = msgpack.packb([array.dtype.str, list(array.shape), array.data], use_bin_type=True)
     return msgpack.ExtType(NDARRAY_EXT, payload)
 
 
-def _parse_array(payload: bytes) -> tuple[np.dtype, list[int], bytes]:
+def _sendable(array: np.ndarray) -> np.ndarray:
+    """``array`` checked (numeric and bool dtypes only) and C-contiguous."""
+    if array.dtype.kind not in _ALLOWED_KINDS:
+        raise InvalidMessage(f"arrays of dtype {array.dtype} cannot be sent (numeric and bool only)", "bad-array")
+    if not array.flags.c_contiguous:
+        array = array.copy(order="C")  # (np.ascontiguousarray would turn a 0-d array into 1-d)
+    return array
+
+
+#: Arrays of at least this many bytes are written into the frame once (:func:`encode_binary`), not packed twice.
+_SPLICE_BYTES = 1 << 16
+#: msgpack's fixext 16 of type NDARRAY_EXT: how a spliced array's placeholder is packed.
+_PLACEHOLDER = bytes((0xD8, NDARRAY_EXT))
+
+
+def _spliced_head(array: np.ndarray) -> bytes:
+    """The bytes of an array's extension up to its data: ext 32 header, then ``[dtype, shape,`` and a bin 32 header.
+
+    Both are the 32-bit forms because a spliced array has at least 65,536 bytes (msgpack spec, ext and bin format
+    families: https://github.com/msgpack/msgpack/blob/master/spec.md)."""
+    size = array.nbytes
+    inner = (
+        b"\x93" + msgpack.packb(array.dtype.str) + msgpack.packb(list(array.shape)) + b"\xc6" + size.to_bytes(4, "big")
+    )
+    return b"\xc9" + (len(inner) + size).to_bytes(4, "big") + bytes((NDARRAY_EXT,)) + inner
+
+
+#: Bytes of an ndarray payload read at a time to find ``[dtype, shape`` (usually all of it is in the first read).
+_HEADER_READ = 1024
+#: msgpack's bin formats: first byte -> bytes of the big-endian length that follows it.
+_BIN_LENGTH = {0xC4: 1, 0xC5: 2, 0xC6: 4}
+
+
+def _parse_array(payload: bytes) -> tuple[np.dtype, list[int], int]:
+    """Check an ndarray payload ``[dtype, shape, data]``; return the dtype, the shape and where ``data`` starts.
+
+    Only the header is unpacked: ``data`` is located by its msgpack bin header and never copied."""
     try:
-        dtype_str, shape, data = msgpack.unpackb(payload, raw=False)
+        unpacker = msgpack.Unpacker(io.BytesIO(payload), raw=False, read_size=_HEADER_READ)
+        if unpacker.read_array_header() != 3:
+            raise ValueError("not a 3-element array")
+        dtype_str = unpacker.unpack()
+        shape = unpacker.unpack()
+        offset = unpacker.tell()
         dtype = np.dtype(dtype_str)
     except Exception as exc:  # msgpack and numpy raise many kinds on garbage
         raise InvalidMessage(f"ndarray extension is not [dtype, shape, bytes]: {exc}", "bad-array") from None
@@ -99,31 +139,40 @@ def _parse_array(payload: bytes) -> tuple[np.dtype, list[int], bytes]:
         raise InvalidMessage(f"ndarray extension with forbidden dtype {dtype}", "bad-array")
     if not isinstance(shape, list) or not all(type(n) is int and n >= 0 for n in shape):
         raise InvalidMessage(f"ndarray extension shape must be a list of non-negative ints, got {shape!r}", "bad-array")
-    if not isinstance(data, bytes):
+    width = _BIN_LENGTH.get(payload[offset]) if offset < len(payload) else None
+    if width is None:
         raise InvalidMessage("ndarray extension data must be bytes", "bad-array")
+    start = offset + 1 + width
+    length = int.from_bytes(payload[offset + 1 : start], "big")
+    if start + length != len(payload):
+        raise InvalidMessage("ndarray extension is not [dtype, shape, bytes]: truncated or trailing data", "bad-array")
     expected = math.prod(shape) * dtype.itemsize
-    if len(data) != expected:
+    if length != expected:
         raise InvalidMessage(
-            f"ndarray extension shape {tuple(shape)} of {dtype} needs {expected} bytes, got {len(data)}", "bad-array"
+            f"ndarray extension shape {tuple(shape)} of {dtype} needs {expected} bytes, got {length}", "bad-array"
         )
     try:  # a zero-size array matches the byte count with any shape; numpy's limits: 64 dimensions, sizes < 2**63
-        np.ndarray(tuple(shape), dtype, buffer=data)  # a view: nothing is copied
+        np.ndarray(tuple(shape), dtype, buffer=payload, offset=start)  # a view: nothing is copied
     except (ValueError, TypeError, OverflowError) as exc:
         raise InvalidMessage(
             f"ndarray extension shape {tuple(shape)} is not a possible array: {exc}", "bad-array"
         ) from None
-    return dtype, shape, data
+    return dtype, shape, start
 
 
 def unpack_array(payload: bytes) -> np.ndarray:
-    """Inverse of :func:`pack_array`: a writable array with exactly the sent dtype and shape.
+    """Inverse of :func:`pack_array`: an array with exactly the sent dtype and shape, a read-only view over
+    ``payload`` (nothing is copied: a received array costs no allocation and no page faults beyond its frame's).
+
+    Write access needs a copy (``array.copy()``); :func:`swergio_nb.feedback.as_tensor` makes one when torch needs
+    writable memory.
 
     Raises:
         InvalidMessage: if the payload is not ``[dtype, shape, bytes]``, names a forbidden dtype, or its byte
             count does not match the shape (a lying shape).
     """
-    dtype, shape, data = _parse_array(payload)
-    return np.frombuffer(bytearray(data), dtype=dtype).reshape(tuple(shape))
+    dtype, shape, start = _parse_array(payload)
+    return np.ndarray(tuple(shape), dtype, buffer=payload, offset=start)
 
 
 def _msgpack_default(obj: Any) -> Any:
@@ -189,12 +238,36 @@ def encode_binary(msg: Any) -> bytes:
         InvalidMessage: ``unencodable``, if a value cannot be encoded or is nested beyond msgpack's limit (1024
             levels).
     """
+    spliced: list[tuple[bytes, np.ndarray]] = []
+
+    def default(obj: Any) -> Any:
+        array = to_numpy(obj)
+        if array is not None and _SPLICE_BYTES <= array.nbytes < 2**32 - 2**16:
+            array = _sendable(array)
+            spliced.append((token := os.urandom(16), array))
+            return msgpack.ExtType(NDARRAY_EXT, token)  # a placeholder, replaced below
+        return _msgpack_default(obj)
+
     try:
-        return msgpack.packb(msg, default=_msgpack_default, use_bin_type=True)
+        frame = msgpack.packb(msg, default=default, use_bin_type=True)
     except InvalidMessage:
         raise
     except (TypeError, ValueError, OverflowError) as exc:
         raise InvalidMessage(f"message cannot be encoded: {exc}", "unencodable") from None
+    return _splice(frame, spliced) if spliced else frame
+
+
+def _splice(frame: bytes, spliced: list[tuple[bytes, np.ndarray]]) -> bytes:
+    """``frame`` with each placeholder replaced by its array's extension: the array's bytes are copied once, into the
+    result (packing the extension and then the message copies them twice). The placeholders are 16 random bytes,
+    in packing order; one of them turning up in a ``bytes`` value of the message has a chance of 2**-128."""
+    view, chunks, start = memoryview(frame), [], 0
+    for token, array in spliced:
+        place = frame.index(_PLACEHOLDER + token, start)
+        chunks += [view[start:place], _spliced_head(array), array.reshape(-1).view(np.uint8)]
+        start = place + len(_PLACEHOLDER) + len(token)
+    chunks.append(view[start:])
+    return b"".join(chunks)
 
 
 #: ``json.dumps(obj, separators=(",", ":"))`` without building an encoder per call (ASCII only, NaN allowed).

@@ -42,7 +42,11 @@ def test_arrays_round_trip_dtype_and_shape_exactly(dtype, shape):
     out = decode(frame)["DATA"]["x"][0]
     assert out.dtype == np.dtype(dtype) and out.shape == shape
     np.testing.assert_array_equal(out, array)
-    out[...] = 0  # arrays handed back are writable
+    assert not out.flags.writeable  # a read-only view over the frame: nothing was copied
+    assert isinstance(out.base, bytes)  # the bytes of the ndarray extension in the frame
+    writable = out.copy()
+    writable[...] = 0
+    np.testing.assert_array_equal(out, array)  # the copy is the user's, the frame is untouched
 
 
 def test_torch_tensors_arrive_as_numpy_and_non_contiguous_arrays_are_fine():
@@ -227,3 +231,27 @@ def test_wrapping_a_text_frame_equals_encoding_the_nested_message(header, key, i
     assert wrap_text(header, key, encode_text(inner)) == encode_text({**header, key: inner})
     text = encode(inner) if isinstance(inner, dict) else json.dumps(inner)  # the fast encoder's text, nested as is
     assert _same(decode(wrap_text(header, key, text)), {**header, key: inner})
+
+
+@pytest.mark.parametrize("dtype", ["<f4", ">f8", "|b1", "<c8", "<u2"])
+def test_big_arrays_are_written_once_into_the_same_frame_msgpack_would_make(dtype):
+    """Arrays of 64 KiB and more go into the frame without being packed twice: the bytes must not change."""
+    from swergio_nb.protocol.codec import _msgpack_default
+
+    rng = np.random.default_rng(1)
+    big = (rng.standard_normal((300, 100)) * 100).astype(dtype)
+    other = np.asfortranarray(rng.integers(0, 255, (256, 300)).astype("<i8"))  # not C-contiguous: copied first
+    msg = {
+        "ID": "a",
+        "TYPE": "DATA/FORWARD",
+        "TO_ROOM": "r",
+        "DATA": {"x": big, "y": [other, b"\xd8\x01" * 20, np.arange(3)], "z": big[:1]},  # a placeholder-like bytes
+    }
+    frame = encode(msg)
+    assert frame == msgpack.packb(msg, default=_msgpack_default, use_bin_type=True)
+    back = decode(frame)["DATA"]
+    np.testing.assert_array_equal(back["x"], big)
+    assert back["x"].dtype == big.dtype
+    np.testing.assert_array_equal(back["y"][0], other)
+    assert back["y"][1] == b"\xd8\x01" * 20
+    np.testing.assert_array_equal(back["z"], big[:1])

@@ -30,6 +30,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ...feedback import as_tensor
 from .options import A2CConfig
 
 __all__ = ["ActorCritic", "A2CConfig", "A2CLearner", "nstep_returns"]
@@ -167,7 +168,7 @@ class A2CLearner:
         obs = np.asarray(obs, dtype=np.float32)
         if obs.ndim != 2:
             raise ValueError(f"observations must have shape (envs, obs_dim), got {obs.shape}")
-        logits, _ = self.net(torch.from_numpy(obs))
+        logits, _ = self.net(as_tensor(obs, torch.float32))  # received arrays are read-only: copied once
         if train:
             r = self.rollout
             if len(r.obs) != len(r.rewards):
@@ -214,7 +215,7 @@ class A2CLearner:
         if truncated.any():
             if final_obs is None:
                 raise ValueError("truncated episodes need final_obs to bootstrap from")
-            _, values = self.net(torch.from_numpy(np.asarray(final_obs, dtype=np.float32)))
+            _, values = self.net(as_tensor(final_obs, torch.float32))
             cut_values = np.where(truncated, values.numpy(), 0.0)
         r.rewards.append(np.asarray(rewards, dtype=np.float64).copy())
         r.cut.append(terminated | truncated)
@@ -230,7 +231,7 @@ class A2CLearner:
 
     @torch.no_grad()
     def _values(self, obs: np.ndarray) -> np.ndarray:
-        return self.net(torch.from_numpy(np.asarray(obs, dtype=np.float32)))[1].numpy()
+        return self.net(as_tensor(obs, torch.float32))[1].numpy()
 
     def update(self, next_obs: np.ndarray | None = None) -> dict[str, float] | None:
         """One A2C step on the recorded rollout, then clear it.

@@ -128,7 +128,7 @@ class HubFitter:
             {"TYPE": "DATA/FORWARD", "TO_ROOM": self.input_room, "DATA": x, "MODEL_STATUS": ModelStatus.VALIDATE},
             reply_room=self.output_room, reply_type="DATA/FORWARD", timeout=self.timeout,
         )  # fmt: skip
-        return torch.softmax(torch.as_tensor(np.asarray(logits["DATA"])), dim=-1).numpy()
+        return torch.softmax(torch.as_tensor(np.array(logits["DATA"])), dim=-1).numpy()  # a writable copy
 
 
 async def _fit(fitter: Fitter, x: np.ndarray, y: np.ndarray, epochs: int, batch_size: int,

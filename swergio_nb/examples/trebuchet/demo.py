@@ -125,7 +125,7 @@ async def train_through_hub(
         evaluation = await trainer.evaluate(eval_shots, seed + 10_000)
         state = await trainer.fetch_state()
         network = ControlNetwork(weight_scale=weight_scale)
-        network.load_state_dict({k: torch.from_numpy(v) for k, v in state["WEIGHTS"].items()})
+        network.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in state["WEIGHTS"].items()})  # writable
         stats = swarm.hub.router.stats
         extra = {"messages_routed": stats.routed, "hub_errors": stats.errors}
     mode = "hub (processes)" if processes else "hub (in-process)"
