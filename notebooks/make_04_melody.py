@@ -1,11 +1,9 @@
+# ruff: noqa: E501 - the notebook cells are kept as written
 """Writes notebooks/04_melody_active_learning.ipynb (run once; the notebook is committed without outputs)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import nbformat
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+from notebook_writer import write_notebook
 
 CELLS = [
     (
@@ -196,12 +194,7 @@ await down""",
 
 
 def main() -> None:
-    nb = new_notebook()
-    nb.cells = [new_markdown_cell(src) if kind == "md" else new_code_cell(src) for kind, src in CELLS]
-    for number, cell in enumerate(nb.cells):
-        cell["id"] = f"melody-{number:02d}"  # stable ids: regenerating changes only what changed
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nbformat.write(nb, Path(__file__).parent / "04_melody_active_learning.ipynb")
+    write_notebook(CELLS, "04_melody_active_learning.ipynb", "melody")
 
 
 if __name__ == "__main__":

@@ -4,10 +4,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import nbformat
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+from notebook_writer import write_notebook
 
 CELLS = [
     (
@@ -152,12 +149,7 @@ await down""",
 
 
 def main() -> None:
-    nb = new_notebook()
-    nb.cells = [new_markdown_cell(src) if kind == "md" else new_code_cell(src) for kind, src in CELLS]
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    path = Path(__file__).resolve().parents[1] / "notebooks" / "05_contextual_bandit.ipynb"
-    nbformat.write(nb, path)
-    print(f"wrote {path}")
+    write_notebook(CELLS, "05_contextual_bandit.ipynb", "bandit")
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ catches them all::
 In brackets: the second base, the built-in exception a caller would catch without knowing these classes (``except
 RuntimeError`` goes on working where a ``RuntimeError`` was raised before). A class that belongs to one layer lives in
 that layer's module (``IncompatibleWebsockets`` in ``transport._websockets``, ``StateError`` and ``SettingsError`` in
-``feedback.commands``, ``ComponentError`` in ``swarm.component``, ``ComponentExited`` in ``swarm.swarm``,
+``feedback.commands``, ``ComponentError`` in ``swarm.component``, ``ComponentExited`` in ``swarm.launcher``,
 ``LauncherError`` in ``swarm.spec``); the rest live here, a leaf every layer may import.
 
 Two rules say what is not a :class:`SwergioError`:

@@ -403,22 +403,10 @@ class KernelSession:
         return self.spawn(self.launcher.up(fresh, hub_url), f"starting {starting}"), reused
 
     async def _watch(self, launcher: Launcher) -> None:
-        from ..swarm.swarm import ComponentExited
-
-        reported: set[int] = set()
-        rooms: dict[str, frozenset[str]] = {}
-        while self._launcher is launcher:
-            for proc in launcher.processes:
-                code = proc.returncode
-                if code is None:
-                    rooms[proc.name] = self._rooms_of(proc.name) or rooms.get(proc.name, frozenset())
-                elif not proc.stopped and proc.pid not in reported:
-                    reported.add(proc.pid)
-                    exited = ComponentExited(proc.name, code, rooms.get(proc.name, frozenset()), proc.log_tail())
-                    self.exits.append(exited)
-                    logger.warning("swergio: %s", exited)
-                    self._show_error(f"swergio: {exited}\n")
-            await asyncio.sleep(WATCH_INTERVAL)
+        async for exited in launcher.exits(self._rooms_of, WATCH_INTERVAL):
+            self.exits.append(exited)
+            logger.warning("swergio: %s", exited)
+            self._show_error(f"swergio: {exited}\n")
 
     def _rooms_of(self, name: str) -> frozenset[str]:
         """Its rooms as the hub in this process sees them (none with a hub elsewhere)."""

@@ -6,9 +6,9 @@ declared components in this process or as OS processes (:mod:`.swarm`), the laun
 from __future__ import annotations
 
 from .component import Component, ComponentError, component, driver, option
-from .launcher import Launcher
+from .launcher import ComponentExited, Launcher
 from .spec import ComponentSpec, LauncherError
-from .swarm import ComponentExited, Member, Swarm
+from .swarm import Member, Swarm
 from .swarmfile import SwarmSpec, load_spec
 
 __all__ = [

@@ -25,8 +25,8 @@ from ..protocol.limits import (
     TOKEN_ENV,
 )
 from ..transport.hub import Hub
+from .launcher import ComponentExited
 from .spec import LauncherError
-from .swarm import ComponentExited
 
 __all__ = ["main", "build_parser", "EXAMPLES"]
 

@@ -38,18 +38,43 @@ import sys
 import tempfile
 import time
 import weakref
-from collections.abc import Generator, Iterable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from ..exceptions import SwergioError
 from ..protocol.limits import TOKEN_ENV
 from ..protocol.urls import redact_text
 from .spec import ComponentSpec, LauncherError
 from .swarmfile import load_spec
 
-__all__ = ["ComponentProcess", "Launcher"]
+__all__ = ["ComponentProcess", "ComponentExited", "Launcher", "WATCH_INTERVAL"]
+
+#: Seconds between two looks at the component processes (:meth:`Launcher.exits`).
+WATCH_INTERVAL = 0.2
+
+
+class ComponentExited(SwergioError):
+    """A component process exited by itself (nobody stopped it) while its swarm or notebook session ran: in a swarm,
+    what waited on it is cancelled; in a notebook, the session reports it.
+
+    Attributes:
+        name: the component.
+        returncode: its exit code; negative for a signal (-9: SIGKILL).
+        rooms: the rooms it was in, as the embedded hub last saw them (empty with a hub elsewhere).
+        log_tail: the last lines of its log (tokens hidden).
+    """
+
+    def __init__(self, name: str, returncode: int, rooms: frozenset[str], log_tail: str) -> None:
+        self.name, self.returncode, self.rooms, self.log_tail = name, returncode, rooms, log_tail
+        how = (
+            f"was killed by {signal.Signals(-returncode).name}" if returncode < 0 else f"exited with code {returncode}"
+        )
+        quiet = f"; its rooms went quiet: {', '.join(sorted(rooms))}" if rooms else ""
+        super().__init__(f"component {name!r} {how} (nobody stopped it){quiet}; last lines of its log:\n{log_tail}")
+
 
 #: Lines of a component's log quoted in a :class:`~.spec.LauncherError`.
 ERROR_TAIL = 20
@@ -251,6 +276,32 @@ class Launcher:
     def processes(self) -> list[ComponentProcess]:
         """Every component started (running or not), in start order."""
         return list(self._procs.values())
+
+    async def exits(
+        self, rooms_of: Callable[[str], frozenset[str]] | None = None, interval: float = WATCH_INTERVAL
+    ) -> AsyncIterator[ComponentExited]:
+        """Watch the processes, every ``interval`` seconds, for ever: yield a :class:`ComponentExited` once for each
+        that exits by itself (one that :meth:`down` began to stop does not count).
+
+        Args:
+            rooms_of: the rooms of a component, by name (a hub in this process can tell); asked while it runs and
+                remembered for its report. None: reports name no rooms.
+            interval: seconds between two looks.
+        """
+        reported: set[int] = set()
+        rooms: dict[str, frozenset[str]] = {}
+        while True:
+            for proc in self.processes:
+                if proc.stopped or proc.pid in reported:
+                    continue
+                code = proc.returncode
+                if code is None:
+                    if rooms_of is not None:
+                        rooms[proc.name] = rooms_of(proc.name) or rooms.get(proc.name, frozenset())
+                    continue
+                reported.add(proc.pid)
+                yield ComponentExited(proc.name, code, rooms.get(proc.name, frozenset()), proc.log_tail())
+            await asyncio.sleep(interval)
 
     def status(self) -> list[dict[str, Any]]:
         """One row per component, in start order.

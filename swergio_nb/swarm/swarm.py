@@ -18,43 +18,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import signal
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..exceptions import SwergioError
 from ..transport.client import Client
 from ..transport.hub import Hub
 from .component import Component, ComponentError
-from .launcher import Launcher
+from .launcher import ComponentExited, Launcher
 from .spec import DEFAULT_READY_TIMEOUT, ComponentSpec
 
-__all__ = ["Swarm", "Member", "ComponentExited"]
-
-#: Seconds between two looks at the component processes while :meth:`Swarm.started`'s body runs.
-WATCH_INTERVAL = 0.2
-
-
-class ComponentExited(SwergioError):
-    """A component process exited by itself (nobody stopped it) while its swarm or notebook session ran: in a swarm,
-    what waited on it is cancelled; in a notebook, the session reports it.
-
-    Attributes:
-        name: the component.
-        returncode: its exit code; negative for a signal (-9: SIGKILL).
-        rooms: the rooms it was in, as the embedded hub last saw them (empty with a hub elsewhere).
-        log_tail: the last lines of its log (tokens hidden).
-    """
-
-    def __init__(self, name: str, returncode: int, rooms: frozenset[str], log_tail: str) -> None:
-        self.name, self.returncode, self.rooms, self.log_tail = name, returncode, rooms, log_tail
-        how = (
-            f"was killed by {signal.Signals(-returncode).name}" if returncode < 0 else f"exited with code {returncode}"
-        )
-        quiet = f"; its rooms went quiet: {', '.join(sorted(rooms))}" if rooms else ""
-        super().__init__(f"component {name!r} {how} (nobody stopped it){quiet}; last lines of its log:\n{log_tail}")
+__all__ = ["Swarm", "Member", "ComponentExited"]  # ComponentExited is the launcher's, raised here too
 
 
 @dataclass
@@ -283,22 +258,13 @@ class Swarm:
             await self.stop()
 
     async def _watch(self, body: asyncio.Task | None, exited: list[ComponentExited]) -> None:
-        """Look at the processes every :data:`WATCH_INTERVAL`; on the first that exited, cancel ``body``."""
+        """On the first component process that exits by itself (:meth:`Launcher.exits`), cancel ``body``."""
         if self._launcher is None or body is None:
             return
-        rooms: dict[str, frozenset[str]] = {}
-        while True:
-            for proc in self._launcher.processes:
-                code = proc.returncode
-                if proc.stopped:
-                    continue
-                if code is None:
-                    rooms[proc.name] = self._rooms_of(proc.name) or rooms.get(proc.name, frozenset())
-                    continue
-                exited.append(ComponentExited(proc.name, code, rooms.get(proc.name, frozenset()), proc.log_tail()))
-                body.cancel()
-                return
-            await asyncio.sleep(WATCH_INTERVAL)
+        async for exit_ in self._launcher.exits(self._rooms_of):
+            exited.append(exit_)
+            body.cancel()
+            return
 
     def _rooms_of(self, name: str) -> frozenset[str]:
         """Its rooms as the hub in this process sees them (none with a hub elsewhere)."""

@@ -138,8 +138,10 @@ def _error_body(code: str, detail: str, to: str | None = None) -> bytes:
 
 
 async def _until_eof(reader: asyncio.StreamReader) -> None:
-    while await reader.read(64 * 1024):
-        pass
+    """Read and discard what the peer still sends, until it closes its side."""
+    while True:
+        if not await reader.read(64 * 1024):
+            return
 
 
 class _StreamLink:
@@ -182,8 +184,8 @@ class _StreamLink:
             await asyncio.wait_for(self.writer.wait_closed(), timeout)
         except asyncio.TimeoutError:  # (TimeoutError itself from Python 3.11)
             self.transport.abort()
-        except Exception:  # the connection was lost meanwhile: closed all the same
-            pass
+        except Exception as exc:  # the connection was lost meanwhile: closed all the same
+            logger.debug("swergio listener: connection lost while closing: %r", exc)
 
 
 class SwergioListener:

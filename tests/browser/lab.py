@@ -321,16 +321,22 @@ def wait_idle(lab: Lab, timeout: float) -> None:
         time.sleep(0.25)
 
 
-def open_notebook(page: Any, lab: Lab, name: str) -> Any:
-    """Open notebook ``name`` and wait for its kernel to be idle; returns the notebook's locator."""
-    page.goto(f"{lab.base}/lab/tree/{name}?token={lab.token}")
-    notebook = page.locator(".jp-NotebookPanel .jp-Notebook")
+def open_notebook(page: Any, lab: Lab, name: str, ui: str = "lab") -> Any:
+    """Open notebook ``name`` in JupyterLab (``ui="lab"``) or Notebook 7 (``"notebook7"``) and wait for its kernel to
+    be idle; returns the notebook's locator."""
+    if ui == "lab":
+        page.goto(f"{lab.base}/lab/tree/{name}?token={lab.token}")
+        notebook = page.locator(".jp-NotebookPanel .jp-Notebook")
+    else:
+        page.goto(f"{lab.base}/notebooks/{name}?token={lab.token}")
+        notebook = page.locator(".jp-Notebook")
     notebook.locator(".jp-Cell").first.wait_for()
     deadline = time.monotonic() + 60
     while not lab.kernels() and time.monotonic() < deadline:
         time.sleep(0.25)
     wait_idle(lab, 60)
-    page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").wait_for(timeout=30_000)
+    if ui == "lab":
+        page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").wait_for(timeout=30_000)
     return notebook
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.browser.lab import PROMPTS_JS, Lab, browser_page, open_notebook, run_all_cells, start_lab, wait_idle
+from tests.browser.lab import PROMPTS_JS, Lab, browser_page, open_notebook, run_all_cells, start_lab
 from tests.browser.test_jupyterlab import TRAFFIC_ROOMS_JS
 
 NOTEBOOK = "01_hello_world.ipynb"
@@ -95,13 +95,7 @@ def test_notebooks_in_jupyterlab_and_notebook7_use_the_servers_hub_and_the_dashb
         # Notebook 7, a fresh kernel of the same server
         for kernel in lab.kernels():
             lab.api("DELETE", f"/api/kernels/{kernel['id']}", timeout=30)
-        page.goto(f"{lab.base}/notebooks/{NOTEBOOK}?token={lab.token}")
-        notebook = page.locator(".jp-Notebook")
-        notebook.locator(".jp-Cell").first.wait_for()
-        deadline = time.monotonic() + 60
-        while not lab.kernels() and time.monotonic() < deadline:
-            time.sleep(0.25)
-        wait_idle(lab, 60)
+        notebook = open_notebook(page, lab, NOTEBOOK, "notebook7")
         run_all_cells(page, notebook)
         _wait_for_run(page, notebook, lab)
         _check_outputs(notebook)

@@ -108,27 +108,13 @@ def _state_text(notebook: Any) -> str:
     return notebook.locator(".jp-CodeCell", has_text="STATE paused").locator(".jp-OutputArea-output").inner_text()
 
 
-def _open(page: Any, lab: Lab, ui: str) -> Any:
-    """Open the notebook in JupyterLab or in Notebook 7 and wait for its kernel; returns the notebook's locator."""
-    if ui == "lab":
-        return open_notebook(page, lab, NOTEBOOK)
-    page.goto(f"{lab.base}/notebooks/{NOTEBOOK}?token={lab.token}")
-    notebook = page.locator(".jp-Notebook")
-    notebook.locator(".jp-Cell").first.wait_for()
-    deadline = time.monotonic() + 60
-    while not lab.kernels() and time.monotonic() < deadline:
-        time.sleep(0.25)
-    wait_idle(lab, 60)
-    return notebook
-
-
 @pytest.mark.timeout(300)
 @pytest.mark.parametrize("ui", ["lab", "notebook7"])
 def test_widget_controls_work_during_and_after_a_running_cell(
     chromium: Path, lab: Lab, artifacts: Path, tmp_path: Path, ui: str
 ) -> None:
     with browser_page(chromium, tmp_path, artifacts, console_log=f"controls-{ui}-console.log") as (page, console):
-        notebook = _open(page, lab, ui)
+        notebook = open_notebook(page, lab, NOTEBOOK, ui)
         run_all_cells(page, notebook)
         page.locator(".swergio-metrics img[src^='data:image/png']").wait_for(timeout=60_000)
         prompts = notebook.locator(".jp-CodeCell .jp-InputPrompt")

@@ -49,8 +49,8 @@ def _login_cookie(lab: Lab) -> str:
     """The login cookie Jupyter sets for a browser that opened a page with the token."""
     jar = http.cookiejar.CookieJar()
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
-    with opener.open(f"{lab.base}/api/status?token={lab.token}", timeout=10):
-        pass
+    with opener.open(f"{lab.base}/api/status?token={lab.token}", timeout=10) as response:
+        assert response.status == 200
     assert jar, "Jupyter set no login cookie"
     return "; ".join(f"{c.name}={c.value}" for c in jar)
 

@@ -65,8 +65,7 @@ async def test_a_hub_without_a_token_on_loopback_accepts_any_program_but_no_web_
         async with Client("anyone", f"ws://127.0.0.1:{hub.port}") as client:  # no Origin header: not a browser
             assert client.connected
         with pytest.raises(InvalidStatus) as refused:  # a page on any site could otherwise reach a loopback hub
-            async with connect(f"ws://127.0.0.1:{hub.port}/", origin="http://evil.example"):
-                pass
+            await connect(f"ws://127.0.0.1:{hub.port}/", origin="http://evil.example")
         assert refused.value.response.status_code == 403 and hub.stats.refused == 1
         async with connect(f"ws://127.0.0.1:{hub.port}/", origin="http://localhost:8888") as ws:  # listed
             await ws.send('{"ID":"r","TYPE":"COMMAND/REGISTER","NAME":"page"}')
@@ -101,8 +100,8 @@ async def test_roles_keep_components_out_of_the_hub_rooms_and_reserved_names_to_
 async def test_debug_logs_never_show_the_token(caplog):
     caplog.set_level(logging.DEBUG)
     async with Hub(port=0, token="t0ken-never-logged") as hub:
-        async with Client("c", hub.url):
-            pass
+        async with Client("c", hub.url) as client:
+            assert client.connected
         with pytest.raises(InvalidStatus):
             await Client("wrong", f"ws://127.0.0.1:{hub.port}/?token=wr0ng-t0ken", reconnect=False).connect()
     lines = [record.getMessage() for record in caplog.records]
