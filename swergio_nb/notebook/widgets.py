@@ -43,7 +43,7 @@ __all__ = ["TrafficWidget", "MetricsWidget", "STATIC"]
 
 logger = logging.getLogger("swergio_nb.notebook.widgets")
 
-#: Folder of the built JavaScript modules (``js/build.mjs`` copies ``js/*.js`` here).
+#: Folder of the built JavaScript modules (``npm --prefix js run build`` bundles ``js/*.js`` and the client here).
 STATIC = pathlib.Path(__file__).parent.parent / "static"
 
 

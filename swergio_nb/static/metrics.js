@@ -1,29 +1,24 @@
-// Front-end of swergio_nb.widgets.MetricsWidget: shows the PNG Python rendered; sends log scale and smoothing back.
-
-const CSS = `
+// Built by js/build.mjs from js/metrics.js: edit that file and run `npm --prefix js run build`.
+// metrics.js
+var CSS = `
 .swergio-metrics { font-family: var(--jp-ui-font-family, sans-serif); font-size: 12px;
   color: var(--jp-ui-font-color1, #222); }
 .swergio-metrics .bar { display: flex; gap: 12px; align-items: center; margin-bottom: 4px; }
 .swergio-metrics img { max-width: 100%; display: block; }
 .swergio-metrics .empty { color: var(--jp-ui-font-color2, #888); padding: 2em; }
 `;
-
-// Browser -> kernel: a custom message, never save_changes() (why: the same function in traffic.js).
 function setTrait(model, name, value) {
   model.set(name, value);
   model.send({ set: { [name]: value } });
 }
-
 function h(tag, props = {}, children = []) {
   const node = Object.assign(document.createElement(tag), props);
   for (const child of children) node.append(child);
   return node;
 }
-
 function render({ model, el }) {
   const root = h("div", { className: "swergio-metrics" });
   root.append(h("style", { textContent: CSS }));
-
   const log = h("input", { type: "checkbox" });
   log.addEventListener("change", () => {
     setTrait(model, "log_scale", log.checked);
@@ -39,15 +34,13 @@ function render({ model, el }) {
   root.append(
     h("div", { className: "bar" }, [
       h("label", {}, [log, " log scale"]),
-      h("label", {}, ["smoothing ", slider, " ", shown]),
-    ]),
+      h("label", {}, ["smoothing ", slider, " ", shown])
+    ])
   );
-
   const img = h("img", { alt: "metrics plot" });
   const empty = h("div", { className: "empty", textContent: "no data yet" });
   root.append(img, empty);
   el.append(root);
-
   function drawPng() {
     const png = model.get("png");
     img.style.display = png ? "" : "none";
@@ -61,7 +54,6 @@ function render({ model, el }) {
     slider.value = String(s);
     shown.textContent = Number(s).toFixed(2);
   }
-
   drawPng();
   drawOptions();
   model.on("change:png", drawPng);
@@ -75,6 +67,7 @@ function render({ model, el }) {
     model.off("change:smoothing", drawOptions);
   };
 }
-
-// default export only: anywidget deprecates a named `render` export (it warns in the browser console)
-export default { render };
+var metrics_default = { render };
+export {
+  metrics_default as default
+};

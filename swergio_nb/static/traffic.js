@@ -1,7 +1,6 @@
-// Front-end of swergio_nb.widgets.TrafficWidget: draws the snapshot Python computed; sends filters and pause back.
-// Snapshot shape: see swergio_nb.traffic.TrafficStats.snapshot.
-
-const CSS = `
+// Built by js/build.mjs from js/traffic.js: edit that file and run `npm --prefix js run build`.
+// traffic.js
+var CSS = `
 .swergio-traffic { font-family: var(--jp-ui-font-family, sans-serif); font-size: 12px;
   color: var(--jp-ui-font-color1, #222); }
 .swergio-traffic .bar { display: flex; gap: 8px; align-items: center; flex-wrap: wrap; margin-bottom: 6px; }
@@ -17,40 +16,30 @@ const CSS = `
 .swergio-traffic .muted { color: var(--jp-ui-font-color2, #888); }
 .swergio-traffic .paused { color: #b35c00; font-weight: bold; }
 `;
-
-// Browser -> kernel: a custom message, never save_changes(). ipykernel 7 handles a widget's comm messages while a
-// cell runs without the busy/idle status that ipywidgets' front end waits for before it sends that widget's next
-// state change, so with save_changes() the second click during a running cell (and every one after) never arrived.
-// The kernel sets the trait and sends the state back (so the view always ends on what the kernel holds).
 function setTrait(model, name, value) {
   model.set(name, value);
   model.send({ set: { [name]: value } });
 }
-
 function h(tag, props = {}, children = []) {
   const node = Object.assign(document.createElement(tag), props);
   for (const child of children) node.append(child);
   return node;
 }
-
 function clockTime(seconds) {
-  const d = new Date(seconds * 1000);
+  const d = new Date(seconds * 1e3);
   const pad = (n, w = 2) => String(n).padStart(w, "0");
   return `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}.${pad(d.getMilliseconds(), 3)}`;
 }
-
 function rate(value) {
   return value >= 100 ? value.toFixed(0) : value.toFixed(1);
 }
-
 function row(cells) {
   return h(
     "tr",
     {},
-    cells.map(([text, cls]) => h("td", { textContent: text, className: cls || "" })),
+    cells.map(([text, cls]) => h("td", { textContent: text, className: cls || "" }))
   );
 }
-
 function textInput(model, trait, placeholder) {
   const input = h("input", { type: "text", placeholder, value: model.get(trait) || "" });
   let timer = null;
@@ -65,11 +54,9 @@ function textInput(model, trait, placeholder) {
   };
   return { input, sync, stop: () => clearTimeout(timer) };
 }
-
 function render({ model, el }) {
   const root = h("div", { className: "swergio-traffic" });
   root.append(h("style", { textContent: CSS }));
-
   const pause = h("button", {});
   pause.addEventListener("click", () => {
     setTrait(model, "paused", !model.get("paused"));
@@ -78,65 +65,56 @@ function render({ model, el }) {
   const type = textInput(model, "type_filter", "types (a,b)");
   const totals = h("span", { className: "muted" });
   root.append(h("div", { className: "bar" }, [pause, room.input, type.input, totals]));
-
   const rates = h("div", { className: "rates" });
   const rooms = h("table");
   const tailBody = h("tbody");
   const tail = h("div", { className: "tail" }, [
     h("table", {}, [
       h("thead", {}, [
-        h("tr", {}, ["time", "room", "sender", "type", "preview"].map((t) => h("th", { textContent: t }))),
+        h("tr", {}, ["time", "room", "sender", "type", "preview"].map((t) => h("th", { textContent: t })))
       ]),
-      tailBody,
-    ]),
+      tailBody
+    ])
   ]);
   root.append(rates, rooms, tail);
   el.append(root);
-
   function drawPaused() {
     const paused = model.get("paused");
-    // plain words: the media-control glyphs (U+23F8) are missing from many fonts and show as a box
     pause.textContent = paused ? "resume" : "pause";
     pause.title = paused ? "show the latest counts again" : "freeze the view (counting goes on)";
     pause.className = paused ? "paused" : "";
   }
-
   function draw() {
     const snap = model.get("snapshot") || {};
     const types = snap.types || {};
     const typeNames = Object.keys(types);
     const t = snap.totals || { count: 0, rate: 0, rooms: 0, types: 0 };
-    // a detached monitor counts nothing any more: its last rates would stay frozen, so none are shown
     const stopped = !!snap.stopped;
     totals.textContent = `${t.count} messages · ${t.rooms} rooms · ${stopped ? "stopped" : `${rate(t.rate || 0)} msg/s`}`;
-
     rates.replaceChildren(
-      ...(stopped ? [] : typeNames.map((name) => h("span", { textContent: `${name}: ${rate(types[name].rate)}/s` }))),
+      ...stopped ? [] : typeNames.map((name) => h("span", { textContent: `${name}: ${rate(types[name].rate)}/s` })),
       h("span", {
         className: "muted",
-        textContent: stopped ? "monitor stopped: no longer counting" : `(last ${snap.window ?? "?"} s)`,
-      }),
+        textContent: stopped ? "monitor stopped: no longer counting" : `(last ${snap.window ?? "?"} s)`
+      })
     );
-
     const head = h("tr", {}, ["room", "members", "count", ...typeNames].map((x) => h("th", { textContent: x })));
-    const body = Object.entries(snap.rooms || {}).map(([name, info]) =>
-      row([
+    const body = Object.entries(snap.rooms || {}).map(
+      ([name, info]) => row([
         [name],
         [(info.members || []).join(", "), "muted"],
         [String(info.count), "num"],
-        ...typeNames.map((tn) => [String((info.types || {})[tn] ?? 0), "num"]),
-      ]),
+        ...typeNames.map((tn) => [String((info.types || {})[tn] ?? 0), "num"])
+      ])
     );
     rooms.replaceChildren(h("thead", {}, [head]), h("tbody", {}, body));
-
-    const entries = (snap.tail || []).slice().reverse(); // newest first
+    const entries = (snap.tail || []).slice().reverse();
     tailBody.replaceChildren(
-      ...entries.map((e) =>
-        row([[clockTime(e.time), "mono"], [e.room], [e.sender ?? ""], [e.type], [e.preview ?? "", "mono"]]),
-      ),
+      ...entries.map(
+        (e) => row([[clockTime(e.time), "mono"], [e.room], [e.sender ?? ""], [e.type], [e.preview ?? "", "mono"]])
+      )
     );
   }
-
   drawPaused();
   draw();
   const onRoom = () => room.sync();
@@ -154,6 +132,7 @@ function render({ model, el }) {
     model.off("change:type_filter", onType);
   };
 }
-
-// default export only: anywidget deprecates a named `render` export (it warns in the browser console)
-export default { render };
+var traffic_default = { render };
+export {
+  traffic_default as default
+};
