@@ -1,7 +1,11 @@
 // Front-end of swergio_nb.examples.melody.widget.LabellingWidget: play a melody, see its piano roll, rate it 0-5.
 // Python owns the queue and the durable store: a click sends {action, key, rating}; the widget shows "saved" only
 // when Python confirms (trait `confirmed`), after the rating is committed to the store.
+// With the trait `hub` set (HubLabellingWidget), or on the page `{base_url}swergio/label` (`start`), the page is the
+// person component itself (lib/hub-labelling.js): it joins the hub, and the label store component confirms.
 // Keys: 0-5 rate, s skip, u undo, p or space play again.
+
+import { HubLabelling } from "./lib/hub-labelling.js";
 
 const CSS = `
 .swergio-labelling { font-family: var(--jp-ui-font-family, sans-serif); font-size: 13px; outline: none;
@@ -26,6 +30,28 @@ function h(tag, props = {}, children = []) {
 }
 
 function render({ model, el }) {
+  const hub = model.get("hub");
+  if (!hub || !hub.url) return drawWidget(model, el);
+  const person = new HubLabelling(hub);
+  const stop = drawWidget(person, el);
+  return () => {
+    stop();
+    person.close();
+  };
+}
+
+/**
+ * The labelling page without a notebook: joins the hub as the person component and draws into `el`.
+ * @param {{el: HTMLElement} & import("./lib/hub-labelling.js").HubLabellingOptions} options
+ */
+export function start({ el, ...options }) {
+  const person = new HubLabelling(options);
+  drawWidget(person, el);
+  return person;
+}
+
+// Draws the widget from `model` (an anywidget model, or a HubLabelling) into `el`; returns the cleanup.
+function drawWidget(model, el) {
   const root = h("div", { className: "swergio-labelling", tabIndex: 0 });
   root.append(h("style", { textContent: CSS }));
   const rater = h("span", { className: "rater" });
@@ -132,6 +158,7 @@ function render({ model, el }) {
   model.on("change:confirmed", confirmed);
   draw();
   confirmed();
+  return () => root.remove();
 }
 
 export default { render };

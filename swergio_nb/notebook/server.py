@@ -12,6 +12,10 @@ it through ``etc/jupyter/jupyter_server_config.d/swergio_nb.json``). It serves, 
   authentication, authorization (``read`` on ``swergio``) and the REST API's origin and XSRF rules.
 * ``swergio/``: a dashboard page showing the live traffic with the notebook's traffic widget front end
   (``static/traffic.js`` driven by ``static/dashboard.js``, which polls the API).
+* ``swergio/label``: the melody labelling page (``static/labelling.js``): the page joins the hub with the browser's
+  login as the person component, so a person rates on another screen without a notebook open (query: ``name``,
+  ``store``, ``room``, ``metrics``, ``kpi``, ``rater``, ``undo`` seconds; see
+  :class:`~swergio_nb.examples.melody.widget.HubLabellingWidget`).
 
 Kernels started by the server find the hub by themselves (:mod:`.discovery`): the extension puts the path of the
 server's runtime file in the server's environment (:data:`~.discovery.SERVER_ENV`), which kernels inherit.
@@ -72,6 +76,7 @@ __all__ = [
     "DashboardHandler",
     "HubAPIHandler",
     "HubSocketHandler",
+    "LabelPageHandler",
     "SwergioHub",
     "TrafficWatch",
 ]
@@ -232,6 +237,49 @@ class DashboardHandler(JupyterHandler):
         self.finish(_DASHBOARD.format(script=script, api=url_path_join(self.base_url, API_PATH) + "?traffic=1"))
 
 
+_LABEL_PAGE = """<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>swergio: rate melodies</title>
+<style>body {{ font-family: sans-serif; margin: 1.5em; color: #222; }} h1 {{ font-size: 1.3em; }}</style>
+</head>
+<body>
+<h1>Rate melodies</h1>
+<div id="label"></div>
+<script type="module">
+import {{ start }} from "{script}";
+const query = new URLSearchParams(location.search);
+const options = {{ url: "{hub}", name: query.get("name") || "person" }};
+for (const [key, field] of [["store", "store"], ["room", "room"], ["metrics", "metrics"], ["kpi", "accuracyKpi"],
+                            ["rater", "rater"]]) {{
+  if (query.get(key)) options[field] = query.get(key);
+}}
+if (query.get("undo")) options.undoWindow = Number(query.get("undo"));
+window.swergioLabelling = start({{ el: document.getElementById("label"), ...options }});
+</script>
+</body>
+</html>
+"""
+
+
+class LabelPageHandler(JupyterHandler):
+    """``{base_url}swergio/label``: the melody labelling page; the page itself joins ``{base_url}swergio/ws`` with
+    the browser's login (login required, as for any Jupyter page)."""
+
+    auth_resource = AUTH_RESOURCE
+
+    def initialize(self, hub: SwergioHub) -> None:  # noqa: D102
+        self.hub = hub
+
+    @web.authenticated
+    @authorized
+    def get(self) -> None:
+        """The page; its script joins the hub (options from the query, read by the script)."""
+        script = url_path_join(self.hub.static_url_prefix, "labelling.js")
+        self.finish(_LABEL_PAGE.format(script=script, hub=url_path_join(self.base_url, HUB_PATH)))
+
+
 class SwergioHub(ExtensionApp):
     """The Jupyter Server extension serving the swergio hub (configuration: ``c.SwergioHub.<name>``).
 
@@ -321,12 +369,14 @@ class SwergioHub(ExtensionApp):
         os.environ[SERVER_ENV] = self.serverapp.info_file  # inherited by the kernels the server starts
 
     def initialize_handlers(self) -> None:
-        """``swergio/ws``, ``swergio/api/hub`` and ``swergio/`` (the server prefixes its ``base_url``)."""
+        """``swergio/ws``, ``swergio/api/hub``, ``swergio/`` and ``swergio/label`` (the server prefixes its
+        ``base_url``)."""
         self.handlers.extend(
             [
                 (f"/{HUB_PATH}", HubSocketHandler, {"core": self.core, "max_size": self.max_size}),
                 (f"/{API_PATH}", HubAPIHandler, {"hub": self}),
                 (r"/swergio/?", DashboardHandler, {"hub": self}),
+                (r"/swergio/label/?", LabelPageHandler, {"hub": self}),
             ]
         )
 

@@ -21,6 +21,7 @@ import base64
 import logging
 import sqlite3
 from typing import Any
+from urllib.parse import urlsplit
 
 import anywidget
 import traitlets
@@ -29,8 +30,9 @@ from ...notebook.widgets import STATIC
 from ...transport.client import Client, Handler, Trigger
 from .labelling import LabelError, LabelItem, LabelQueue
 from .music import MusicSettings, genome_to_melody, piano_roll_png, render_wav
+from .store import STORE_NAME
 
-__all__ = ["LabellingWidget"]
+__all__ = ["LabellingWidget", "HubLabellingWidget", "browser_hub_url"]
 
 logger = logging.getLogger("swergio_nb.examples.melody.widget")
 
@@ -177,3 +179,61 @@ class LabellingWidget(anywidget.AnyWidget):
         if self._refresh in self.queue.listeners:
             self.queue.listeners.remove(self._refresh)
         super().close()
+
+
+def browser_hub_url(hub_url: str) -> str:
+    """The hub's URL as the notebook's page reaches it: for the hub inside Jupyter Server (path ``.../swergio/ws``)
+    its path alone, so the page joins with the browser's own login and no token goes into the page; for any other
+    hub, ``hub_url`` itself (with its token)."""
+    path = urlsplit(hub_url).path
+    return path if path.endswith("/swergio/ws") else hub_url
+
+
+class HubLabellingWidget(anywidget.AnyWidget):
+    """The labelling widget as the person component itself: the page joins the hub, takes the learner's label
+    requests, has the label store component (:mod:`~swergio_nb.examples.melody.store`, a process of its own) render
+    each melody and commit each rating, says "saved" on the store's answer, and answers the learner. Nothing passes
+    through the kernel, so a person rates while a cell keeps the kernel busy.
+
+    Same look and keys as :class:`LabellingWidget` (``static/labelling.js``, with ``js/lib/hub-labelling.js``).
+
+    Args:
+        url: the hub as the browser reaches it (:func:`browser_hub_url`): ``/swergio/ws`` under Jupyter Server, or a
+            URL with its token.
+        name: this component's name (one page at a time may use it).
+        store: the label store component's name.
+        room: where the learner asks (``user``).
+        metrics: where the learner's ``LOG/KPI`` messages arrive (labels, accuracy).
+        accuracy_kpi: the KPI shown as the accuracy.
+        rater: who rates, shown as "rating: ...".
+        accuracy_label: what the accuracy is measured on.
+        autoplay: play each new melody when it appears.
+        undo_window: seconds the last decision of a request stays undoable before the learner gets the answer.
+    """
+
+    _esm = STATIC / "labelling.js"
+
+    hub = traitlets.Dict().tag(sync=True)
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        name: str = "person",
+        store: str = STORE_NAME,
+        room: str = "user",
+        metrics: str = "metrics",
+        accuracy_kpi: str = "cross-validated accuracy",
+        rater: str = "you",
+        accuracy_label: str = "accuracy",
+        autoplay: bool = True,
+        undo_window: float = 3.0,
+        **kwargs: Any,
+    ) -> None:
+        if not undo_window >= 0:
+            raise ValueError(f"undo_window must be >= 0 seconds, got {undo_window!r}")
+        hub = {
+            "url": url, "name": name, "store": store, "room": room, "metrics": metrics, "accuracyKpi": accuracy_kpi,
+            "rater": rater, "accuracyLabel": accuracy_label, "autoplay": autoplay, "undoWindow": undo_window,
+        }  # fmt: skip
+        super().__init__(hub=hub, **kwargs)
