@@ -180,13 +180,18 @@ class HubSocketHandler(WebSocketMixin, HubSocket, JupyterHandler):
             await result
 
 
-class HubAPIHandler(APIHandler):
-    """``GET {base_url}swergio/api/hub``: :meth:`SwergioHub.status` as JSON (``?traffic=1`` adds the traffic)."""
+class _OfTheHub:
+    """What the extension's API and pages share: Jupyter's authorizer asks about :data:`AUTH_RESOURCE`; the
+    handler is given the :class:`SwergioHub`."""
 
     auth_resource = AUTH_RESOURCE
 
     def initialize(self, hub: SwergioHub) -> None:  # noqa: D102
         self.hub = hub
+
+
+class HubAPIHandler(_OfTheHub, APIHandler):
+    """``GET {base_url}swergio/api/hub``: :meth:`SwergioHub.status` as JSON (``?traffic=1`` adds the traffic)."""
 
     @web.authenticated
     @authorized
@@ -221,13 +226,8 @@ start({{ el: document.getElementById("traffic"), status: document.getElementById
 """
 
 
-class DashboardHandler(JupyterHandler):
+class DashboardHandler(_OfTheHub, JupyterHandler):
     """``{base_url}swergio/``: the live traffic page (login required, as for any Jupyter page)."""
-
-    auth_resource = AUTH_RESOURCE
-
-    def initialize(self, hub: SwergioHub) -> None:  # noqa: D102
-        self.hub = hub
 
     @web.authenticated
     @authorized
@@ -263,14 +263,9 @@ window.swergioLabelling = start({{ el: document.getElementById("label"), ...opti
 """
 
 
-class LabelPageHandler(JupyterHandler):
+class LabelPageHandler(_OfTheHub, JupyterHandler):
     """``{base_url}swergio/label``: the melody labelling page; the page itself joins ``{base_url}swergio/ws`` with
     the browser's login (login required, as for any Jupyter page)."""
-
-    auth_resource = AUTH_RESOURCE
-
-    def initialize(self, hub: SwergioHub) -> None:  # noqa: D102
-        self.hub = hub
 
     @web.authenticated
     @authorized

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import re
 import sqlite3
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -42,6 +43,8 @@ def _stored(db: Path) -> list[tuple[int, str]]:
 def test_a_person_rates_on_the_label_page_without_a_notebook(
     chromium: Path, lab: Lab, artifacts: Path, tmp_path: Path
 ) -> None:
+    with urllib.request.urlopen(f"{lab.base}/swergio/label", timeout=10) as response:  # no login, no page
+        assert "/login" in response.url and "Rate melodies" not in response.read().decode()
     db = tmp_path / "labels.db"
     genomes = np.random.default_rng(0).integers(0, 2, (K, 128), dtype=np.uint8)
     with (
