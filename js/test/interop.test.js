@@ -162,6 +162,28 @@ describe("a Node component and a Python component", () => {
     assert.ok(client.connected, "a refusal leaves the connection open");
   });
 
+  test("a handler that throws is counted and reported; the next message is handled", async () => {
+    const other = new Client(uniqueName("js-faulty"), url);
+    /** @type {any[]} */
+    const reported = [];
+    const handler = other.on(new Trigger("DATA/TEXT", "js-faulty-room"), (msg) => {
+      if (msg.DATA === "bad") throw new Error("cannot take this");
+      return { DATA: `took ${msg.DATA}` };
+    }, { replyType: "DATA/TEXT", replyTo: SENDER });
+    other.errorListeners.push((h, msg, error) => reported.push([h, msg.DATA, error.message]));
+    await other.connect();
+    try {
+      await client.send({ TYPE: "DATA/TEXT", TO_ROOM: "js-faulty-room", DATA: "bad" });
+      const reply = await client.request({ TYPE: "DATA/TEXT", TO_ROOM: "js-faulty-room", DATA: "good" }, { timeout: 5 });
+      assert.equal(reply.DATA, "took good");
+      assert.deepEqual(reported, [[handler, "bad", "cannot take this"]]);
+      assert.equal(handler.calls, 2);
+      assert.equal(handler.errors, 1);
+    } finally {
+      await other.close();
+    }
+  });
+
   test("a message that breaks the protocol is refused before it leaves", async () => {
     const sent = client.stats.sent;
     await assert.rejects(client.send({ TYPE: "DATA/NOPE", TO_ROOM: "x" }), (e) => e instanceof InvalidMessage && e.code === "unknown-type");

@@ -3701,7 +3701,9 @@ var Client = class {
       this.endpoint.keep(frame);
       return;
     }
-    if (this.state !== "open" || !ws) throw new NotConnected(`client ${JSON.stringify(this.name)} is not connected`);
+    if (this.state !== "open" || !ws || ws.readyState !== 1) {
+      throw new NotConnected(`client ${JSON.stringify(this.name)} is not connected`);
+    }
     ws.send(frame);
     this.endpoint.stats.sent += 1;
   }

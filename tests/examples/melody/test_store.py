@@ -52,3 +52,17 @@ async def test_store_component_answers_a_rating_once_it_is_committed(tmp_path):
                 assert [r.id for r in reader.rows()] == [reply["ROW"]]
             with pytest.raises(PeerError, match="not-saved"):
                 await page.request({**ask, "OP": "rate", "GENOME": GENOME, "RATING": -1}, timeout=10)
+
+
+def test_hub_labelling_widget_hands_the_page_its_hub_and_component_names():
+    from swergio_nb.examples.melody.widget import HubLabellingWidget, browser_hub_url
+    from swergio_nb.notebook.widgets import STATIC
+
+    assert browser_hub_url("ws://127.0.0.1:8888/user/me/swergio/ws?token=t") == "/user/me/swergio/ws"  # login
+    assert browser_hub_url("ws://127.0.0.1:8765/?token=t") == "ws://127.0.0.1:8765/?token=t"  # another hub
+    widget = HubLabellingWidget("/swergio/ws", name="ada", undo_window=0.5)
+    assert widget.hub["url"] == "/swergio/ws" and widget.hub["name"] == "ada" and widget.hub["store"] == STORE_NAME
+    assert widget.hub["undoWindow"] == 0.5 and widget._esm == (STATIC / "labelling.js").read_text()
+    widget.close()
+    with pytest.raises(ValueError, match="undo_window"):
+        HubLabellingWidget("/swergio/ws", undo_window=-1)
