@@ -99,7 +99,7 @@ export class HubLabelling {
     });
     /** resolves once connected (rejects if the hub refused or cannot be reached) */
     this.connected = this.client.connect().then(
-      () => this.show(`connected to the hub as ${name}: waiting for the learner`),
+      () => this.show(`connected to the hub as ${name}`),
       (error) => { this.show(`not connected to the hub: ${error.message}`, false); throw error; },
     );
     this.connected.catch(() => {});

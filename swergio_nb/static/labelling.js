@@ -3915,7 +3915,7 @@ var HubLabelling = class {
       else if (msg.KPI === this.accuracyKpi) this.set("accuracy", Number(msg.VALUE));
     });
     this.connected = this.client.connect().then(
-      () => this.show(`connected to the hub as ${name}: waiting for the learner`),
+      () => this.show(`connected to the hub as ${name}`),
       (error) => {
         this.show(`not connected to the hub: ${error.message}`, false);
         throw error;
