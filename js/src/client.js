@@ -364,7 +364,11 @@ export class Client {
         ws.close();
       }, this.timeout * 1000);
       ws.onopen = () => { clearTimeout(timer); resolve(undefined); };
-      ws.onerror = () => {};
+      // a refused connection: some platforms fire only `error` (Node's undici), others `error` then `close`
+      ws.onerror = () => {
+        clearTimeout(timer);
+        reject(new NotConnected(`cannot connect to ${redact(this.url)}`));
+      };
       ws.onclose = (/** @type {{code: number, reason: string}} */ event) => {
         clearTimeout(timer);
         reject(new NotConnected(`cannot connect to ${redact(this.url)} (close code ${event.code}${event.reason ? `: ${event.reason}` : ""})`));

@@ -3761,6 +3761,8 @@ var Client = class {
         resolve(void 0);
       };
       ws.onerror = () => {
+        clearTimeout(timer);
+        reject(new NotConnected(`cannot connect to ${redact(this.url)}`));
       };
       ws.onclose = (event) => {
         clearTimeout(timer);
