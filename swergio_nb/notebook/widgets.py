@@ -327,7 +327,7 @@ def _ema(values: list[float], alpha: float) -> list[float]:
     return out
 
 
-#: A series of at most this many points is drawn with markers (a few evaluations are points, not a trend).
+#: A series of at most this many points is drawn as dotted markers (a few evaluations are points, not a trend).
 SPARSE_POINTS = 30
 
 
@@ -360,8 +360,8 @@ class MetricsWidget(_BrowserControls):
             ``x_label`` (one panel per labels rated, another per generation).
         **kwargs: trait values (``title=...``) passed to ``anywidget.AnyWidget``.
 
-    A series of at most :data:`SPARSE_POINTS` points is drawn with markers, so that two evaluations joined by a
-    line do not read as a measured curve. Colours are stable: a series keeps the colour of its first appearance
+    A series of at most :data:`SPARSE_POINTS` points is drawn as markers joined by a dotted line, so that two
+    evaluations do not read as a measured curve. Colours are stable: a series keeps the colour of its first appearance
     (``C0``, ``C1``... in the order series were first pushed, across every panel), whatever panel it is drawn in
     and however often the plot is redrawn.
 
@@ -552,8 +552,9 @@ class MetricsWidget(_BrowserControls):
                 for name in names:
                     steps, values = series[name]
                     color = colors[name]
-                    # a few points (evaluations now and then) get markers: they do not read as a measured trend
-                    style = {"marker": "o", "markersize": 4} if len(steps) <= SPARSE_POINTS else {}
+                    # a few points (evaluations now and then): markers, dotted between them, not a measured trend
+                    sparse = len(steps) <= SPARSE_POINTS
+                    style = {"marker": "o", "markersize": 5, "linestyle": ":"} if sparse else {}
                     if alpha > 0:
                         ax.plot(steps, values, color=color, alpha=0.25, linewidth=1)
                         ax.plot(steps, _ema(values, alpha), color=color, linewidth=1.5, label=name, **style)

@@ -371,7 +371,7 @@ def test_metrics_panels_have_their_own_axes_named_x_axis_and_stable_colours():
         MetricsWidget(panels={"a": ["labels"], "b": ["labels"]})
 
 
-def test_metrics_sparse_series_are_drawn_with_markers_dense_ones_as_lines():
+def test_metrics_sparse_series_are_dotted_markers_dense_ones_solid_lines():
     from swergio_nb.notebook.widgets import SPARSE_POINTS
 
     metrics = MetricsWidget()
@@ -382,5 +382,7 @@ def test_metrics_sparse_series_are_drawn_with_markers_dense_ones_as_lines():
     for smoothing in (0.0, 0.5):
         metrics.smoothing = smoothing
         metrics.render_now()
-        markers = {line.get_label(): line.get_marker() for line in metrics._figure.axes[0].get_lines()}
-        assert markers["greedy mean return"] == "o" and markers["episode return"] in ("None", None, ""), markers
+        lines = {line.get_label(): line for line in metrics._figure.axes[0].get_lines()}
+        sparse, dense = lines["greedy mean return"], lines["episode return"]
+        assert (sparse.get_marker(), sparse.get_linestyle()) == ("o", ":")
+        assert (dense.get_marker(), dense.get_linestyle()) in (("None", "-"), (None, "-"), ("", "-"))
