@@ -1,0 +1,105 @@
+"""Failover: a client given several hub URLs; one hub process killed mid-run (its clients fail over to the
+others; the clients of the others lose nothing of their own traffic). Nothing asserts on time; every wait is
+bounded."""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+from typing import Any
+
+import pytest
+
+from swergio_nb import Client, Trigger
+
+from ..helpers import until
+
+
+def test_client_takes_one_url_or_several():
+    with pytest.raises(ValueError, match="not both or neither"):
+        Client("x")
+    with pytest.raises(ValueError, match="empty"):
+        Client("x", [])
+    client = Client("x", ["ws://127.0.0.1:1", "ws://127.0.0.1:2"], token="t")
+    assert client.urls == ["ws://127.0.0.1:1/?token=t", "ws://127.0.0.1:2/?token=t"]
+    assert client.url == client.urls[0] and Client("y", urls=["ws://h:1"], token="t").url == "ws://h:1/?token=t"
+
+
+def _increasing(seqs: list[int]) -> bool:
+    return all(a < b for a, b in zip(seqs, seqs[1:], strict=False))
+
+
+async def test_a_hub_killed_mid_run_its_clients_fail_over_and_the_others_lose_nothing(hubs):
+    """3 hubs; 4 clients on the first two, 3 on the third (with the others' URLs to fail over to), all in room
+    ``all``, each sending 200 numbered messages to it. The third hub is killed (SIGKILL) once every client sent 60.
+
+    * between the clients of the surviving hubs: every message, once, in order;
+    * the killed hub's clients reconnect to another hub, re-register (their names are free once the dead hub's
+      liveness lapsed) and rejoin ``all``; what they send while away is buffered and sent there;
+    * at most once: whatever anyone receives from anyone is increasing, without duplicates, and holds everything
+      sent once every mover was back (each client sends its second half only then).
+    """
+    h1, h2, h3 = urls = hubs(3)
+    count, kill_at = 200, 60
+    stayers = [f"s{i}" for i in range(4)]
+    movers = [f"m{i}" for i in range(3)]
+    got: dict[str, dict[str, list[int]]] = {n: collections.defaultdict(list) for n in stayers + movers}
+    sent = collections.Counter()
+    killed = asyncio.Event()
+
+    def client(name: str, url: str | list[str]) -> Client:
+        c = Client(name, url, backoff=(0.05, 0.5))
+
+        def on_message(msg: dict[str, Any]) -> None:
+            got[name][msg["SENT_BY"]].append(msg["SEQ"])
+
+        c.add_handler(on_message, Trigger("DATA/TEXT", "all"))
+        return c
+
+    clients = [client(n, (h1, h2)[i % 2]) for i, n in enumerate(stayers)]
+    clients += [client(n, [h3, h1, h2]) for n in movers]
+
+    moved = clients[len(stayers) :]
+
+    def all_moved() -> bool:
+        return killed.is_set() and all(c.connected and c.connection.url != h3 for c in moved)
+
+    async def send_all(c: Client) -> None:
+        for k in range(count):
+            if k == kill_at + 20 and c.name in movers:  # from here on, sent while away: buffered
+                await until(killed.is_set, timeout=60)
+            if k == count // 2:  # the second half goes out once every mover is back in the room
+                await until(all_moved, timeout=60)
+            await c.send({"TYPE": "DATA/TEXT", "TO_ROOM": "all", "SEQ": k})
+            sent[c.name] += 1
+            await asyncio.sleep(0.002)  # a steady stream, not a burst
+
+    async def kill_third() -> None:
+        await until(lambda: all(sent[n] >= kill_at for n in stayers + movers), timeout=60)
+        hubs.procs[2].kill()
+        killed.set()
+
+    try:
+        await asyncio.wait_for(asyncio.gather(*(c.connect() for c in clients)), 30)
+        await asyncio.wait_for(asyncio.gather(kill_third(), *(send_all(c) for c in clients)), 240)
+        everyone = stayers + movers
+
+        def complete() -> bool:
+            return all(got[r][s][-1:] == [count - 1] for r in everyone for s in everyone if s != r)
+
+        await until(complete, timeout=60)
+        assert all("all" in c.rooms_joined for c in moved)
+        assert all(c.connection.url in urls[:2] for c in moved)
+    finally:
+        await asyncio.gather(*(c.close() for c in clients), return_exceptions=True)
+    full = list(range(count))
+    for receiver in stayers:
+        for sender in stayers:
+            if sender != receiver:
+                assert got[receiver][sender] == full, (receiver, sender)  # no loss between the survivors
+    for receiver in everyone:
+        for sender in everyone:
+            if sender != receiver:
+                seqs = got[receiver][sender]
+                assert _increasing(seqs) and seqs[-1] == count - 1, (receiver, sender, seqs[:5], seqs[-5:])
+                assert seqs[-count // 2 :] == full[count // 2 :], (receiver, sender)  # all sent after the failover
