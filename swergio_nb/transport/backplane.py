@@ -155,6 +155,12 @@ class RedisBackplane:
     def __repr__(self) -> str:
         return f"<RedisBackplane {redact(self.url)} channel={self.channel!r} hub={self.hub_id[:8]}>"
 
+    @property
+    def reachable(self) -> bool:
+        """True while Redis answered the last publish or liveness renewal (else messages for other hubs are
+        dropped and counted in ``stats.lost``)."""
+        return self._reachable
+
     def _name_key(self, name: str) -> str:
         return f"{self.channel}:name:{name}"
 

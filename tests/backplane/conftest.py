@@ -35,28 +35,54 @@ def _answers(port: int) -> bool:
         return False
 
 
-@pytest.fixture
-def redis_url(tmp_path) -> Iterator[str]:
-    """``redis://127.0.0.1:PORT/0`` of a fresh Redis (skipped, saying why, when ``redis-server`` is not installed).
+class RedisServer:
+    """Debian's ``redis-server`` on ``port`` (persisting nothing, in ``folder``): :meth:`start`, :meth:`stop`."""
 
-    Raises:
-        AssertionError: it did not answer within 10 s.
-    """
-    if REDIS_SERVER is None:
-        pytest.skip("redis-server is not installed (Debian: apt-get install redis-server; .ci/run installs it)")
-    port = _free_port()
-    command = [REDIS_SERVER, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(tmp_path)]
-    proc = subprocess.Popen([*command, "--save", "", "--appendonly", "no"], stdout=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 10
-        while not _answers(port):
-            assert proc.poll() is None, f"redis-server exited with {proc.returncode} (port {port} taken?)"
+    def __init__(self, port: int, folder: str) -> None:
+        self.port = port
+        self.folder = folder
+        self.url = f"redis://127.0.0.1:{port}/0"
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        """Start it and wait until it answers PING.
+
+        Raises:
+            AssertionError: it exited (its port taken?) or did not answer within 10 s.
+        """
+        command = [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", self.folder]
+        self.proc = subprocess.Popen([*command, "--save", "", "--appendonly", "no"], stdout=subprocess.DEVNULL)
+        deadline, proc = time.monotonic() + 10, self.proc
+        while not _answers(self.port):
+            assert proc.poll() is None, f"redis-server exited with {proc.returncode} (port {self.port} taken?)"
             assert time.monotonic() < deadline, "redis-server did not answer PING within 10 s"
             time.sleep(0.02)
-        yield f"redis://127.0.0.1:{port}/0"
+
+    def stop(self) -> None:
+        """Stop it (SIGTERM; a wait of 10 s). Safe to call twice."""
+        proc, self.proc = self.proc, None
+        if proc is not None:
+            proc.terminate()
+            proc.wait(timeout=10)
+
+
+@pytest.fixture
+def redis(tmp_path) -> Iterator[RedisServer]:
+    """A fresh Redis on a free loopback port (skipped, saying why, when ``redis-server`` is not installed)."""
+    if REDIS_SERVER is None:
+        pytest.skip("redis-server is not installed (Debian: apt-get install redis-server; .ci/run installs it)")
+    server = RedisServer(_free_port(), str(tmp_path))
+    try:
+        server.start()
+        yield server
     finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+        server.stop()
+
+
+@pytest.fixture
+def redis_url(redis: RedisServer) -> str:
+    """``redis://127.0.0.1:PORT/0`` of the test's Redis."""
+    return redis.url
 
 
 @pytest.fixture

@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import socket
 from typing import Any
 
 import pytest
 
-from swergio_nb import Client, Trigger
+from swergio_nb import Client, Hub, Trigger
+from swergio_nb.exceptions import HubError
 
 from ..helpers import until
 
@@ -103,3 +105,52 @@ async def test_a_hub_killed_mid_run_its_clients_fail_over_and_the_others_lose_no
                 seqs = got[receiver][sender]
                 assert _increasing(seqs) and seqs[-1] == count - 1, (receiver, sender, seqs[:5], seqs[-5:])
                 assert seqs[-count // 2 :] == full[count // 2 :], (receiver, sender)  # all sent after the failover
+
+
+async def test_the_first_connection_skips_a_hub_it_cannot_reach(hubs):
+    (live,) = hubs(1)
+    with socket.socket() as sock:  # a port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        dead = f"ws://127.0.0.1:{sock.getsockname()[1]}"
+    client = Client("first", [dead, live])
+    await client.connect()
+    try:
+        assert client.connected and client.connection.url == client.urls[1]
+    finally:
+        await client.close()
+
+
+async def test_while_redis_is_away_each_hub_routes_its_own_and_both_share_again_once_it_is_back(redis):
+    async with Hub(port=0, backplane=redis.url) as h1, Hub(port=0, backplane=redis.url) as h2:
+        near: list[dict] = []
+        far: list[dict] = []
+        sender, local, remote = Client("sender", h1.url), Client("local", h1.url), Client("remote", h2.url)
+        local.add_handler(near.append, Trigger("DATA/TEXT", "r"))
+        remote.add_handler(far.append, Trigger("DATA/TEXT", "r"))
+        for client in (sender, local, remote):
+            await client.connect()
+        try:
+            await sender.send({"TYPE": "DATA/TEXT", "TO_ROOM": "r", "SEQ": 0})
+            await until(lambda: len(near) == len(far) == 1, timeout=20)
+            redis.stop()
+            await until(lambda: h1.backplane.stats.lost > 0 or not h1.backplane.reachable, timeout=20)
+            await sender.send({"TYPE": "DATA/TEXT", "TO_ROOM": "r", "SEQ": 1})
+            await until(lambda: len(near) == 2, timeout=20)  # this hub's own traffic goes on
+            redis.start()  # empty: the hubs claim their names again and subscribe again
+            seq = 2
+            while not far or far[-1]["SEQ"] < 2:  # probes until one crosses (bounded: the subscription's retry)
+                await sender.send({"TYPE": "DATA/TEXT", "TO_ROOM": "r", "SEQ": seq})
+                seq += 1
+                assert seq < 300, "the hubs did not share their rooms again within 30 s"
+                await asyncio.sleep(0.1)
+            assert [m["SEQ"] for m in near] == list(range(seq))  # locally: everything, in order
+            seqs = [m["SEQ"] for m in far]
+            assert seqs[0] == 0 and 1 not in seqs and seqs == sorted(set(seqs))  # across: at most once, in order
+            assert h1.backplane.stats.lost >= 1 and h2.backplane.stats.resubscribed >= 1
+            await until(lambda: h1.backplane.reachable, timeout=20)
+            await asyncio.sleep(h1.backplane.liveness)  # the names were claimed again on the first renewal
+            with pytest.raises(HubError, match="name-taken"):
+                await Client("local", h2.url, reconnect=False).connect()
+        finally:
+            for client in (sender, local, remote):
+                await client.close()
