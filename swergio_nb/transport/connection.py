@@ -33,7 +33,7 @@ from ..protocol.messages import MessageType
 from ..protocol.urls import redact
 from ._websockets import DeliveringClientConnection, abort, try_write
 
-__all__ = ["HubConnection", "fail"]
+__all__ = ["HubConnection", "fail", "probe"]
 
 logger = logging.getLogger(__name__)
 
@@ -339,3 +339,23 @@ def fail(futures: list[Any], exc: BaseException) -> None:
     for future in futures:
         if not future.done():
             future.set_exception(exc)
+
+
+async def probe(url: str, timeout: float, ssl: SSLContext | None = None) -> None:
+    """Open a WebSocket connection to the hub at ``url`` (its token checked in the handshake), then close it
+    without registering: is that hub reachable from here?
+
+    Raises:
+        PermissionError: the hub refused the handshake (HTTP 401/403: no token, a wrong one; the status is named).
+        OSError: nothing answers at that address, or the handshake failed otherwise.
+        TimeoutError: no handshake within ``timeout`` seconds.
+    """
+    try:
+        tls = {} if ssl is None else {"ssl": ssl}
+        ws = await connect(url, open_timeout=timeout, proxy=None, compression=None, **tls)
+    except InvalidStatus as exc:
+        status = exc.response.status_code
+        if status in (HTTPStatus.UNAUTHORIZED, HTTPStatus.FORBIDDEN):
+            raise PermissionError(f"the hub refuses the token (HTTP {status})") from None
+        raise OSError(f"the handshake was refused (HTTP {status})") from None
+    await ws.close()
