@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import subprocess
+import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -106,3 +108,16 @@ async def test_backplane_refuses_a_url_that_is_not_redis_and_an_unreachable_redi
     backplane = RedisBackplane("redis://127.0.0.1:1/0")  # port 1: nothing listens
     with pytest.raises(ConnectionError, match="cannot reach the backplane's Redis at redis://127.0.0.1:1/0"):
         await backplane.start(HubCore(Router()))
+
+
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        ("http://127.0.0.1:6379", "backplane URL must start with one of redis://"),
+        ("redis://127.0.0.1:1/0", "cannot reach the backplane's Redis at redis://127.0.0.1:1/0"),
+    ],
+)
+def test_hub_command_refuses_a_backplane_it_cannot_use_and_says_why(url, says):
+    command = [sys.executable, "-m", "swergio_nb.swarm.cli", "hub", "--port", "0", "--backplane", url]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1 and says in done.stderr and "Traceback" not in done.stderr, done.stderr
