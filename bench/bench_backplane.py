@@ -10,14 +10,18 @@ Cases, side by side:
 * ``single``: one hub, no backplane (the baseline, as ``bench_procs.py``'s ``swergio_nb``);
 * ``single+redis``: one hub with a backplane (the cost of publishing every message; nobody else reads it);
 * ``cross``: two hubs on one Redis, the sender on one, the receiver on the other;
+* ``bystander``: ``cross`` with a third hub that has no client: its CPU per message is what every hub pays for a
+  message none of its connections receives (it reads every message from Redis all the same);
 * ``aggregate-K`` (K = 1, 2, 3): K hubs on one Redis, each with one producer and one consumer; producer i sends N
   messages to room ``p<i>``, whose consumer is on hub i+1 (mod K): with K > 1 every message crosses hubs.
 
 Workloads: ``throughput`` (the producers send as fast as ``send`` returns; msg/s = all arrivals / (last arrival - first
 send), the clock ``time.perf_counter``, the same monotonic clock in every process) and ``rtt`` (pinger -> ``ping`` ->
-echo -> ``pong`` -> pinger, one at a time, p50 / p99; ``bench_procs.py``'s roles). CPU per message: the hubs' and
-Redis's CPU time over the workload (``/proc``) / messages received. Every wait is bounded (``bench_procs.IDLE``,
-``FIRST``, ``WORKLOAD_TIMEOUT``); a message lost or duplicated is counted (``lost``, ``bad``), never hidden.
+echo -> ``pong`` -> pinger, one at a time, p50 / p99; ``bench_procs.py``'s roles). CPU per message: each hub's CPU
+time over the workload (``/proc``) / messages received, and their sum; Redis's CPU (``INFO cpu``) / messages, and
+the messages per ``PUBLISH`` (``INFO commandstats``: the hubs publish in batches). Every wait is bounded
+(``bench_procs.IDLE``, ``FIRST``, ``WORKLOAD_TIMEOUT``); a message lost or duplicated is counted (``lost``, ``bad``),
+never hidden.
 """
 
 from __future__ import annotations
@@ -54,6 +58,7 @@ CASES: dict[str, tuple[int, bool, list[tuple[int, int]], tuple[int, int] | None]
     "single": (1, False, [(0, 0)], (0, 0)),
     "single+redis": (1, True, [(0, 0)], (0, 0)),
     "cross": (2, True, [(0, 1)], (0, 1)),
+    "bystander": (3, True, [(0, 1)], None),
     "aggregate-1": (1, True, [(0, 0)], None),
     "aggregate-2": (2, True, [(0, 1), (1, 0)], None),
     "aggregate-3": (3, True, [(0, 1), (1, 2), (2, 0)], None),
@@ -88,6 +93,16 @@ def redis_server() -> Iterator[tuple[str, int]]:
             yield f"redis://127.0.0.1:{port}/0", proc.pid
         finally:
             bench_procs._stop(proc)
+
+
+def redis_counters(url: str) -> tuple[float, int]:
+    """Redis's CPU seconds (user + system, ``INFO cpu``) and ``PUBLISH`` calls so far (``INFO commandstats``)."""
+    import redis
+
+    with redis.Redis.from_url(url) as client:
+        cpu = client.info("cpu")
+        calls = client.info("commandstats").get("cmdstat_publish", {}).get("calls", 0)
+    return cpu["used_cpu_user"] + cpu["used_cpu_sys"], calls
 
 
 @contextlib.contextmanager
@@ -142,15 +157,16 @@ class Member(bench_procs.Component):
         self.lines = bench_procs.Lines(self.proc)
 
 
-def _cpu(pids: list[int]) -> float:
-    return sum(bench_procs._cpu_seconds(pid) for pid in pids)
+def _cpu(pids: list[int]) -> list[float]:
+    return [bench_procs._cpu_seconds(pid) for pid in pids]
 
 
 def run_pairs(
-    addresses: list[str], pairs: list[tuple[int, int]], n: int, hub_pids: list[int], redis_pid: int | None
+    addresses: list[str], pairs: list[tuple[int, int]], n: int, hub_pids: list[int], redis_url: str | None
 ) -> dict[str, Any]:
     """Producer i on hub ``pairs[i][0]`` sends ``n`` messages to room ``p<i>``, whose consumer is on hub
-    ``pairs[i][1]``; all producers start together. Returns msg/s, lost, bad, and CPU us per message."""
+    ``pairs[i][1]``; all producers start together. Returns msg/s, lost, bad, CPU us per message (the hubs' sum,
+    each hub's, Redis's) and messages per ``PUBLISH``."""
     with contextlib.ExitStack() as stack:
 
         def start(role_: str, hub: int, room: str) -> Member:
@@ -164,24 +180,29 @@ def run_pairs(
         producers = [start("produce", src, f"p{i}") for i, (src, _) in enumerate(pairs)]
         for producer in producers:
             producer.lines.expect("READY", 60)
-        hub_cpu0, redis_cpu0 = _cpu(hub_pids), _cpu([redis_pid] if redis_pid else [])
+        hub_cpu0 = _cpu(hub_pids)
+        redis0 = redis_counters(redis_url) if redis_url else (0.0, 0)
         for producer in producers:
             producer.tell("GO")
         sent = [p.result(bench_procs.WORKLOAD_TIMEOUT) for p in producers]
         got = [c.result(bench_procs.WORKLOAD_TIMEOUT) for c in consumers]
-        hub_cpu = _cpu(hub_pids) - hub_cpu0
-        redis_cpu = _cpu([redis_pid]) - redis_cpu0 if redis_pid else None
+        hub_cpu = [after - before for before, after in zip(hub_cpu0, _cpu(hub_pids), strict=True)]
+        redis1 = redis_counters(redis_url) if redis_url else (0.0, 0)
         for producer in producers:
             producer.tell("STOP")
     received = sum(g["received"] for g in got)
     span = max(g["last"] for g in got) - min(s["t0"] for s in sent)
+    per = 1e6 / received if received else float("nan")
+    publishes = redis1[1] - redis0[1]
     return {
         "msg_s": received / span if received else 0.0,
         "received": received,
         "lost": n * len(pairs) - received,
         "bad": sum(g["bad"] for g in got),
-        "hub_cpu_us": hub_cpu / received * 1e6 if received else None,
-        "redis_cpu_us": redis_cpu / received * 1e6 if received and redis_cpu is not None else None,
+        "hub_cpu_us": sum(hub_cpu) * per,
+        "hub_cpu_us_each": [cpu * per for cpu in hub_cpu],
+        "redis_cpu_us": (redis1[0] - redis0[0]) * per if redis_url else None,
+        "msgs_per_publish": n * len(pairs) / publishes if publishes else None,
     }
 
 
@@ -204,10 +225,10 @@ def run_case(case: str, n: int, rtt_n: int) -> dict[str, Any]:
     """One case on fresh hubs (and a fresh Redis if it has a backplane)."""
     count, backplane, pairs, rtt = CASES[case]
     with contextlib.ExitStack() as stack:
-        url, redis_pid = stack.enter_context(redis_server()) if backplane else (None, None)
+        url = stack.enter_context(redis_server())[0] if backplane else None
         started = stack.enter_context(hubs(count, url))
         addresses, pids = [a for a, _ in started], [p for _, p in started]
-        out = run_pairs(addresses, pairs, n, pids, redis_pid)
+        out = run_pairs(addresses, pairs, n, pids, url)
         if rtt is not None:
             out.update(run_rtt(addresses[rtt[0]], addresses[rtt[1]], rtt_n))
     return out
@@ -220,13 +241,19 @@ def _median(runs: list[dict[str, Any]], key: str) -> float | None:
 
 def table(rounds: dict[str, list[dict[str, Any]]]) -> str:
     """A Markdown table: one row per case, the medians over the rounds (``lost`` and ``bad``: totals)."""
-    keys = {"msg/s": "msg_s", "hub us/msg": "hub_cpu_us", "Redis us/msg": "redis_cpu_us"}
+    keys = {"msg/s": "msg_s", "hubs us/msg": "hub_cpu_us", "Redis us/msg": "redis_cpu_us"}
+    keys["msgs/PUBLISH"] = "msgs_per_publish"
     keys.update({"RTT p50 ms": "p50_ms", "RTT p99 ms": "p99_ms"})
     lines = ["| case | " + " | ".join(keys) + " | lost+bad |", "|---" * (len(keys) + 2) + "|"]
     for case, runs in rounds.items():
         cells = [bench_procs._cell(_median(runs, key)) for key in keys.values()]
         lost = sum(run.get("lost", 0) + run.get("bad", 0) for run in runs)
         lines.append(f"| {case} | " + " | ".join(cells) + f" | {lost} |")
+    lines.append("\neach hub's CPU per message (us, median over the rounds, hub 0 first):")
+    for case, runs in rounds.items():
+        each = [run["hub_cpu_us_each"] for run in runs if "hub_cpu_us_each" in run]
+        if each:
+            lines.append(f"  {case}: " + ", ".join(f"{statistics.median(hub):.2f}" for hub in zip(*each, strict=True)))
     return "\n".join(lines)
 
 
