@@ -37,12 +37,13 @@ async def test_a_hub_killed_mid_run_its_clients_fail_over_and_the_others_lose_no
 
     * between the clients of the surviving hubs: every message, once, in order;
     * the killed hub's clients reconnect to another hub, re-register (their names are free once the dead hub's
-      liveness lapsed) and rejoin ``all``; what they send while away is buffered and sent there;
+      liveness lapsed) and rejoin ``all``; what they send once they know their hub is gone (from message 80) is
+      buffered and sent there: all of it arrives;
     * at most once: whatever anyone receives from anyone is increasing, without duplicates, and holds everything
       sent once every mover was back (each client sends its second half only then).
     """
     h1, h2, h3 = urls = hubs(3)
-    count, kill_at = 200, 60
+    count, kill_at, away = 200, 60, 80
     stayers = [f"s{i}" for i in range(4)]
     movers = [f"m{i}" for i in range(3)]
     got: dict[str, dict[str, list[int]]] = {n: collections.defaultdict(list) for n in stayers + movers}
@@ -68,8 +69,8 @@ async def test_a_hub_killed_mid_run_its_clients_fail_over_and_the_others_lose_no
 
     async def send_all(c: Client) -> None:
         for k in range(count):
-            if k == kill_at + 20 and c.name in movers:  # from here on, sent while away: buffered
-                await until(killed.is_set, timeout=60)
+            if k == away and c.name in movers:  # from here on, sent while away (buffered) or from the new hub
+                await until(lambda: killed.is_set() and not (c.connected and c.connection.url == h3), timeout=60)
             if k == count // 2:  # the second half goes out once every mover is back in the room
                 await until(all_moved, timeout=60)
             await c.send({"TYPE": "DATA/TEXT", "TO_ROOM": "all", "SEQ": k})
@@ -105,6 +106,9 @@ async def test_a_hub_killed_mid_run_its_clients_fail_over_and_the_others_lose_no
                 seqs = got[receiver][sender]
                 assert _increasing(seqs) and seqs[-1] == count - 1, (receiver, sender, seqs[:5], seqs[-5:])
                 assert seqs[-count // 2 :] == full[count // 2 :], (receiver, sender)  # all sent after the failover
+    for receiver in stayers:  # what the movers sent once they knew their hub was gone: buffered, then all sent
+        for sender in movers:
+            assert got[receiver][sender][-(count - away) :] == full[away:], (receiver, sender)
 
 
 async def test_the_first_connection_skips_a_hub_it_cannot_reach(hubs):
