@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import uuid
 from collections import deque
@@ -160,6 +161,10 @@ class RedisBackplane:
         """True while Redis answered the last publish or liveness renewal (else messages for other hubs are
         dropped and counted in ``stats.lost``)."""
         return self._reachable
+
+    def summary(self) -> dict[str, Any]:
+        """The counters (:class:`BackplaneStats`) and ``reachable``, as JSON-ready plain values."""
+        return {**dataclasses.asdict(self.stats), "reachable": self._reachable}
 
     def _name_key(self, name: str) -> str:
         return f"{self.channel}:name:{name}"

@@ -258,7 +258,9 @@ class HubCore:
             ``connections`` (open connections), ``rooms`` (room -> sorted member names), ``members`` (sorted names
             of the registered connections), ``routed``, ``dropped``, ``errors`` (the router's counters of those
             names), ``slow_consumers`` (connections closed for a full send queue) and ``stats`` (every counter:
-            ``router`` as :class:`~swergio_nb.protocol.router.RouterStats`, ``transport`` as :class:`HubStats`).
+            ``router`` as :class:`~swergio_nb.protocol.router.RouterStats`, ``transport`` as :class:`HubStats`, and
+            ``backplane`` as :class:`~swergio_nb.transport.backplane.BackplaneStats` with ``reachable`` when the hub
+            shares its rooms through one).
         """
         router = self.router
         rooms = router.room_table()
@@ -271,7 +273,11 @@ class HubCore:
             "dropped": router.stats.dropped,
             "errors": router.stats.errors,
             "slow_consumers": self.stats.slow_consumers,
-            "stats": {"router": dataclasses.asdict(router.stats), "transport": dataclasses.asdict(self.stats)},
+            "stats": {
+                "router": dataclasses.asdict(router.stats),
+                "transport": dataclasses.asdict(self.stats),
+                **({} if self.backplane is None else {"backplane": self.backplane.summary()}),
+            },
         }
 
     # -- per connection ----------------------------------------------------------------------------------------

@@ -151,6 +151,8 @@ async def test_while_redis_is_away_each_hub_routes_its_own_and_both_share_again_
             seqs = [m["SEQ"] for m in far]
             assert seqs[0] == 0 and 1 not in seqs and seqs == sorted(set(seqs))  # across: at most once, in order
             assert h1.backplane.stats.lost >= 1 and h2.backplane.stats.resubscribed >= 1
+            stats = h1.core.summary()["stats"]["backplane"]
+            assert stats["lost"] == h1.backplane.stats.lost and stats["published"] >= 1
             await until(lambda: h1.backplane.reachable, timeout=20)
             await asyncio.sleep(h1.backplane.liveness)  # the names were claimed again on the first renewal
             with pytest.raises(HubError, match="name-taken"):
