@@ -55,7 +55,15 @@ from ..protocol.urls import redact
 if TYPE_CHECKING:
     from .core import Connection, HubCore
 
-__all__ = ["RedisBackplane", "BackplaneStats", "DEFAULT_CHANNEL", "DEFAULT_LIVENESS", "SCHEMES"]
+__all__ = [
+    "RedisBackplane",
+    "BackplaneStats",
+    "DEFAULT_CHANNEL",
+    "DEFAULT_LIVENESS",
+    "SCHEMES",
+    "pack_batch",
+    "unpack_batch",
+]
 
 logger = logging.getLogger("swergio_nb.transport.backplane")
 
@@ -63,6 +71,8 @@ logger = logging.getLogger("swergio_nb.transport.backplane")
 DEFAULT_CHANNEL = "swergio_nb"
 #: Seconds after which the names of a hub that stopped renewing its liveness key may be taken by another hub.
 DEFAULT_LIVENESS = 3.0
+#: Seconds :meth:`RedisBackplane.stop` waits for its tasks, and then for Redis to release the names.
+STOP_TIMEOUT = 2.0
 #: URL schemes ``redis.asyncio.from_url`` takes.
 SCHEMES = ("redis", "rediss", "unix")
 
@@ -82,6 +92,40 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then
 end
 return 0
 """
+
+
+_Entry = tuple[str | bytes, str, str | None, str | None, str]
+
+
+def pack_batch(hub_id: str, batch: list[_Entry]) -> bytes:
+    """One ``PUBLISH``'s payload: ``[hub id, [[frame, sender, room, to, type], ...]]`` in msgpack (a text frame
+    stays a msgpack str, a binary one a msgpack bin)."""
+    return msgpack.packb([hub_id, batch])
+
+
+def unpack_batch(data: bytes) -> tuple[str, list[_Entry]]:
+    """The hub id and the entries of a payload :func:`pack_batch` made.
+
+    Raises:
+        ValueError: ``data`` is not such a payload (what was wrong, briefly).
+    """
+    try:
+        hub, batch = msgpack.unpackb(data)
+    except (ValueError, TypeError) as exc:  # msgpack's errors are ValueErrors; a non-pair fails to unpack
+        raise ValueError(f"not a hub's batch ({type(exc).__name__})") from None
+    if not isinstance(hub, str) or not isinstance(batch, list):
+        raise ValueError("not a hub's batch: [hub id, [entries]] expected")
+    for entry in batch:
+        if not (
+            isinstance(entry, list)
+            and len(entry) == 5
+            and isinstance(entry[0], (str, bytes))
+            and isinstance(entry[1], str)
+            and all(part is None or isinstance(part, str) for part in entry[2:4])
+            and isinstance(entry[4], str)
+        ):
+            raise ValueError(f"not a hub's batch entry: {str(entry)[:80]}")
+    return hub, batch
 
 
 @dataclass(slots=True)
@@ -142,6 +186,7 @@ class RedisBackplane:
         self.core: HubCore | None = None
         self._alive_prefix = f"{channel}:hub:"
         self._redis: Any = None
+        self._pubsub: Any = None
         self._claim_script: Any = None
         self._release_script: Any = None
         self._outbox: deque[tuple[str | bytes, str, str | None, str | None, str]] = deque()
@@ -151,6 +196,7 @@ class RedisBackplane:
         self._drained = asyncio.Event()
         self._drained.set()
         self._reachable = False
+        self._stopping = False
         self._tasks: list[asyncio.Task] = []
 
     def __repr__(self) -> str:
@@ -189,10 +235,12 @@ class RedisBackplane:
             await pubsub.aclose()
             await self._redis.aclose()
             raise ConnectionError(f"cannot reach the backplane's Redis at {redact(self.url)}: {exc}") from exc
+        self._pubsub = pubsub
         self._claim_script = self._redis.register_script(_CLAIM)
         self._release_script = self._redis.register_script(_RELEASE)
         await self._renew()
         self.core = core
+        self._stopping = False
         core.backplane = self
         core.router.backplane = self
         loop = asyncio.get_running_loop()
@@ -209,19 +257,31 @@ class RedisBackplane:
             return
         core.backplane = None
         core.router.backplane = None
+        self._stopping = True  # each task's loop ends on it too: redis-py may swallow a cancellation mid-command
+        self._wake.set()
         tasks, self._tasks = self._tasks, []
         for task in tasks:
             task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        _, pending = await asyncio.wait(tasks, timeout=STOP_TIMEOUT)
+        if pending:  # a listener whose cancellation was swallowed: closing its connection ends its read
+            with contextlib.suppress(RedisError, OSError):
+                await self._pubsub.aclose()
+            _, pending = await asyncio.wait(pending, timeout=STOP_TIMEOUT)
+        if pending:
+            logger.warning("%d backplane tasks did not stop within %g s", len(pending), 2 * STOP_TIMEOUT)
         names = [name for name in map(core.router.name_of, core.router.connections()) if name is not None]
-        with contextlib.suppress(RedisError, OSError):
-            async with self._redis.pipeline(transaction=False) as pipe:
-                for name in [*names, *self._released]:
-                    await self._release_script(keys=[self._name_key(name)], args=[self.hub_id], client=pipe)
-                pipe.delete(self._alive_prefix + self.hub_id)
-                await pipe.execute()
+        with contextlib.suppress(RedisError, OSError, TimeoutError):
+            await asyncio.wait_for(self._release_all([*names, *self._released]), STOP_TIMEOUT)
         self._released.clear()
         await self._redis.aclose()
+
+    async def _release_all(self, names: list[str]) -> None:
+        """Release ``names`` (those this hub holds) and delete this hub's liveness key, in one round trip."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for name in names:
+                await self._release_script(keys=[self._name_key(name)], args=[self.hub_id], client=pipe)
+            pipe.delete(self._alive_prefix + self.hub_id)
+            await pipe.execute()
 
     # -- the core's and the router's hooks ---------------------------------------------------------------------
 
@@ -295,7 +355,7 @@ class RedisBackplane:
     async def _publish_loop(self) -> None:
         """Publish the outbox in order, in batches of up to ``batch_bytes``; release names given up."""
         outbox, stats = self._outbox, self.stats
-        while True:
+        while not self._stopping:
             await self._wake.wait()
             self._wake.clear()
             if self._released:
@@ -314,7 +374,7 @@ class RedisBackplane:
                     batch.append(entry)
                     size += len(entry[0])
                 try:
-                    await self._redis.publish(self.channel, msgpack.packb([self.hub_id, batch]))
+                    await self._redis.publish(self.channel, pack_batch(self.hub_id, batch))
                     stats.published += len(batch)
                     stats.batches += 1
                 except (RedisError, OSError) as exc:
@@ -331,7 +391,7 @@ class RedisBackplane:
 
     async def _keep_alive(self) -> None:
         """Renew the liveness key three times per ``liveness``; after an outage, claim this hub's names again."""
-        while True:
+        while not self._stopping:
             await asyncio.sleep(self.liveness / 3)
             await self._renew()
 
@@ -357,17 +417,21 @@ class RedisBackplane:
     async def _listen(self, core: HubCore, pubsub: Any) -> None:
         """Hand every message the other hubs publish to the router, in order; subscribe again if Redis goes."""
         deliver, stats, wait = core.router.deliver, self.stats, 1.0
-        while True:
+        while not self._stopping:
             try:
                 if pubsub is None:
-                    pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+                    pubsub = self._pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
                     await pubsub.subscribe(self.channel)
                     stats.resubscribed += 1
                     logger.warning("subscribed to Redis again: messages published meanwhile are lost")
                 async for message in pubsub.listen():
                     if message["type"] != "message":
                         continue
-                    hub, batch = msgpack.unpackb(message["data"])
+                    try:
+                        hub, batch = unpack_batch(message["data"])
+                    except ValueError as exc:  # not what a hub publishes: someone else on the channel
+                        logger.error("skipped a message on %r: %s", self.channel, exc)
+                        continue
                     if hub == self.hub_id:
                         continue
                     for frame, sender, room, to, mtype in batch:
@@ -376,8 +440,14 @@ class RedisBackplane:
                         if waiting is not None:  # a recipient here is full: Redis holds the rest meanwhile
                             await waiting
                     wait = 1.0
+                    if self._stopping:
+                        break
+                if self._stopping:
+                    break
                 raise ConnectionError("the subscription ended")
             except (RedisError, OSError) as exc:
+                if self._stopping:
+                    break
                 logger.error("lost the Redis subscription (%s); subscribing again in %.0f s", exc, wait)
                 if pubsub is not None:
                     with contextlib.suppress(RedisError, OSError):

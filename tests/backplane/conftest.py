@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -88,7 +89,8 @@ def redis_url(redis: RedisServer) -> str:
 @pytest.fixture
 def hubs(redis_url, monkeypatch):
     """``hubs(n)`` starts n hub processes (``swergio-nb hub --backplane``) on the test's Redis, all with
-    :data:`TOKEN`, and returns their URLs; ``hubs.procs`` are the processes, stopped at the end."""
+    :data:`TOKEN`, and returns their URLs; ``hubs.procs`` are the processes, stopped at the end (SIGTERM), where
+    each must exit with 0 (unless the test killed it)."""
     monkeypatch.setenv("SWERGIO_TOKEN", TOKEN)
     with contextlib.ExitStack() as stack:
 
@@ -99,3 +101,5 @@ def hubs(redis_url, monkeypatch):
 
         start.procs = []
         yield start
+    # each hub left at SIGTERM, cleanly and in time (hub_process waits 10 s), unless a test killed it
+    assert all(proc.returncode in (0, -signal.SIGKILL) for proc in start.procs), [p.returncode for p in start.procs]

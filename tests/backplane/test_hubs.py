@@ -19,7 +19,7 @@ import pytest
 from swergio_nb import Client, Trigger
 from swergio_nb.exceptions import HubError
 from swergio_nb.protocol.router import Router
-from swergio_nb.transport.backplane import RedisBackplane
+from swergio_nb.transport.backplane import DEFAULT_CHANNEL, RedisBackplane, pack_batch, unpack_batch
 from swergio_nb.transport.core import HubCore
 
 from ..helpers import until
@@ -121,3 +121,27 @@ def test_hub_command_refuses_a_backplane_it_cannot_use_and_says_why(url, says):
     command = [sys.executable, "-m", "swergio_nb.swarm.cli", "hub", "--port", "0", "--backplane", url]
     done = subprocess.run(command, capture_output=True, text=True, timeout=60)
     assert done.returncode == 1 and says in done.stderr and "Traceback" not in done.stderr, done.stderr
+
+
+async def test_what_is_not_a_hubs_batch_on_the_channel_is_skipped_and_the_hubs_go_on(hubs, redis_url):
+    import redis
+
+    h1, h2 = hubs(2)
+    got: list[dict[str, Any]] = []
+    a, b = Client("a", h1), _member("b", h2, "r", got)
+    async with connected(a, b):
+        with redis.Redis.from_url(redis_url) as plain:
+            for junk in (b"not msgpack \xc1", pack_batch("x", [["frame", "s", "r", None]]), b"\x93\x01\x02\x03"):
+                assert plain.publish(DEFAULT_CHANNEL, junk) == 2  # both hubs listen
+        await a.send({"TYPE": "DATA/TEXT", "TO_ROOM": "r", "DATA": "after"})
+        await until(lambda: got, timeout=20)
+    assert [(m["DATA"], m["SENT_BY"]) for m in got] == [("after", "a")]
+
+
+def test_batches_round_trip_and_anything_else_is_refused_by_name():
+    entries = [["text", "a", "r", None, "DATA/TEXT"], [b"\x81\xa1x\x01", "b", None, "c", "DATA/FORWARD"]]
+    assert unpack_batch(pack_batch("hub", entries)) == ("hub", entries)
+    with pytest.raises(ValueError, match="not a hub's batch entry"):
+        unpack_batch(pack_batch("hub", [["text", "a", 3, None, "DATA/TEXT"]]))
+    with pytest.raises(ValueError, match="not a hub's batch"):
+        unpack_batch(b"\xc1")
