@@ -343,6 +343,24 @@ class RedisBackplane:
         if waiting is not None:
             await waiting
 
+    async def _release_given_up(self) -> None:
+        """Release the names given up since the last time, but not one registered here again meanwhile (a client
+        that reconnected to this hub): such a name is held again, whichever of the two reached Redis first."""
+        router = self.core.router if self.core is not None else None
+        released, self._released = self._released, []
+        if router is not None:
+            released = [name for name in released if router.conn_of(name) is None]
+        try:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for name in released:
+                    await self._release_script(keys=[self._name_key(name)], args=[self.hub_id], client=pipe)
+                await pipe.execute()
+            for name in released:
+                if router is not None and router.conn_of(name) is not None:  # registered again while releasing
+                    await self._claim_name(name)
+        except (RedisError, OSError) as exc:  # they stay held until this hub's liveness key expires
+            logger.warning("cannot release %d names in Redis: %s", len(released), exc)
+
     async def _claim_name(self, name: str) -> bool:
         """Hold ``name`` for this hub unless a live hub holds it; True if this hub holds it now."""
         return bool(await self._claim_script(keys=[self._name_key(name)], args=[self.hub_id, self._alive_prefix]))
@@ -359,14 +377,7 @@ class RedisBackplane:
             await self._wake.wait()
             self._wake.clear()
             if self._released:
-                released, self._released = self._released, []
-                try:
-                    async with self._redis.pipeline(transaction=False) as pipe:
-                        for name in released:
-                            await self._release_script(keys=[self._name_key(name)], args=[self.hub_id], client=pipe)
-                        await pipe.execute()
-                except (RedisError, OSError) as exc:  # they stay held until this hub's liveness key expires
-                    logger.warning("cannot release %d names in Redis: %s", len(released), exc)
+                await self._release_given_up()
             while outbox:
                 batch, size = [], 0
                 while outbox and (not batch or size + len(outbox[0][0]) <= self.batch_bytes):

@@ -160,3 +160,24 @@ async def test_while_redis_is_away_each_hub_routes_its_own_and_both_share_again_
         finally:
             for client in (sender, local, remote):
                 await client.close()
+
+
+async def test_a_client_back_on_the_same_hub_keeps_its_name_held_across_hubs(redis):
+    import redis as redis_py
+
+    async with Hub(port=0, backplane=redis.url) as h1, Hub(port=0, backplane=redis.url) as h2:
+        client = Client("steady", h1.url, backoff=(0.01, 0.02))
+        await client.connect()
+        try:
+            for _ in range(5):  # the hub closes it; it reconnects at once: release and claim race each time
+                (conn,) = h1.core.connections.values()
+                await conn.link.close(1011, "test: a transient loss")
+                await until(lambda c=conn: client.connected and c.id not in h1.core.connections, timeout=20)
+            h1.backplane.release("steady")  # a release that comes late, after the name was registered again here
+            await asyncio.sleep(0.2)  # what was queued for Redis is done
+            with redis_py.Redis.from_url(redis.url) as plain:
+                assert plain.get("swergio_nb:name:steady") == h1.backplane.hub_id.encode()
+            with pytest.raises(HubError, match="name-taken"):
+                await Client("steady", h2.url, reconnect=False).connect()
+        finally:
+            await client.close()
