@@ -71,7 +71,7 @@ import dataclasses
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..protocol.limits import (
     DEFAULT_MAX_ROOMS,
@@ -82,6 +82,9 @@ from ..protocol.limits import (
     DEFAULT_TRAFFIC_INTERVAL,
 )
 from ..protocol.router import FULL, Close, Event, Permissions, Router, Send
+
+if TYPE_CHECKING:
+    from .backplane import RedisBackplane
 
 __all__ = ["DIRECT_WRITE_LIMIT", "Connection", "HubCore", "HubStats", "Link"]
 
@@ -230,7 +233,7 @@ class HubCore:
         self.stall_timeout = stall_timeout
         self.traffic_interval = traffic_interval
         self.connections: dict[int, Connection] = {}
-        self.backplane: Any = None
+        self.backplane: RedisBackplane | None = None
         self._ticker: asyncio.Task | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------------------------
