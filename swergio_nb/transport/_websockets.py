@@ -25,6 +25,14 @@ What is used, and why:
 * **write without drain** (:func:`write_without_drain`): websockets' public ``broadcast()`` writes a frame to each
   open connection without waiting for its buffer to drain (documented), and encodes a text frame once for all.
   That the frame is written at once, not queued behind a send in progress, is what the fast path relies on.
+* **one write per connection per chunk read** (:func:`batched`): one ``data_received`` often holds many frames of a
+  burst, and writing each routed frame at once costs one ``send()`` system call per frame and recipient, most of
+  a hub's time per delivery. While a connection's chunk is handled, :func:`write_without_drain` (and
+  :func:`try_write`) put each frame into the recipient's outgoing data through websockets' Sans-I/O
+  ``protocol.send_text``/``send_binary`` (as ``broadcast()`` does) and write it with the recipient's other frames
+  of the chunk in one ``transport.writelines`` before ``data_received`` returns: the order per connection holds
+  (all of a connection's frames go through its ``protocol``'s one list, ``data_to_send()``), and a lone frame goes
+  out as early as before.
 """
 
 from __future__ import annotations
@@ -34,7 +42,9 @@ import collections
 import inspect
 import logging
 import socket
-from collections.abc import Awaitable, Callable
+import threading
+from collections.abc import Awaitable, Callable, Iterable
+from typing import TypeVar
 
 import websockets
 from websockets.asyncio.client import ClientConnection
@@ -56,6 +66,7 @@ __all__ = [
     "IncompatibleWebsockets",
     "TESTED_MAJORS",
     "abort",
+    "batched",
     "check_websockets",
     "socket_of",
     "try_write",
@@ -145,16 +156,97 @@ def socket_of(ws: Connection) -> socket.socket | None:
     return _transport(ws).get_extra_info("socket")
 
 
-#: Write one frame to each of the open connections at once, without waiting for their buffers to drain:
-#: websockets' ``broadcast(connections, message)`` (src/websockets/asyncio/connection.py ``broadcast``: per
-#: connection ``protocol.send_text``/``send_binary`` then ``send_data()``, which writes to the transport; a closed
-#: connection is skipped, a failed write logged). A ``str`` is encoded once for all of them.
-write_without_drain = broadcast
+_T = TypeVar("_T")
+
+
+class _Batch(threading.local):
+    """Per thread (one event loop each): the connections with frames waiting in their ``protocol``'s outgoing data
+    since the running :func:`batched` call began; None outside one (frames are written at once)."""
+
+    dirty: set[Connection] | None = None
+
+
+_batch = _Batch()
+
+
+def batched(handle: Callable[..., _T], *args: object) -> _T:
+    """Call ``handle(*args)``, writing what it sends to each connection in one ``transport.writelines`` at its end.
+
+    Inside, :func:`write_without_drain` and :func:`try_write` queue a frame in the connection's outgoing data
+    (websockets' Sans-I/O ``protocol.send_text``/``send_binary``) instead of writing it; the frames for each
+    connection are written together, in order, before this returns (also if ``handle`` raises). A call inside
+    another just runs ``handle`` (the outer one writes).
+
+    Returns:
+        What ``handle`` returns.
+    """
+    if _batch.dirty is not None:
+        return handle(*args)
+    dirty = _batch.dirty = set()
+    try:
+        return handle(*args)
+    finally:
+        _batch.dirty = None
+        if dirty:
+            _write_out(dirty)
+
+
+def _write_out(connections: Iterable[Connection]) -> None:
+    # src/websockets/protocol.py Protocol.data_to_send(): the serialized frames, in order; SEND_EOF (b"") only once
+    # the connection is no longer OPEN, where websockets' own send_data() (one write each, then the half-close) runs
+    for ws in connections:
+        try:
+            if ws.protocol.state is not State.OPEN:
+                ws.send_data()
+                continue
+            data = ws.protocol.data_to_send()
+            if len(data) == 1:
+                ws.transport.write(data[0])
+            elif data:
+                ws.transport.writelines(data)
+        except Exception as exc:  # as broadcast(): logged, the other connections go on
+            ws.logger.warning("skipped writing frames: %r", exc)
+
+
+def _queue(ws: Connection, data: bytes, text: bool, dirty: set[Connection]) -> None:
+    """Put one frame into ``ws``'s outgoing data for the running batch (see :func:`batched`).
+
+    Raises:
+        Exception: websockets' own, if ``ws`` cannot take a frame now (e.g. a fragmented send in progress).
+    """
+    if ws.send_in_progress is not None:  # src/websockets/asyncio/connection.py Connection.send, as broadcast()
+        raise RuntimeError("sending a fragmented message")
+    (ws.protocol.send_text if text else ws.protocol.send_binary)(data)
+    dirty.add(ws)
+
+
+def write_without_drain(connections: Iterable[Connection], frame: str | bytes) -> None:
+    """Write ``frame`` to each of the open ``connections`` without waiting for their buffers to drain.
+
+    Outside :func:`batched`: at once, websockets' ``broadcast(connections, frame)``
+    (src/websockets/asyncio/connection.py ``broadcast``: per connection ``protocol.send_text``/``send_binary``,
+    then ``send_data()``, which writes to the transport). Inside: queued for the batch's one write per connection.
+    Either way a ``str`` (a text frame) is encoded once for all, a connection that is not open is skipped, and a
+    failed write is logged, not raised.
+    """
+    dirty = _batch.dirty
+    if dirty is None:
+        broadcast(connections, frame)
+        return
+    text = isinstance(frame, str)
+    data = frame.encode() if text else frame
+    for ws in connections:
+        if ws.protocol.state is State.OPEN:
+            try:
+                _queue(ws, data, text, dirty)
+            except Exception as exc:
+                ws.logger.warning("skipped broadcast: %r", exc)
 
 
 def try_write(ws: Connection, frame: str | bytes) -> bool:
     """Write ``frame`` at once if ``ws`` is open and its transport buffers less than :data:`DIRECT_WRITE_LIMIT`
-    bytes (no drain to wait for: :func:`write_without_drain` to this one connection).
+    bytes (no drain to wait for: :func:`write_without_drain` to this one connection; inside :func:`batched`, with
+    the batch's write).
 
     Args:
         ws: a websockets asyncio connection.
@@ -174,8 +266,13 @@ def try_write(ws: Connection, frame: str | bytes) -> bool:
     except AttributeError:
         _transport(ws)  # raises IncompatibleWebsockets, naming the version
         raise
+    dirty = _batch.dirty
     try:
-        broadcast((ws,), frame, raise_exceptions=True)
+        if dirty is None:
+            broadcast((ws,), frame, raise_exceptions=True)
+        else:
+            text = isinstance(frame, str)
+            _queue(ws, frame.encode() if text else frame, text, dirty)
     except Exception as exc:  # broadcast reports write failures as an exception group
         raise NotConnected(f"could not write to the connection: {exc!r}") from exc
     return True
@@ -219,6 +316,11 @@ class DeliveringMixin:
         if self.draining is not None:
             self.draining.cancel()
 
+    def data_received(self, data: bytes) -> None:
+        """websockets' ``data_received`` (parse the chunk, answer control frames, hand over each frame), with what
+        the frames of the chunk send written in one write per connection at its end (:func:`batched`)."""
+        batched(super().data_received, data)  # type: ignore[misc]
+
     # src/websockets/asyncio/connection.py: Connection.data_received -> protocol.events_received() ->
     # process_event(event), which puts a data frame into recv_messages (the Assembler behind recv()); the server's
     # and client's subclasses handle the handshake's Request/Response there and call super() for frames.
@@ -257,13 +359,22 @@ class DeliveringMixin:
             if waiting is not None:
                 await waiting
             while self.held:
-                waiting = _deliver_one(deliver, self.held.popleft())
+                waiting = batched(self._deliver_held, deliver)
                 if waiting is not None:
                     await waiting
         finally:
             self.held = None
             if not self.transport.is_closing():
                 self.transport.resume_reading()
+
+    def _deliver_held(self, deliver: Deliver) -> Awaitable[None] | None:
+        """Hand held frames over until one returns an awaitable (returned) or none is left (None)."""
+        held = self.held
+        while held:
+            waiting = _deliver_one(deliver, held.popleft())
+            if waiting is not None:
+                return waiting
+        return None
 
     async def wait_delivered(self) -> None:
         """Wait until the frames held back have been handed over (at once if none are)."""

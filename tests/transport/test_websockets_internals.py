@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 
+import numpy as np
 import pytest
 import websockets
 from websockets.asyncio.client import connect
@@ -16,12 +17,15 @@ from websockets.asyncio.connection import Connection
 
 from swergio_nb import Client, Hub, Trigger
 from swergio_nb.exceptions import NotConnected, SwergioError
+from swergio_nb.protocol import codec
 from swergio_nb.transport._websockets import (
     TESTED_MAJORS,
     DeliveringClientConnection,
     IncompatibleWebsockets,
+    batched,
     check_websockets,
     try_write,
+    write_without_drain,
 )
 
 from ..helpers import until
@@ -104,3 +108,90 @@ async def test_try_write_writes_at_once_while_open_and_declines_once_closed():
         await ws.close()
         assert try_write(ws, _frame(ID="late", TYPE="COMMAND/ROOMS")) is False  # not open: send it another way
         assert issubclass(NotConnected, ConnectionError)  # what try_write raises when a write fails
+
+
+class _Counted:
+    """Counts the calls of a real bound method, and makes them."""
+
+    def __init__(self, method) -> None:
+        self.method, self.calls = method, 0
+
+    def __call__(self, *args):
+        self.calls += 1
+        return self.method(*args)
+
+
+class _Writes:
+    """Counts the writes to a connection's real transport (``write``, and ``writelines``, which may call ``write``
+    itself: one write either way); they still write."""
+
+    def __init__(self, ws: Connection) -> None:
+        self.calls, self._inside = 0, False
+        transport = ws.transport
+        write, writelines = transport.write, transport.writelines
+
+        def counted_write(data) -> None:
+            self.calls += not self._inside
+            write(data)
+
+        def counted_writelines(data) -> None:
+            self.calls += 1
+            self._inside = True
+            try:
+                writelines(data)
+            finally:
+                self._inside = False
+
+        transport.write, transport.writelines = counted_write, counted_writelines
+
+
+async def test_a_burst_read_at_once_goes_out_in_one_write_per_recipient_and_in_order():
+    burst = 200
+    async with Hub(port=0) as hub:
+        a, _ = await _register(hub.url, "a")
+        b, b_got = await _register(hub.url, "b", "r")
+        c, c_got = await _register(hub.url, "c", "r")
+        hub_side = {hub.router.name_of(conn.id): conn.link for conn in hub.core.connections.values()}
+        reads = _Counted(hub_side["a"].data_received)
+        hub_side["a"].data_received = reads  # the transport calls its protocol's data_received per chunk read
+        to_b, to_c = _Writes(hub_side["b"]), _Writes(hub_side["c"])
+        sent_by_a = _Writes(a)
+        frames = [_frame(ID=f"a{n}", TYPE="DATA/TEXT", TO_ROOM="r", N=n) for n in range(burst)]
+        frames[7] = codec.encode({"ID": "a7", "TYPE": "DATA/TEXT", "TO_ROOM": "r", "N": 7, "DATA": np.arange(3.0)})
+        # the client side of a batch: the burst leaves in one writelines
+        assert batched(lambda: [try_write(a, frame) for frame in frames]) == [True] * burst
+        assert sent_by_a.calls == 1
+        for got in (b_got, c_got):
+            arrived = [codec.decode(await asyncio.wait_for(got.get(), 10)) for _ in range(burst)]
+            assert [msg["N"] for msg in arrived] == list(range(burst))  # the binary frame too, in its place
+            assert arrived[7]["DATA"].tolist() == [0.0, 1.0, 2.0]
+        # the hub: one write per recipient for each chunk it read from the sender, not one per frame
+        assert 1 <= reads.calls < burst
+        assert to_b.calls <= reads.calls and to_c.calls <= reads.calls
+        assert hub.stats.queued == 0  # every delivery took the fast path
+        for ws in (a, b, c):
+            await ws.close()
+
+
+async def test_a_batch_writes_when_it_returns_skips_a_closed_connection_and_outside_one_writes_at_once():
+    async with Hub(port=0) as hub:
+        a, a_got = await _register(hub.url, "a")
+        gone, _ = await _register(hub.url, "gone")
+        await gone.close()
+        written = _Writes(a)
+
+        def inside() -> int:
+            write_without_drain([gone, a], _frame(ID="x1", TYPE="COMMAND/ROOMS"))
+            write_without_drain([a], _frame(ID="x2", TYPE="COMMAND/ROOMS"))
+            return written.calls  # nothing written yet
+
+        assert batched(inside) == 0
+        assert written.calls == 1  # both frames in one write, once it returned
+        write_without_drain([a], _frame(ID="x3", TYPE="COMMAND/ROOMS"))  # no batch: written at once
+        assert written.calls == 2
+        replies = [json.loads(await asyncio.wait_for(a_got.get(), 10))["REPLY_TO"] for _ in range(3)]
+        assert replies == ["x1", "x2", "x3"]
+        with pytest.raises(ZeroDivisionError):  # what a batch queued goes out even if its handler raises
+            batched(lambda: (write_without_drain([a], _frame(ID="x4", TYPE="COMMAND/ROOMS")), 1 / 0))
+        assert json.loads(await asyncio.wait_for(a_got.get(), 10))["REPLY_TO"] == "x4"
+        await a.close()
