@@ -18,7 +18,10 @@ Systems (the hub, and what its clients are):
 * ``pyzmq``: a ROUTER broker with ``zmq.asyncio`` DEALER clients (``bench_peers.py``);
 * ``socketio``: python-socketio rooms on aiohttp, websocket transport (``bench_peers.py``);
 * ``swergio002``: swergio 0.0.2's own server and blocking clients;
-* ``swergio_listener``: swergio 0.0.2's blocking clients on ``swergio-nb hub --swergio-port``.
+* ``swergio_listener``: swergio 0.0.2's blocking clients on ``swergio-nb hub --swergio-port``;
+* ``swergio_nb_base``: ``swergio_nb`` as it is at the commit given with ``--baseline REV`` (exported with
+  ``git archive`` and put first on the hub's and its components' ``PYTHONPATH``): an A/B of a change in one run,
+  the rounds alternating.
 
 Workloads (loopback; each gets a fresh hub; clients start, join, print ``READY``; the clock starts at ``GO``):
 
@@ -199,10 +202,39 @@ SYSTEMS = {
     "socketio": System("socketio", bench_peers.SocketIo, ("socketio", "aiohttp")),
     "swergio002": System("swergio002", None, ("swergio",), binary=False),
     "swergio_listener": System("swergio_listener", None, ("swergio",), binary=False),
+    "swergio_nb_base": System("swergio_nb_base", bench_peers.SwergioNb),
 }
+
+#: the ``swergio_nb_base`` checkout (a folder holding ``swergio_nb/``), set by ``--baseline``; children inherit it
+BASELINE_ENV = "BENCH_BASELINE"
+
+
+def export_baseline(rev: str, into: Path) -> None:
+    """Export the package ``swergio_nb/`` of commit ``rev`` into ``into`` for ``swergio_nb_base``.
+
+    Raises:
+        subprocess.CalledProcessError: ``rev`` is not a commit of this repository.
+    """
+    archive = subprocess.run(
+        ["git", "-C", str(HERE.parent), "archive", rev, "swergio_nb"], check=True, capture_output=True
+    )
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive.stdout, check=True)
+
+
+def child_env(system: str) -> tuple[dict[str, str], str | None]:
+    """The environment and working folder of a hub or component process of ``system``: for ``swergio_nb_base``
+    the baseline checkout first on ``PYTHONPATH`` and as the folder (``python -m`` puts the folder first)."""
+    env = dict(os.environ)
+    if system != "swergio_nb_base":
+        return env, None
+    base = env[BASELINE_ENV]
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [base, env.get("PYTHONPATH")]))
+    return env, base
 
 
 def missing(system: System) -> list[str]:
+    if system.name == "swergio_nb_base" and BASELINE_ENV not in os.environ:
+        return ["--baseline REV"]
     return [module for module in system.needs if importlib.util.find_spec(module) is None]
 
 
@@ -264,20 +296,20 @@ def _cpu_seconds(pid: int) -> float:
 @contextlib.contextmanager
 def hub(system: System) -> Iterator[tuple[str, int]]:
     """Start the system's hub in its own process; yield (the address its clients use, its pid)."""
-    env = dict(os.environ)
+    env, cwd = child_env(system.name)
     with tempfile.TemporaryDirectory() as tmp:
         if system.name == "jupyter_server":
             port, token = _free_port(), secrets.token_hex(16)
             env.update(JUPYTER_RUNTIME_DIR=tmp, JUPYTER_CONFIG_DIR=tmp, JUPYTER_PLATFORM_DIRS="1")
             argv, address = jupyter_server_argv(port, token, tmp), f"ws://127.0.0.1:{port}/swergio/ws?token={token}"
-        elif system.name in ("swergio_nb", "swergio_listener"):
+        elif system.name in ("swergio_nb", "swergio_listener", "swergio_nb_base"):
             argv = [sys.executable, "-m", "swergio_nb", "hub", "--port", "0"]
             argv += ["--swergio-port", "0"] if system.name == "swergio_listener" else []
         elif system.name == "min_ws":
             argv = [sys.executable, THIS, "--serve", "min_ws"]
         else:
             argv = [sys.executable, bench_peers.__file__, "--serve", system.name]
-        proc = _spawn(system.name, argv, env=env)
+        proc = _spawn(system.name, argv, env=env, cwd=cwd)
         try:
             if system.name == "jupyter_server":
                 _wait_http(f"http://127.0.0.1:{port}/api/status", proc)
@@ -489,7 +521,8 @@ class Component:
 
     def __init__(self, system: str, role: str, address: str, n: int) -> None:
         argv = [sys.executable, THIS, "--role", role, "--system", system, "--address", address, "--n", str(n)]
-        self.proc = _spawn(f"{system}-{role}", argv, stdin=subprocess.PIPE)
+        env, cwd = child_env(system)
+        self.proc = _spawn(f"{system}-{role}", argv, stdin=subprocess.PIPE, env=env, cwd=cwd)
         self.lines = Lines(self.proc)
 
     def tell(self, line: str) -> None:
@@ -564,6 +597,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="small counts: a smoke run")
     parser.add_argument("--count", type=int, help="messages (round trips, arrays) of every workload, for a profile")
     parser.add_argument("--out", type=Path, default=HERE / "results", help="directory for the JSON results")
+    parser.add_argument("--baseline", metavar="REV", help="commit that system swergio_nb_base runs (git archive)")
     parser.add_argument("--serve", choices=["min_ws"], help=argparse.SUPPRESS)
     parser.add_argument("--role", help=argparse.SUPPRESS)
     parser.add_argument("--system", help=argparse.SUPPRESS)
@@ -586,6 +620,16 @@ def main() -> None:
     )
     if args.count:
         sizes = dict.fromkeys(sizes, args.count)
+    baseline = tempfile.TemporaryDirectory() if args.baseline else contextlib.nullcontext()
+    with baseline as base:
+        if base is not None:
+            export_baseline(args.baseline, Path(base))
+            os.environ[BASELINE_ENV] = base
+        run(args, sizes)
+
+
+def run(args: argparse.Namespace, sizes: dict[str, int]) -> None:
+    """The rounds of the systems and workloads that ``args`` names; prints the table and writes the JSON."""
     systems = []
     for name in args.systems.split(","):
         absent = missing(SYSTEMS[name])
@@ -615,6 +659,7 @@ def main() -> None:
         "loadavg_before": load_before,
         "loadavg_after": os.getloadavg(),
         "python": sys.version.split()[0],
+        "baseline": args.baseline,
     }
     print()
     print(table(rounds))
