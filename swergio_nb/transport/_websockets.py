@@ -28,11 +28,12 @@ What is used, and why:
 * **one write per connection per chunk read** (:func:`batched`): one ``data_received`` often holds many frames of a
   burst, and writing each routed frame at once costs one ``send()`` system call per frame and recipient, most of
   a hub's time per delivery. While a connection's chunk is handled, :func:`write_without_drain` (and
-  :func:`try_write`) put each frame into the recipient's outgoing data through websockets' Sans-I/O
-  ``protocol.send_text``/``send_binary`` (as ``broadcast()`` does) and write it with the recipient's other frames
-  of the chunk in one ``transport.writelines`` before ``data_received`` returns: the order per connection holds
-  (all of a connection's frames go through its ``protocol``'s one list, ``data_to_send()``), and a lone frame goes
-  out as early as before.
+  :func:`try_write`) keep each frame for its recipient and write it with the recipient's other frames of the chunk
+  in one ``transport.writelines`` before ``data_received`` returns: the order per connection holds, and a lone
+  frame goes out as early as before. A client's frames are serialized by its protocol (websockets' Sans-I/O
+  ``protocol.send_text``/``send_binary`` then ``data_to_send()``, as ``broadcast()`` does: each is masked with its
+  own key); the hub's go out unmasked and without extensions (``compression=None``), the same bytes for every
+  recipient, so a frame is serialized once (websockets' ``Frame.serialize``) for all of them.
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ from websockets.asyncio.client import ClientConnection
 from websockets.asyncio.connection import Connection
 from websockets.asyncio.server import ServerConnection, broadcast
 from websockets.frames import DATA_OPCODES, Frame, Opcode
-from websockets.protocol import Event, State
+from websockets.protocol import Event, Side, State
 
 from ..exceptions import NotConnected, SwergioError
 from ..protocol.urls import RedactTokens
@@ -160,10 +161,15 @@ _T = TypeVar("_T")
 
 
 class _Batch(threading.local):
-    """Per thread (one event loop each): the connections with frames waiting in their ``protocol``'s outgoing data
-    since the running :func:`batched` call began; None outside one (frames are written at once)."""
+    """Per thread (one event loop each): what the running :func:`batched` call will write, per connection.
 
-    dirty: set[Connection] | None = None
+    ``out`` maps each connection written to since the batch began to the frames serialized here for it (a server
+    connection without extensions: the frame's bytes are the same for every such connection); the list stays empty
+    for a connection whose frames wait in its ``protocol`` (a client's are masked, each with its own key). None
+    outside a batch (frames are written at once).
+    """
+
+    out: dict[Connection, list[bytes]] | None = None
 
 
 _batch = _Batch()
@@ -172,34 +178,35 @@ _batch = _Batch()
 def batched(handle: Callable[..., _T], *args: object) -> _T:
     """Call ``handle(*args)``, writing what it sends to each connection in one ``transport.writelines`` at its end.
 
-    Inside, :func:`write_without_drain` and :func:`try_write` queue a frame in the connection's outgoing data
-    (websockets' Sans-I/O ``protocol.send_text``/``send_binary``) instead of writing it; the frames for each
-    connection are written together, in order, before this returns (also if ``handle`` raises). A call inside
-    another just runs ``handle`` (the outer one writes).
+    Inside, :func:`write_without_drain` and :func:`try_write` keep each frame for the batch instead of writing it;
+    the frames for each connection are written together, in order, before this returns (also if ``handle``
+    raises). A call inside another just runs ``handle`` (the outer one writes).
 
     Returns:
         What ``handle`` returns.
     """
-    if _batch.dirty is not None:
+    if _batch.out is not None:
         return handle(*args)
-    dirty = _batch.dirty = set()
+    out = _batch.out = {}
     try:
         return handle(*args)
     finally:
-        _batch.dirty = None
-        if dirty:
-            _write_out(dirty)
+        _batch.out = None
+        if out:
+            _write_out(out)
 
 
-def _write_out(connections: Iterable[Connection]) -> None:
-    # src/websockets/protocol.py Protocol.data_to_send(): the serialized frames, in order; SEND_EOF (b"") only once
-    # the connection is no longer OPEN, where websockets' own send_data() (one write each, then the half-close) runs
-    for ws in connections:
+def _write_out(out: dict[Connection, list[bytes]]) -> None:
+    # src/websockets/protocol.py Protocol.data_to_send(): what the protocol serialized, in order (a connection's
+    # frames go one way only, so they keep their order); SEND_EOF (b"") only once the connection is no longer OPEN,
+    # where websockets' own send_data() runs (one write each, then the half-close) and data frames are not sent
+    for ws, frames in out.items():
         try:
             if ws.protocol.state is not State.OPEN:
                 ws.send_data()
                 continue
             data = ws.protocol.data_to_send()
+            data += frames
             if len(data) == 1:
                 ws.transport.write(data[0])
             elif data:
@@ -208,16 +215,36 @@ def _write_out(connections: Iterable[Connection]) -> None:
             ws.logger.warning("skipped writing frames: %r", exc)
 
 
-def _queue(ws: Connection, data: bytes, text: bool, dirty: set[Connection]) -> None:
-    """Put one frame into ``ws``'s outgoing data for the running batch (see :func:`batched`).
+def _keep(
+    ws: Connection, data: bytes, text: bool, out: dict[Connection, list[bytes]], wire: bytes | None
+) -> bytes | None:
+    """Keep one frame for ``ws`` in the running batch, to be written when it ends (see :func:`batched`).
+
+    A connection that sends frames unmasked and without extensions (:attr:`DeliveringMixin.shared_frames`, the
+    hub's) gets the frame serialized once for all of them, ``wire`` (made here if None: websockets'
+    ``Frame.serialize``, RFC 6455 section 5.2); any other gets it from its own protocol (websockets' Sans-I/O
+    ``send_text``/``send_binary``, as ``broadcast()``; a client masks each frame with a key of its own).
+
+    Returns:
+        ``wire``, made if it was needed and None.
 
     Raises:
         Exception: websockets' own, if ``ws`` cannot take a frame now (e.g. a fragmented send in progress).
     """
     if ws.send_in_progress is not None:  # src/websockets/asyncio/connection.py Connection.send, as broadcast()
         raise RuntimeError("sending a fragmented message")
-    (ws.protocol.send_text if text else ws.protocol.send_binary)(data)
-    dirty.add(ws)
+    if getattr(ws, "shared_frames", False):
+        if wire is None:
+            wire = Frame(Opcode.TEXT if text else Opcode.BINARY, data).serialize(mask=False)
+        kept = out.get(ws)
+        if kept is None:
+            out[ws] = [wire]
+        else:
+            kept.append(wire)
+    else:
+        (ws.protocol.send_text if text else ws.protocol.send_binary)(data)
+        out.setdefault(ws, [])
+    return wire
 
 
 def write_without_drain(connections: Iterable[Connection], frame: str | bytes) -> None:
@@ -225,20 +252,22 @@ def write_without_drain(connections: Iterable[Connection], frame: str | bytes) -
 
     Outside :func:`batched`: at once, websockets' ``broadcast(connections, frame)``
     (src/websockets/asyncio/connection.py ``broadcast``: per connection ``protocol.send_text``/``send_binary``,
-    then ``send_data()``, which writes to the transport). Inside: queued for the batch's one write per connection.
-    Either way a ``str`` (a text frame) is encoded once for all, a connection that is not open is skipped, and a
-    failed write is logged, not raised.
+    then ``send_data()``, which writes to the transport). Inside: kept for the batch's one write per connection
+    (:func:`_keep`; the hub's connections share one serialization of the frame). Either way a ``str`` (a text
+    frame) is encoded once for all, a connection that is not open is skipped, and a failed write is logged, not
+    raised.
     """
-    dirty = _batch.dirty
-    if dirty is None:
+    out = _batch.out
+    if out is None:
         broadcast(connections, frame)
         return
     text = isinstance(frame, str)
     data = frame.encode() if text else frame
+    wire: bytes | None = None
     for ws in connections:
         if ws.protocol.state is State.OPEN:
             try:
-                _queue(ws, data, text, dirty)
+                wire = _keep(ws, data, text, out, wire)
             except Exception as exc:
                 ws.logger.warning("skipped broadcast: %r", exc)
 
@@ -266,13 +295,13 @@ def try_write(ws: Connection, frame: str | bytes) -> bool:
     except AttributeError:
         _transport(ws)  # raises IncompatibleWebsockets, naming the version
         raise
-    dirty = _batch.dirty
     try:
-        if dirty is None:
+        out = _batch.out
+        if out is None:
             broadcast((ws,), frame, raise_exceptions=True)
         else:
             text = isinstance(frame, str)
-            _queue(ws, frame.encode() if text else frame, text, dirty)
+            _keep(ws, frame.encode() if text else frame, text, out, None)
     except Exception as exc:  # broadcast reports write failures as an exception group
         raise NotConnected(f"could not write to the connection: {exc!r}") from exc
     return True
@@ -288,6 +317,8 @@ class DeliveringMixin:
         deliver: the receiver; None until :meth:`start_delivery`.
         fallback: True once a fragmented (or non-UTF-8 text) frame came: from then on websockets' ``recv()`` path.
         fast_frames: data frames taken on the fast path (not through websockets' ``recv()`` queue).
+        shared_frames: True for a server connection without extensions: its frames go out unmasked and as they
+            are, so a batch serializes a frame once for all such connections (see :func:`write_without_drain`).
         held: frames parsed while nobody could take them (a delivery waits, or none started yet), in order; None
             when none are held.
         draining: the task handing ``held`` over; None before the first wait.
@@ -296,6 +327,7 @@ class DeliveringMixin:
     deliver: Deliver | None = None
     fallback: bool = False
     fast_frames: int = 0
+    shared_frames: bool = False
     held: collections.deque[str | bytes] | None = None
     draining: asyncio.Task[None] | None = None
     transport: asyncio.Transport
@@ -307,6 +339,8 @@ class DeliveringMixin:
             IncompatibleWebsockets: if the connection has no asyncio transport (see :func:`socket_of`).
         """
         _transport(self)  # type: ignore[arg-type]
+        protocol = self.protocol  # type: ignore[attr-defined]
+        self.shared_frames = protocol.side is Side.SERVER and not protocol.extensions
         self.deliver = deliver
         if self.held is not None and self.draining is None:
             self.draining = asyncio.ensure_future(self._drain(None, deliver))

@@ -169,6 +169,8 @@ async def test_a_burst_read_at_once_goes_out_in_one_write_per_recipient_and_in_o
         assert 1 <= reads.calls < burst
         assert to_b.calls <= reads.calls and to_c.calls <= reads.calls
         assert hub.stats.queued == 0  # every delivery took the fast path
+        # the hub's frames are unmasked, the same bytes for every recipient: serialized once; a client's are not
+        assert hub_side["b"].shared_frames and hub_side["c"].shared_frames and not a.shared_frames
         for ws in (a, b, c):
             await ws.close()
 
