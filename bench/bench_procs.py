@@ -368,8 +368,18 @@ class Receiver:
     def idle_for(self) -> float:
         return IDLE if self.count else FIRST
 
-    def report(self) -> None:
-        print("RESULT", json.dumps({"received": self.count, "bad": self.bad, "last": self.last, **_own_cpu()}))
+    def report(self, cpu0: float = 0.0) -> None:
+        """Print the result line; ``cpu0``: this process's CPU seconds when it became ready (``work_cpu_s`` is the
+        CPU time since)."""
+        cpu = _own_cpu()
+        out = {"received": self.count, "bad": self.bad, "last": self.last, **cpu, "work_cpu_s": cpu["cpu_s"] - cpu0}
+        print("RESULT", json.dumps(out))
+
+
+def _sent(t0: float, cpu0: float) -> dict[str, float]:
+    """A producer's result: its first send ``t0``, now, and its CPU time since ``cpu0`` (``work_cpu_s``)."""
+    cpu = _own_cpu()
+    return {"t0": t0, "sent": time.perf_counter(), **cpu, "work_cpu_s": cpu["cpu_s"] - cpu0}
 
 
 def _own_cpu() -> dict[str, float]:
@@ -388,11 +398,12 @@ async def async_role(args: argparse.Namespace) -> None:
     if args.role in ("consume", "receive_big"):
         receiver = Receiver(args.n, args.role == "receive_big")
         end = await system.open(args.address, name, ["input"], receiver.hit, binary=True)
+        cpu0 = _own_cpu()["cpu_s"]
         print("READY", flush=True)
         start = time.perf_counter()
         while receiver.count < args.n and time.perf_counter() - (receiver.latest or start) < receiver.idle_for():
             await asyncio.sleep(0.02)
-        receiver.report()
+        receiver.report(cpu0)
     elif args.role == "echo":
         end = await system.open_echo(args.address, name, "ping", "pong")
         print("READY", flush=True)
@@ -402,10 +413,11 @@ async def async_role(args: argparse.Namespace) -> None:
         msgs = [small(i) for i in range(args.n)]
         print("READY", flush=True)
         await _stdin_line()  # GO
+        cpu0 = _own_cpu()["cpu_s"]
         t0 = time.perf_counter()
         for msg in msgs:
             await end.send(msg)
-        print("RESULT", json.dumps({"t0": t0, "sent": time.perf_counter(), **_own_cpu()}), flush=True)
+        print("RESULT", json.dumps(_sent(t0, cpu0)), flush=True)
         await _stdin_line()  # STOP: close only when the receivers are done
     elif args.role == "send_big":
         end = await system.open(args.address, name, [], None, binary=True)
@@ -473,18 +485,20 @@ def swergio_role(args: argparse.Namespace) -> None:
 
     if args.role == "consume":
         receiver = Receiver(args.n, False)
+        cpu0 = _own_cpu()["cpu_s"]
         client.client.settimeout(FIRST)
         while receiver.count < args.n and (msg := next_in("input")) is not None:
             receiver.hit(msg)
             client.client.settimeout(IDLE)
-        receiver.report()
+        receiver.report(cpu0)
     elif args.role == "produce":
         msgs = [small(i) for i in range(args.n)]
         sys.stdin.readline()
+        cpu0 = _own_cpu()["cpu_s"]
         t0 = time.perf_counter()
         for msg in msgs:
             client.send(msg)
-        print("RESULT", json.dumps({"t0": t0, "sent": time.perf_counter(), **_own_cpu()}), flush=True)
+        print("RESULT", json.dumps(_sent(t0, cpu0)), flush=True)
         sys.stdin.readline()
     elif args.role == "echo":
         client.client.settimeout(1.0)
@@ -534,6 +548,11 @@ class Component:
         return json.loads(self.lines.expect("RESULT", timeout))
 
 
+def _per(seconds: float | None, count: float) -> float | None:
+    """Microseconds per item, or None."""
+    return seconds / count * 1e6 if seconds and count else None
+
+
 def run_workload(system: System, workload: str, n: int) -> dict[str, Any]:
     """One workload against a fresh hub; every component its own process. Returns the figures as a dict."""
     with hub(system) as (address, hub_pid), contextlib.ExitStack() as stack:
@@ -564,6 +583,10 @@ def run_workload(system: System, workload: str, n: int) -> dict[str, Any]:
                 "bad": sum(g["bad"] for g in got),
                 "hub_cpu_us": hub_cpu / received * 1e6 if received else None,
                 "producer_send_s": sent["sent"] - sent["t0"],
+                # CPU time of the producer while it sent, of a consumer from READY to its result (the median one),
+                # per message sent / received (None for swergio 0.0.2's clients, which do not measure it)
+                "producer_cpu_us": _per(sent.get("work_cpu_s"), n),
+                "consumer_cpu_us": _per(statistics.median(g.get("work_cpu_s", 0) for g in got), received / len(got)),
             }
         if workload == "rtt":
             echo = start("echo", 0)
@@ -682,6 +705,9 @@ def summary(runs: dict[str, list]) -> dict[str, Any]:
         "1->1 msg/s": ("throughput", "msg_s"),
         "1->8 msg/s": ("fanout", "msg_s"),
         "hub us/delivery (1->8)": ("fanout", "hub_cpu_us"),
+        "hub us/msg (1->1)": ("throughput", "hub_cpu_us"),
+        "producer us/msg (1->1)": ("throughput", "producer_cpu_us"),
+        "consumer us/msg (1->1)": ("throughput", "consumer_cpu_us"),
         "RTT p50 ms": ("rtt", "p50_ms"),
         "RTT p99 ms": ("rtt", "p99_ms"),
         "1M f32 binary ms": ("big_binary", "ms"),
