@@ -29,11 +29,12 @@ What is used, and why:
   burst, and writing each routed frame at once costs one ``send()`` system call per frame and recipient, most of
   a hub's time per delivery. While a connection's chunk is handled, :func:`write_without_drain` (and
   :func:`try_write`) keep each frame for its recipient and write it with the recipient's other frames of the chunk
-  in one ``transport.writelines`` before ``data_received`` returns: the order per connection holds, and a lone
-  frame goes out as early as before. A client's frames are serialized by its protocol (websockets' Sans-I/O
-  ``protocol.send_text``/``send_binary`` then ``data_to_send()``, as ``broadcast()`` does: each is masked with its
-  own key); the hub's go out unmasked and without extensions (``compression=None``), the same bytes for every
-  recipient, so a frame is serialized once (websockets' ``Frame.serialize``) for all of them.
+  in one ``transport.writelines`` before ``data_received`` returns (or once it keeps :data:`DIRECT_WRITE_LIMIT`
+  bytes for it: the write buffer that flow control reads lags behind by less than that): the order per connection
+  holds, and a lone frame goes out as early as before. A client's frames are serialized by its protocol
+  (websockets' Sans-I/O ``protocol.send_text``/``send_binary`` then ``data_to_send()``, as ``broadcast()`` does:
+  each is masked with its own key); the hub's go out unmasked and without extensions (``compression=None``), the
+  same bytes for every recipient, so a frame is serialized once (:func:`unmasked_frame`) for all of them.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ import collections
 import inspect
 import logging
 import socket
+import struct
 import threading
 from collections.abc import Awaitable, Callable, Iterable
 from typing import TypeVar
@@ -71,6 +73,7 @@ __all__ = [
     "check_websockets",
     "socket_of",
     "try_write",
+    "unmasked_frame",
     "write_without_drain",
 ]
 
@@ -160,16 +163,22 @@ def socket_of(ws: Connection) -> socket.socket | None:
 _T = TypeVar("_T")
 
 
+class _Kept:
+    """What a batch keeps for one connection: the frames serialized for it here (empty when its protocol holds
+    them), and their size in bytes."""
+
+    __slots__ = ("frames", "size")
+
+    def __init__(self) -> None:
+        self.frames: list[bytes] = []
+        self.size = 0
+
+
 class _Batch(threading.local):
-    """Per thread (one event loop each): what the running :func:`batched` call will write, per connection.
+    """Per thread (one event loop each): what the running :func:`batched` call keeps, per connection written to
+    since it began; None outside one (frames are written at once)."""
 
-    ``out`` maps each connection written to since the batch began to the frames serialized here for it (a server
-    connection without extensions: the frame's bytes are the same for every such connection); the list stays empty
-    for a connection whose frames wait in its ``protocol`` (a client's are masked, each with its own key). None
-    outside a batch (frames are written at once).
-    """
-
-    out: dict[Connection, list[bytes]] | None = None
+    out: dict[Connection, _Kept] | None = None
 
 
 _batch = _Batch()
@@ -180,7 +189,9 @@ def batched(handle: Callable[..., _T], *args: object) -> _T:
 
     Inside, :func:`write_without_drain` and :func:`try_write` keep each frame for the batch instead of writing it;
     the frames for each connection are written together, in order, before this returns (also if ``handle``
-    raises). A call inside another just runs ``handle`` (the outer one writes).
+    raises), or as soon as :data:`DIRECT_WRITE_LIMIT` bytes are kept for it (so a link's write buffer, which decides
+    whether the next frame may be written without waiting, lags behind by less than that). A call inside another
+    just runs ``handle`` (the outer one writes).
 
     Returns:
         What ``handle`` returns.
@@ -192,38 +203,65 @@ def batched(handle: Callable[..., _T], *args: object) -> _T:
         return handle(*args)
     finally:
         _batch.out = None
-        if out:
-            _write_out(out)
+        for ws, kept in out.items():
+            _write_kept(ws, kept)
 
 
-def _write_out(out: dict[Connection, list[bytes]]) -> None:
+def _write_kept(ws: Connection, kept: _Kept) -> None:
+    """Write what ``ws``'s protocol holds, then ``kept``'s frames, in one write; empty ``kept``."""
     # src/websockets/protocol.py Protocol.data_to_send(): what the protocol serialized, in order (a connection's
     # frames go one way only, so they keep their order); SEND_EOF (b"") only once the connection is no longer OPEN,
     # where websockets' own send_data() runs (one write each, then the half-close) and data frames are not sent
-    for ws, frames in out.items():
-        try:
-            if ws.protocol.state is not State.OPEN:
-                ws.send_data()
-                continue
-            data = ws.protocol.data_to_send()
-            data += frames
-            if len(data) == 1:
-                ws.transport.write(data[0])
-            elif data:
-                ws.transport.writelines(data)
-        except Exception as exc:  # as broadcast(): logged, the other connections go on
-            ws.logger.warning("skipped writing frames: %r", exc)
+    frames, kept.frames, kept.size = kept.frames, [], 0
+    try:
+        if ws.protocol.state is not State.OPEN:
+            ws.send_data()
+            return
+        data = ws.protocol.data_to_send()
+        data += frames
+        if len(data) == 1:
+            ws.transport.write(data[0])
+        elif data:
+            ws.transport.writelines(data)
+    except Exception as exc:  # as broadcast(): logged, the other connections go on
+        ws.logger.warning("skipped writing frames: %r", exc)
 
 
-def _keep(
-    ws: Connection, data: bytes, text: bool, out: dict[Connection, list[bytes]], wire: bytes | None
-) -> bytes | None:
+_SHORT, _MEDIUM, _LONG = (struct.Struct(layout).pack for layout in ("!BB", "!BBH", "!BBQ"))
+_FIN_TEXT, _FIN_BINARY = 0x80 | Opcode.TEXT.value, 0x80 | Opcode.BINARY.value
+
+
+def unmasked_frame(data: bytes, text: bool) -> bytes:
+    """A complete, unmasked data frame without extensions, as a server sends it (RFC 6455 section 5.2).
+
+    The header: FIN and the opcode (0x1 text, 0x2 binary), then the payload length in 7 bits, or 126 and 16 bits,
+    or 127 and 64 bits (network byte order); then the payload. The same bytes as websockets'
+    ``Frame(opcode, data).serialize(mask=False)``, which takes about six times as long (a dataclass, its checks
+    and a ``BytesIO``: 1.3 against 0.23 us for a 130-byte frame): written here as it is a hub's per-frame cost
+    (``tests/transport/test_websockets_internals.py`` compares the two).
+
+    Args:
+        data: the payload (UTF-8 text for a text frame).
+        text: a text frame if True, else a binary one.
+
+    Returns:
+        The frame's bytes.
+    """
+    first, length = _FIN_TEXT if text else _FIN_BINARY, len(data)
+    if length < 126:
+        return _SHORT(first, length) + data
+    if length < 65536:
+        return _MEDIUM(first, 126, length) + data
+    return _LONG(first, 127, length) + data
+
+
+def _keep(ws: Connection, data: bytes, text: bool, out: dict[Connection, _Kept], wire: bytes | None) -> bytes | None:
     """Keep one frame for ``ws`` in the running batch, to be written when it ends (see :func:`batched`).
 
     A connection that sends frames unmasked and without extensions (:attr:`DeliveringMixin.shared_frames`, the
-    hub's) gets the frame serialized once for all of them, ``wire`` (made here if None: websockets'
-    ``Frame.serialize``, RFC 6455 section 5.2); any other gets it from its own protocol (websockets' Sans-I/O
-    ``send_text``/``send_binary``, as ``broadcast()``; a client masks each frame with a key of its own).
+    hub's) gets the frame serialized once for all of them, ``wire`` (made here if None: :func:`unmasked_frame`);
+    any other gets it from its own protocol (websockets' Sans-I/O ``send_text``/``send_binary``, as
+    ``broadcast()``; a client masks each frame with a key of its own).
 
     Returns:
         ``wire``, made if it was needed and None.
@@ -233,17 +271,18 @@ def _keep(
     """
     if ws.send_in_progress is not None:  # src/websockets/asyncio/connection.py Connection.send, as broadcast()
         raise RuntimeError("sending a fragmented message")
+    kept = out.get(ws)
+    if kept is None:
+        kept = out[ws] = _Kept()
     if getattr(ws, "shared_frames", False):
         if wire is None:
-            wire = Frame(Opcode.TEXT if text else Opcode.BINARY, data).serialize(mask=False)
-        kept = out.get(ws)
-        if kept is None:
-            out[ws] = [wire]
-        else:
-            kept.append(wire)
+            wire = unmasked_frame(data, text)
+        kept.frames.append(wire)
     else:
         (ws.protocol.send_text if text else ws.protocol.send_binary)(data)
-        out.setdefault(ws, [])
+    kept.size += len(data)
+    if kept.size >= DIRECT_WRITE_LIMIT:
+        _write_kept(ws, kept)
     return wire
 
 

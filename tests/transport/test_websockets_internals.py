@@ -14,17 +14,21 @@ import pytest
 import websockets
 from websockets.asyncio.client import connect
 from websockets.asyncio.connection import Connection
+from websockets.frames import Frame, Opcode
+from websockets.streams import StreamReader
 
 from swergio_nb import Client, Hub, Trigger
 from swergio_nb.exceptions import NotConnected, SwergioError
 from swergio_nb.protocol import codec
 from swergio_nb.transport._websockets import (
+    DIRECT_WRITE_LIMIT,
     TESTED_MAJORS,
     DeliveringClientConnection,
     IncompatibleWebsockets,
     batched,
     check_websockets,
     try_write,
+    unmasked_frame,
     write_without_drain,
 )
 
@@ -196,4 +200,33 @@ async def test_a_batch_writes_when_it_returns_skips_a_closed_connection_and_outs
         with pytest.raises(ZeroDivisionError):  # what a batch queued goes out even if its handler raises
             batched(lambda: (write_without_drain([a], _frame(ID="x4", TYPE="COMMAND/ROOMS")), 1 / 0))
         assert json.loads(await asyncio.wait_for(a_got.get(), 10))["REPLY_TO"] == "x4"
+        # a batch keeps less than DIRECT_WRITE_LIMIT bytes for a connection: the write buffer that flow control
+        # reads never lags further behind
+        big = [_frame(ID=f"big{n}", TYPE="COMMAND/ROOMS", PAD="x" * (DIRECT_WRITE_LIMIT // 2)) for n in range(3)]
+
+        def three_big() -> int:
+            for frame in big:
+                write_without_drain([a], frame)
+            return written.calls
+
+        assert batched(three_big) == 4  # the first two went out together once they reached the limit
+        assert written.calls == 5  # the third when the batch ended
+        replies = [json.loads(await asyncio.wait_for(a_got.get(), 10))["REPLY_TO"] for _ in range(3)]
+        assert replies == ["big0", "big1", "big2"]
         await a.close()
+
+
+@pytest.mark.parametrize("length", [0, 1, 125, 126, 127, 65535, 65536, 70_000])
+@pytest.mark.parametrize("text", [True, False])
+def test_unmasked_frame_is_what_websockets_serializes_and_parses(length, text):
+    data = bytes(range(256)) * (length // 256) + bytes(range(length % 256))
+    data = data.hex().encode()[:length] if text else data  # text frames carry UTF-8
+    opcode = Opcode.TEXT if text else Opcode.BINARY
+    wire = unmasked_frame(data, text)
+    assert wire == Frame(opcode, data).serialize(mask=False)
+    reader = StreamReader()
+    reader.feed_data(wire)
+    parser = Frame.parse(reader.read_exact, mask=False)
+    with pytest.raises(StopIteration) as parsed:
+        next(parser)
+    assert parsed.value.value == Frame(opcode, data)
