@@ -31,10 +31,13 @@ What is used, and why:
   :func:`try_write`) keep each frame for its recipient and write it with the recipient's other frames of the chunk
   in one ``transport.writelines`` before ``data_received`` returns (or once it keeps :data:`DIRECT_WRITE_LIMIT`
   bytes for it: the write buffer that flow control reads lags behind by less than that): the order per connection
-  holds, and a lone frame goes out as early as before. A client's frames are serialized by its protocol
-  (websockets' Sans-I/O ``protocol.send_text``/``send_binary`` then ``data_to_send()``, as ``broadcast()`` does:
-  each is masked with its own key); the hub's go out unmasked and without extensions (``compression=None``), the
-  same bytes for every recipient, so a frame is serialized once (:func:`unmasked_frame`) for all of them.
+  holds, and a lone frame goes out as early as before.
+* **data frames serialized here** (:func:`data_frame`, RFC 6455 section 5.2): websockets' ``Frame.serialize``
+  (with ``send_text``) was a tenth of a hub's busy time in a 1->1 stream. With no extension negotiated
+  (``compression=None`` on both ends), a data frame is its header and the payload, masked with a fresh key on a
+  client; the hub's go out unmasked, the same bytes for every recipient, so a batch serializes a frame once for
+  all of them. Control frames (ping, pong, close) stay websockets' own; websockets writes what its protocol
+  serializes before it awaits anything, so frames written here never overtake them.
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ import asyncio
 import collections
 import inspect
 import logging
+import os
 import socket
 import struct
 import threading
@@ -53,7 +57,7 @@ import websockets
 from websockets.asyncio.client import ClientConnection
 from websockets.asyncio.connection import Connection
 from websockets.asyncio.server import ServerConnection, broadcast
-from websockets.frames import DATA_OPCODES, Frame, Opcode
+from websockets.frames import DATA_OPCODES, Frame, Opcode, apply_mask
 from websockets.protocol import Event, Side, State
 
 from ..exceptions import NotConnected, SwergioError
@@ -71,9 +75,9 @@ __all__ = [
     "abort",
     "batched",
     "check_websockets",
+    "data_frame",
     "socket_of",
     "try_write",
-    "unmasked_frame",
     "write_without_drain",
 ]
 
@@ -231,37 +235,47 @@ _SHORT, _MEDIUM, _LONG = (struct.Struct(layout).pack for layout in ("!BB", "!BBH
 _FIN_TEXT, _FIN_BINARY = 0x80 | Opcode.TEXT.value, 0x80 | Opcode.BINARY.value
 
 
-def unmasked_frame(data: bytes, text: bool) -> bytes:
-    """A complete, unmasked data frame without extensions, as a server sends it (RFC 6455 section 5.2).
+def data_frame(data: bytes, text: bool, mask: bool) -> bytes:
+    """A complete data frame without extensions (RFC 6455 section 5.2): unmasked as a server sends it, or masked
+    with a fresh random key as a client must.
 
-    The header: FIN and the opcode (0x1 text, 0x2 binary), then the payload length in 7 bits, or 126 and 16 bits,
-    or 127 and 64 bits (network byte order); then the payload. The same bytes as websockets'
-    ``Frame(opcode, data).serialize(mask=False)``, which takes about six times as long (a dataclass, its checks
-    and a ``BytesIO``: 1.3 against 0.23 us for a 130-byte frame): written here as it is a hub's per-frame cost
-    (``tests/transport/test_websockets_internals.py`` compares the two).
+    The header: FIN and the opcode (0x1 text, 0x2 binary), then the MASK bit and the payload length in 7 bits, or
+    126 and 16 bits, or 127 and 64 bits (network byte order); then the 4-byte masking key if masked (from
+    ``os.urandom``, as websockets draws it); then the payload (XORed with the key, websockets' ``apply_mask``).
+    What websockets' ``Frame(opcode, data).serialize(mask=mask)`` writes, which takes several times as long (a
+    dataclass, its checks and a ``BytesIO``: 1.3 against 0.23 us for an unmasked 130-byte frame): written here as
+    it is a per-frame cost of the hub and of a sending client (``tests/transport/test_websockets_internals.py``
+    parses these frames with websockets and compares them with its own).
 
     Args:
         data: the payload (UTF-8 text for a text frame).
         text: a text frame if True, else a binary one.
+        mask: mask the payload (a client's frame).
 
     Returns:
         The frame's bytes.
     """
     first, length = _FIN_TEXT if text else _FIN_BINARY, len(data)
+    bit = 0x80 if mask else 0
     if length < 126:
-        return _SHORT(first, length) + data
-    if length < 65536:
-        return _MEDIUM(first, 126, length) + data
-    return _LONG(first, 127, length) + data
+        head = _SHORT(first, bit | length)
+    elif length < 65536:
+        head = _MEDIUM(first, bit | 126, length)
+    else:
+        head = _LONG(first, bit | 127, length)
+    if not mask:
+        return head + data
+    key = os.urandom(4)
+    return head + key + apply_mask(data, key)
 
 
 def _keep(ws: Connection, data: bytes, text: bool, out: dict[Connection, _Kept], wire: bytes | None) -> bytes | None:
     """Keep one frame for ``ws`` in the running batch, to be written when it ends (see :func:`batched`).
 
-    A connection that sends frames unmasked and without extensions (:attr:`DeliveringMixin.shared_frames`, the
-    hub's) gets the frame serialized once for all of them, ``wire`` (made here if None: :func:`unmasked_frame`);
-    any other gets it from its own protocol (websockets' Sans-I/O ``send_text``/``send_binary``, as
-    ``broadcast()``; a client masks each frame with a key of its own).
+    A connection that writes its frames itself (:attr:`DeliveringMixin.own_frames`) gets them from
+    :func:`data_frame`: the hub's are unmasked, the same bytes for all, so the frame is serialized once, ``wire``
+    (made here if None); a client's are masked, each with its key. Any other connection gets the frame from its
+    own protocol (websockets' Sans-I/O ``send_text``/``send_binary``, as ``broadcast()``).
 
     Returns:
         ``wire``, made if it was needed and None.
@@ -274,12 +288,14 @@ def _keep(ws: Connection, data: bytes, text: bool, out: dict[Connection, _Kept],
     kept = out.get(ws)
     if kept is None:
         kept = out[ws] = _Kept()
-    if getattr(ws, "shared_frames", False):
-        if wire is None:
-            wire = unmasked_frame(data, text)
-        kept.frames.append(wire)
-    else:
+    if not getattr(ws, "own_frames", False):
         (ws.protocol.send_text if text else ws.protocol.send_binary)(data)
+    elif ws.masked:
+        kept.frames.append(data_frame(data, text, True))
+    else:
+        if wire is None:
+            wire = data_frame(data, text, False)
+        kept.frames.append(wire)
     kept.size += len(data)
     if kept.size >= DIRECT_WRITE_LIMIT:
         _write_kept(ws, kept)
@@ -334,13 +350,18 @@ def try_write(ws: Connection, frame: str | bytes) -> bool:
     except AttributeError:
         _transport(ws)  # raises IncompatibleWebsockets, naming the version
         raise
+    text = isinstance(frame, str)
+    data = frame.encode() if text else frame
     try:
         out = _batch.out
-        if out is None:
-            broadcast((ws,), frame, raise_exceptions=True)
+        if out is not None:
+            _keep(ws, data, text, out, None)
+        elif getattr(ws, "own_frames", False) and ws.send_in_progress is None:
+            # websockets writes what its protocol serializes before it awaits anything (Connection.send_context
+            # calls send_data()): nothing of it waits here, so this frame keeps its place
+            ws.transport.write(data_frame(data, text, ws.masked))
         else:
-            text = isinstance(frame, str)
-            _keep(ws, frame.encode() if text else frame, text, out, None)
+            broadcast((ws,), data, text=text, raise_exceptions=True)
     except Exception as exc:  # broadcast reports write failures as an exception group
         raise NotConnected(f"could not write to the connection: {exc!r}") from exc
     return True
@@ -356,8 +377,10 @@ class DeliveringMixin:
         deliver: the receiver; None until :meth:`start_delivery`.
         fallback: True once a fragmented (or non-UTF-8 text) frame came: from then on websockets' ``recv()`` path.
         fast_frames: data frames taken on the fast path (not through websockets' ``recv()`` queue).
-        shared_frames: True for a server connection without extensions: its frames go out unmasked and as they
-            are, so a batch serializes a frame once for all such connections (see :func:`write_without_drain`).
+        own_frames: True once delivery started on a connection without extensions: :func:`try_write` and a batch
+            write its data frames themselves (:func:`data_frame`), not through websockets' protocol.
+        masked: True for a client connection (its frames are masked); a server's frames are the same bytes for
+            every connection, so a batch serializes a frame once for all.
         held: frames parsed while nobody could take them (a delivery waits, or none started yet), in order; None
             when none are held.
         draining: the task handing ``held`` over; None before the first wait.
@@ -366,7 +389,8 @@ class DeliveringMixin:
     deliver: Deliver | None = None
     fallback: bool = False
     fast_frames: int = 0
-    shared_frames: bool = False
+    own_frames: bool = False
+    masked: bool = False
     held: collections.deque[str | bytes] | None = None
     draining: asyncio.Task[None] | None = None
     transport: asyncio.Transport
@@ -379,7 +403,8 @@ class DeliveringMixin:
         """
         _transport(self)  # type: ignore[arg-type]
         protocol = self.protocol  # type: ignore[attr-defined]
-        self.shared_frames = protocol.side is Side.SERVER and not protocol.extensions
+        self.masked = protocol.side is Side.CLIENT
+        self.own_frames = not protocol.extensions
         self.deliver = deliver
         if self.held is not None and self.draining is None:
             self.draining = asyncio.ensure_future(self._drain(None, deliver))

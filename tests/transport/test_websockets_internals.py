@@ -27,8 +27,8 @@ from swergio_nb.transport._websockets import (
     IncompatibleWebsockets,
     batched,
     check_websockets,
+    data_frame,
     try_write,
-    unmasked_frame,
     write_without_drain,
 )
 
@@ -173,8 +173,9 @@ async def test_a_burst_read_at_once_goes_out_in_one_write_per_recipient_and_in_o
         assert 1 <= reads.calls < burst
         assert to_b.calls <= reads.calls and to_c.calls <= reads.calls
         assert hub.stats.queued == 0  # every delivery took the fast path
-        # the hub's frames are unmasked, the same bytes for every recipient: serialized once; a client's are not
-        assert hub_side["b"].shared_frames and hub_side["c"].shared_frames and not a.shared_frames
+        # both ends write their data frames themselves: the hub's unmasked (serialized once), a client's masked
+        assert all(ws.own_frames for ws in (a, b, c, *hub_side.values()))
+        assert a.masked and not any(ws.masked for ws in hub_side.values())
         for ws in (a, b, c):
             await ws.close()
 
@@ -218,15 +219,19 @@ async def test_a_batch_writes_when_it_returns_skips_a_closed_connection_and_outs
 
 @pytest.mark.parametrize("length", [0, 1, 125, 126, 127, 65535, 65536, 70_000])
 @pytest.mark.parametrize("text", [True, False])
-def test_unmasked_frame_is_what_websockets_serializes_and_parses(length, text):
+@pytest.mark.parametrize("mask", [False, True])
+def test_data_frame_is_what_websockets_serializes_and_parses(length, text, mask):
     data = bytes(range(256)) * (length // 256) + bytes(range(length % 256))
     data = data.hex().encode()[:length] if text else data  # text frames carry UTF-8
     opcode = Opcode.TEXT if text else Opcode.BINARY
-    wire = unmasked_frame(data, text)
-    assert wire == Frame(opcode, data).serialize(mask=False)
+    wire = data_frame(data, text, mask)
+    if not mask:  # a masked frame differs by its random key
+        assert wire == Frame(opcode, data).serialize(mask=False)
     reader = StreamReader()
     reader.feed_data(wire)
-    parser = Frame.parse(reader.read_exact, mask=False)
+    parser = Frame.parse(reader.read_exact, mask=mask)  # as the other end reads it
     with pytest.raises(StopIteration) as parsed:
         next(parser)
     assert parsed.value.value == Frame(opcode, data)
+    if mask and length:  # the key is fresh for each frame
+        assert data_frame(data, text, mask) != wire
