@@ -346,14 +346,13 @@ class Router:
 
     def _route(self, conn: int, frame: str | bytes, msg: Envelope) -> list[Event]:
         name = self._name_of[conn]
-        recipients: list[int] = []
         room = msg.get("TO_ROOM")
-        if room is not None:
-            if room[0] == "_":
-                raise InvalidMessage(
-                    f"rooms starting with '_' are written only by the hub, got {room!r}", "reserved-room"
-                )
-            recipients.extend(c for c in self.rooms.members_view(room) if c != conn)
+        if room is None:
+            recipients: list[int] = []
+        elif room[0] == "_":
+            raise InvalidMessage(f"rooms starting with '_' are written only by the hub, got {room!r}", "reserved-room")
+        else:
+            recipients = [c for c in self.rooms.members_view(room) if c != conn]
         to = msg.get("TO")
         if to is not None:
             target = self._conn_of.get(to)
