@@ -3,7 +3,7 @@
 Run: ``python bench/bench_procs.py [--rounds 3] [--systems ...] [--workloads ...] [--quick]`` (the peers:
 ``pip install -r bench/requirements.txt``; a peer whose package is missing is skipped with a line saying so).
 Prints one line per (round, system, workload), then a table of the medians over the rounds, and writes every round
-to ``bench/results/procs-<date>.json`` with the load average before and after.
+to ``bench/results/procs-<date>.json`` with the load average before, during (sampled every 5 s) and after.
 
 Systems (the hub, and what its clients are):
 
@@ -38,7 +38,9 @@ Workloads (loopback; each gets a fresh hub; clients start, join, print ``READY``
 Every small message is ``{"ID", "TYPE": "DATA/FORWARD", "TO_ROOM", "SEQ": i, "DATA": [[i + 0.25, 2.0]]}``; a
 receiver counts a message only if ``DATA`` is exactly that for its ``SEQ`` and the ``SEQ`` is new (a duplicate or a
 wrong payload is counted as ``bad``). ``lost`` = expected - counted. Hub CPU per delivery = the hub process's CPU
-time over the workload (``/proc``) / deliveries counted. Every wait is bounded: a receiver stops ``IDLE`` seconds
+time over the workload (``/proc``) / deliveries counted; producer and consumer CPU per message = that process's CPU
+time while it sends (from ``GO``) or receives (from ``READY``) / messages (which process limits 1->1: the three
+share 2 cores). Every wait is bounded: a receiver stops ``IDLE`` seconds
 after its last arrival (60 s for the first), a workload gives up after ``WORKLOAD_TIMEOUT`` seconds.
 """
 
@@ -651,6 +653,27 @@ def main() -> None:
         run(args, sizes)
 
 
+class LoadSampler:
+    """Samples the 1-minute load average every ``every`` seconds in a thread, until :meth:`stop`."""
+
+    def __init__(self, every: float = 5.0) -> None:
+        self.samples: list[float] = [os.getloadavg()[0]]
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(every,), daemon=True)
+        self._thread.start()
+
+    def _run(self, every: float) -> None:
+        while not self._stop.wait(every):
+            self.samples.append(os.getloadavg()[0])
+
+    def stop(self) -> dict[str, Any]:
+        """Stop sampling; returns ``min``, ``median``, ``max`` and every sample (``samples``)."""
+        self._stop.set()
+        self._thread.join()
+        values = self.samples
+        return {"min": min(values), "median": statistics.median(values), "max": max(values), "samples": values}
+
+
 def run(args: argparse.Namespace, sizes: dict[str, int]) -> None:
     """The rounds of the systems and workloads that ``args`` names; prints the table and writes the JSON."""
     systems = []
@@ -662,6 +685,7 @@ def run(args: argparse.Namespace, sizes: dict[str, int]) -> None:
             systems.append(SYSTEMS[name])
     workloads = args.workloads.split(",")
     load_before = os.getloadavg()
+    load = LoadSampler()
     rounds: dict[str, dict[str, list]] = {s.name: {w: [] for w in workloads} for s in systems}
     for round_ in range(args.rounds):
         for system in systems:  # alternating: each round runs every system once
@@ -681,12 +705,17 @@ def run(args: argparse.Namespace, sizes: dict[str, int]) -> None:
         "cpus": os.cpu_count(),
         "loadavg_before": load_before,
         "loadavg_after": os.getloadavg(),
+        "loadavg_1min_during": load.stop(),
         "python": sys.version.split()[0],
         "baseline": args.baseline,
     }
     print()
     print(table(rounds))
-    print(f"\nload average before {load_before}, after {meta['loadavg_after']}")
+    during = meta["loadavg_1min_during"]
+    print(
+        f"\nload average before {load_before}, after {meta['loadavg_after']}; 1-minute load during the run: "
+        f"{during['min']:.2f}-{during['max']:.2f}, median {during['median']:.2f}"
+    )
     args.out.mkdir(parents=True, exist_ok=True)
     path = args.out / f"procs-{datetime.date.today()}{'-quick' if args.quick else ''}.json"
     path.write_text(json.dumps({"meta": meta, "rounds": rounds}, indent=2) + "\n")
