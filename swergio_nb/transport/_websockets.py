@@ -27,11 +27,12 @@ What is used, and why:
   That the frame is written at once, not queued behind a send in progress, is what the fast path relies on.
 * **one write per connection per chunk read** (:func:`batched`): one ``data_received`` often holds many frames of a
   burst, and writing each routed frame at once costs one ``send()`` system call per frame and recipient, most of
-  a hub's time per delivery. While a connection's chunk is handled, :func:`write_without_drain` (and
-  :func:`try_write`) keep each frame for its recipient and write it with the recipient's other frames of the chunk
-  in one ``transport.writelines`` before ``data_received`` returns (or once it keeps :data:`DIRECT_WRITE_LIMIT`
-  bytes for it: the write buffer that flow control reads lags behind by less than that): the order per connection
-  holds, and a lone frame goes out as early as before.
+  a hub's time per delivery. While the hub handles a chunk one of its connections read (not a client: its
+  handlers may take long), :func:`write_without_drain` (and :func:`try_write`) keep each frame for its recipient
+  and write it with the recipient's other frames of the chunk in one ``transport.writelines`` before
+  ``data_received`` returns (or once it keeps :data:`DIRECT_WRITE_LIMIT` bytes for it: the write buffer that flow
+  control reads lags behind by less than that): the order per connection holds, and a lone frame goes out as early
+  as before.
 * **data frames serialized here** (:func:`data_frame`, RFC 6455 section 5.2): websockets' ``Frame.serialize``
   (with ``send_text``) was a tenth of a hub's busy time in a 1->1 stream. With no extension negotiated
   (``compression=None`` on both ends), a data frame is its header and the payload, masked with a fresh key on a
@@ -382,6 +383,10 @@ class DeliveringMixin:
             write its data frames themselves (:func:`data_frame`), not through websockets' protocol.
         masked: True for a client connection (its frames are masked); a server's frames are the same bytes for
             every connection, so a batch serializes a frame once for all.
+        batch_reads: hand over the frames of one chunk in a batch (:func:`batched`): what they send goes out in
+            one write per connection once the chunk is handled. For the hub, whose handling of a frame takes
+            microseconds; not for a client, whose handlers may take long (the replies of the first frames would
+            wait for the handlers of the last).
         held: frames parsed while nobody could take them (a delivery waits, or none started yet), in order; None
             when none are held.
         draining: the task handing ``held`` over; None before the first wait.
@@ -392,6 +397,7 @@ class DeliveringMixin:
     fast_frames: int = 0
     own_frames: bool = False
     masked: bool = False
+    batch_reads: bool = False
     held: collections.deque[str | bytes] | None = None
     draining: asyncio.Task[None] | None = None
     transport: asyncio.Transport
@@ -416,9 +422,13 @@ class DeliveringMixin:
             self.draining.cancel()
 
     def data_received(self, data: bytes) -> None:
-        """websockets' ``data_received`` (parse the chunk, answer control frames, hand over each frame), with what
-        the frames of the chunk send written in one write per connection at its end (:func:`batched`)."""
-        batched(super().data_received, data)  # type: ignore[misc]
+        """websockets' ``data_received`` (parse the chunk, answer control frames, hand over each frame); with
+        :attr:`batch_reads`, what the frames of the chunk send is written in one write per connection at its end
+        (:func:`batched`)."""
+        if self.batch_reads:
+            batched(super().data_received, data)  # type: ignore[misc]
+        else:
+            super().data_received(data)  # type: ignore[misc]
 
     # src/websockets/asyncio/connection.py: Connection.data_received -> protocol.events_received() ->
     # process_event(event), which puts a data frame into recv_messages (the Assembler behind recv()); the server's
@@ -464,7 +474,7 @@ class DeliveringMixin:
             if waiting is not None:
                 await waiting
             while self.held:
-                waiting = batched(self._deliver_held, deliver)
+                waiting = batched(self._deliver_held, deliver) if self.batch_reads else self._deliver_held(deliver)
                 if waiting is not None:
                     await waiting
         finally:
@@ -506,8 +516,10 @@ class DeliveringServerConnection(DeliveringMixin, ServerConnection):
     ``serve(..., create_connection=DeliveringServerConnection)``.
 
     It is also the hub core's :class:`~swergio_nb.transport.core.Link` for its connection: ``send`` and ``close``
-    are websockets' own, ``buffered`` and ``write_many`` below.
+    are websockets' own, ``buffered`` and ``write_many`` below. Its reads are batched (:attr:`batch_reads`).
     """
+
+    batch_reads = True
 
     @property
     def buffered(self) -> Callable[[], int]:

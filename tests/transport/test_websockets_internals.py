@@ -180,6 +180,29 @@ async def test_a_burst_read_at_once_goes_out_in_one_write_per_recipient_and_in_o
             await ws.close()
 
 
+async def test_a_client_writes_at_once_while_it_handles_what_it_read():
+    """A client's handlers may take long: the reply to a frame must not wait for the handling of the frames read
+    with it. The hub batches (its handling takes microseconds), a client does not."""
+    burst = 20
+    async with Hub(port=0) as hub:
+        a, _ = await _register(hub.url, "a")
+        b, _ = await _register(hub.url, "b", "r")
+        written, seen = _Writes(b), []
+
+        def reply(frame) -> None:  # b's receiver: notes b's writes so far, then replies at once
+            seen.append(written.calls)
+            assert try_write(b, _frame(ID=f"re{len(seen)}", TYPE="DATA/TEXT", TO_ROOM="nobody"))  # unanswered
+
+        b.deliver = reply
+        batched(lambda: [try_write(a, _frame(ID=f"a{n}", TYPE="DATA/TEXT", TO_ROOM="r", N=n)) for n in range(burst)])
+        await until(lambda: len(seen) == burst)
+        assert seen == list(range(burst))  # each reply was written before the next frame was handed over
+        assert not a.batch_reads and not b.batch_reads
+        assert all(conn.link.batch_reads for conn in hub.core.connections.values())
+        for ws in (a, b):
+            await ws.close()
+
+
 async def test_a_batch_writes_when_it_returns_skips_a_closed_connection_and_outside_one_writes_at_once():
     async with Hub(port=0) as hub:
         a, a_got = await _register(hub.url, "a")
