@@ -26,6 +26,9 @@ characters of text frames), all queues together by ``total_queue_bytes``, and a 
 order, each after the link drained the previous ones (:meth:`Link.send`). Fast path: a frame for a connection with
 nothing queued whose link buffers less than :data:`DIRECT_WRITE_LIMIT` bytes is written at once, without a task
 switch, in one :meth:`Link.write_many` per frame for all such recipients (websockets encodes a text frame once).
+A transport may hold such writes until it has handled the chunk it read (the websockets one does: the frames of one
+read go to a recipient in one write, see :func:`~swergio_nb.transport._websockets.batched`), as long as what it
+holds for a link stays below :data:`DIRECT_WRITE_LIMIT` bytes (``buffered`` lags behind by less than that).
 
 Flow control and backpressure, per connection's send queue:
 
