@@ -3,7 +3,7 @@
 Run: ``python bench/bench_procs.py [--rounds 3] [--systems ...] [--workloads ...] [--quick]`` (the peers:
 ``pip install -r bench/requirements.txt``; a peer whose package is missing is skipped with a line saying so).
 Prints one line per (round, system, workload), then a table of the medians over the rounds, and writes every round
-to ``bench/results/procs-<date>.json`` with the load average before and after.
+to ``bench/results/procs-<date>.json`` with the load average before, during (sampled every 5 s) and after.
 
 Systems (the hub, and what its clients are):
 
@@ -18,7 +18,10 @@ Systems (the hub, and what its clients are):
 * ``pyzmq``: a ROUTER broker with ``zmq.asyncio`` DEALER clients (``bench_peers.py``);
 * ``socketio``: python-socketio rooms on aiohttp, websocket transport (``bench_peers.py``);
 * ``swergio002``: swergio 0.0.2's own server and blocking clients;
-* ``swergio_listener``: swergio 0.0.2's blocking clients on ``swergio-nb hub --swergio-port``.
+* ``swergio_listener``: swergio 0.0.2's blocking clients on ``swergio-nb hub --swergio-port``;
+* ``swergio_nb_base``: ``swergio_nb`` as it is at the commit given with ``--baseline REV`` (exported with
+  ``git archive`` and put first on the hub's and its components' ``PYTHONPATH``): an A/B of a change in one run,
+  the rounds alternating.
 
 Workloads (loopback; each gets a fresh hub; clients start, join, print ``READY``; the clock starts at ``GO``):
 
@@ -35,7 +38,9 @@ Workloads (loopback; each gets a fresh hub; clients start, join, print ``READY``
 Every small message is ``{"ID", "TYPE": "DATA/FORWARD", "TO_ROOM", "SEQ": i, "DATA": [[i + 0.25, 2.0]]}``; a
 receiver counts a message only if ``DATA`` is exactly that for its ``SEQ`` and the ``SEQ`` is new (a duplicate or a
 wrong payload is counted as ``bad``). ``lost`` = expected - counted. Hub CPU per delivery = the hub process's CPU
-time over the workload (``/proc``) / deliveries counted. Every wait is bounded: a receiver stops ``IDLE`` seconds
+time over the workload (``/proc``) / deliveries counted; producer and consumer CPU per message = that process's CPU
+time while it sends (from ``GO``) or receives (from ``READY``) / messages (which process limits 1->1: the three
+share 2 cores). Every wait is bounded: a receiver stops ``IDLE`` seconds
 after its last arrival (60 s for the first), a workload gives up after ``WORKLOAD_TIMEOUT`` seconds.
 """
 
@@ -199,10 +204,39 @@ SYSTEMS = {
     "socketio": System("socketio", bench_peers.SocketIo, ("socketio", "aiohttp")),
     "swergio002": System("swergio002", None, ("swergio",), binary=False),
     "swergio_listener": System("swergio_listener", None, ("swergio",), binary=False),
+    "swergio_nb_base": System("swergio_nb_base", bench_peers.SwergioNb),
 }
+
+#: the ``swergio_nb_base`` checkout (a folder holding ``swergio_nb/``), set by ``--baseline``; children inherit it
+BASELINE_ENV = "BENCH_BASELINE"
+
+
+def export_baseline(rev: str, into: Path) -> None:
+    """Export the package ``swergio_nb/`` of commit ``rev`` into ``into`` for ``swergio_nb_base``.
+
+    Raises:
+        subprocess.CalledProcessError: ``rev`` is not a commit of this repository.
+    """
+    archive = subprocess.run(
+        ["git", "-C", str(HERE.parent), "archive", rev, "swergio_nb"], check=True, capture_output=True
+    )
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive.stdout, check=True)
+
+
+def child_env(system: str) -> tuple[dict[str, str], str | None]:
+    """The environment and working folder of a hub or component process of ``system``: for ``swergio_nb_base``
+    the baseline checkout first on ``PYTHONPATH`` and as the folder (``python -m`` puts the folder first)."""
+    env = dict(os.environ)
+    if system != "swergio_nb_base":
+        return env, None
+    base = env[BASELINE_ENV]
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [base, env.get("PYTHONPATH")]))
+    return env, base
 
 
 def missing(system: System) -> list[str]:
+    if system.name == "swergio_nb_base" and BASELINE_ENV not in os.environ:
+        return ["--baseline REV"]
     return [module for module in system.needs if importlib.util.find_spec(module) is None]
 
 
@@ -264,20 +298,20 @@ def _cpu_seconds(pid: int) -> float:
 @contextlib.contextmanager
 def hub(system: System) -> Iterator[tuple[str, int]]:
     """Start the system's hub in its own process; yield (the address its clients use, its pid)."""
-    env = dict(os.environ)
+    env, cwd = child_env(system.name)
     with tempfile.TemporaryDirectory() as tmp:
         if system.name == "jupyter_server":
             port, token = _free_port(), secrets.token_hex(16)
             env.update(JUPYTER_RUNTIME_DIR=tmp, JUPYTER_CONFIG_DIR=tmp, JUPYTER_PLATFORM_DIRS="1")
             argv, address = jupyter_server_argv(port, token, tmp), f"ws://127.0.0.1:{port}/swergio/ws?token={token}"
-        elif system.name in ("swergio_nb", "swergio_listener"):
+        elif system.name in ("swergio_nb", "swergio_listener", "swergio_nb_base"):
             argv = [sys.executable, "-m", "swergio_nb", "hub", "--port", "0"]
             argv += ["--swergio-port", "0"] if system.name == "swergio_listener" else []
         elif system.name == "min_ws":
             argv = [sys.executable, THIS, "--serve", "min_ws"]
         else:
             argv = [sys.executable, bench_peers.__file__, "--serve", system.name]
-        proc = _spawn(system.name, argv, env=env)
+        proc = _spawn(system.name, argv, env=env, cwd=cwd)
         try:
             if system.name == "jupyter_server":
                 _wait_http(f"http://127.0.0.1:{port}/api/status", proc)
@@ -336,8 +370,18 @@ class Receiver:
     def idle_for(self) -> float:
         return IDLE if self.count else FIRST
 
-    def report(self) -> None:
-        print("RESULT", json.dumps({"received": self.count, "bad": self.bad, "last": self.last, **_own_cpu()}))
+    def report(self, cpu0: float = 0.0) -> None:
+        """Print the result line; ``cpu0``: this process's CPU seconds when it became ready (``work_cpu_s`` is the
+        CPU time since)."""
+        cpu = _own_cpu()
+        out = {"received": self.count, "bad": self.bad, "last": self.last, **cpu, "work_cpu_s": cpu["cpu_s"] - cpu0}
+        print("RESULT", json.dumps(out))
+
+
+def _sent(t0: float, cpu0: float) -> dict[str, float]:
+    """A producer's result: its first send ``t0``, now, and its CPU time since ``cpu0`` (``work_cpu_s``)."""
+    cpu = _own_cpu()
+    return {"t0": t0, "sent": time.perf_counter(), **cpu, "work_cpu_s": cpu["cpu_s"] - cpu0}
 
 
 def _own_cpu() -> dict[str, float]:
@@ -356,11 +400,12 @@ async def async_role(args: argparse.Namespace) -> None:
     if args.role in ("consume", "receive_big"):
         receiver = Receiver(args.n, args.role == "receive_big")
         end = await system.open(args.address, name, ["input"], receiver.hit, binary=True)
+        cpu0 = _own_cpu()["cpu_s"]
         print("READY", flush=True)
         start = time.perf_counter()
         while receiver.count < args.n and time.perf_counter() - (receiver.latest or start) < receiver.idle_for():
             await asyncio.sleep(0.02)
-        receiver.report()
+        receiver.report(cpu0)
     elif args.role == "echo":
         end = await system.open_echo(args.address, name, "ping", "pong")
         print("READY", flush=True)
@@ -370,10 +415,11 @@ async def async_role(args: argparse.Namespace) -> None:
         msgs = [small(i) for i in range(args.n)]
         print("READY", flush=True)
         await _stdin_line()  # GO
+        cpu0 = _own_cpu()["cpu_s"]
         t0 = time.perf_counter()
         for msg in msgs:
             await end.send(msg)
-        print("RESULT", json.dumps({"t0": t0, "sent": time.perf_counter(), **_own_cpu()}), flush=True)
+        print("RESULT", json.dumps(_sent(t0, cpu0)), flush=True)
         await _stdin_line()  # STOP: close only when the receivers are done
     elif args.role == "send_big":
         end = await system.open(args.address, name, [], None, binary=True)
@@ -441,18 +487,20 @@ def swergio_role(args: argparse.Namespace) -> None:
 
     if args.role == "consume":
         receiver = Receiver(args.n, False)
+        cpu0 = _own_cpu()["cpu_s"]
         client.client.settimeout(FIRST)
         while receiver.count < args.n and (msg := next_in("input")) is not None:
             receiver.hit(msg)
             client.client.settimeout(IDLE)
-        receiver.report()
+        receiver.report(cpu0)
     elif args.role == "produce":
         msgs = [small(i) for i in range(args.n)]
         sys.stdin.readline()
+        cpu0 = _own_cpu()["cpu_s"]
         t0 = time.perf_counter()
         for msg in msgs:
             client.send(msg)
-        print("RESULT", json.dumps({"t0": t0, "sent": time.perf_counter(), **_own_cpu()}), flush=True)
+        print("RESULT", json.dumps(_sent(t0, cpu0)), flush=True)
         sys.stdin.readline()
     elif args.role == "echo":
         client.client.settimeout(1.0)
@@ -489,7 +537,8 @@ class Component:
 
     def __init__(self, system: str, role: str, address: str, n: int) -> None:
         argv = [sys.executable, THIS, "--role", role, "--system", system, "--address", address, "--n", str(n)]
-        self.proc = _spawn(f"{system}-{role}", argv, stdin=subprocess.PIPE)
+        env, cwd = child_env(system)
+        self.proc = _spawn(f"{system}-{role}", argv, stdin=subprocess.PIPE, env=env, cwd=cwd)
         self.lines = Lines(self.proc)
 
     def tell(self, line: str) -> None:
@@ -499,6 +548,11 @@ class Component:
 
     def result(self, timeout: float) -> dict[str, Any]:
         return json.loads(self.lines.expect("RESULT", timeout))
+
+
+def _per(seconds: float | None, count: float) -> float | None:
+    """Microseconds per item, or None."""
+    return seconds / count * 1e6 if seconds and count else None
 
 
 def run_workload(system: System, workload: str, n: int) -> dict[str, Any]:
@@ -531,6 +585,10 @@ def run_workload(system: System, workload: str, n: int) -> dict[str, Any]:
                 "bad": sum(g["bad"] for g in got),
                 "hub_cpu_us": hub_cpu / received * 1e6 if received else None,
                 "producer_send_s": sent["sent"] - sent["t0"],
+                # CPU time of the producer while it sent, of a consumer from READY to its result (the median one),
+                # per message sent / received (None for swergio 0.0.2's clients, which do not measure it)
+                "producer_cpu_us": _per(sent.get("work_cpu_s"), n),
+                "consumer_cpu_us": _per(statistics.median(g.get("work_cpu_s", 0) for g in got), received / len(got)),
             }
         if workload == "rtt":
             echo = start("echo", 0)
@@ -564,6 +622,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="small counts: a smoke run")
     parser.add_argument("--count", type=int, help="messages (round trips, arrays) of every workload, for a profile")
     parser.add_argument("--out", type=Path, default=HERE / "results", help="directory for the JSON results")
+    parser.add_argument("--baseline", metavar="REV", help="commit that system swergio_nb_base runs (git archive)")
     parser.add_argument("--serve", choices=["min_ws"], help=argparse.SUPPRESS)
     parser.add_argument("--role", help=argparse.SUPPRESS)
     parser.add_argument("--system", help=argparse.SUPPRESS)
@@ -586,6 +645,37 @@ def main() -> None:
     )
     if args.count:
         sizes = dict.fromkeys(sizes, args.count)
+    baseline = tempfile.TemporaryDirectory() if args.baseline else contextlib.nullcontext()
+    with baseline as base:
+        if base is not None:
+            export_baseline(args.baseline, Path(base))
+            os.environ[BASELINE_ENV] = base
+        run(args, sizes)
+
+
+class LoadSampler:
+    """Samples the 1-minute load average every ``every`` seconds in a thread, until :meth:`stop`."""
+
+    def __init__(self, every: float = 5.0) -> None:
+        self.samples: list[float] = [os.getloadavg()[0]]
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(every,), daemon=True)
+        self._thread.start()
+
+    def _run(self, every: float) -> None:
+        while not self._stop.wait(every):
+            self.samples.append(os.getloadavg()[0])
+
+    def stop(self) -> dict[str, Any]:
+        """Stop sampling; returns ``min``, ``median``, ``max`` and every sample (``samples``)."""
+        self._stop.set()
+        self._thread.join()
+        values = self.samples
+        return {"min": min(values), "median": statistics.median(values), "max": max(values), "samples": values}
+
+
+def run(args: argparse.Namespace, sizes: dict[str, int]) -> None:
+    """The rounds of the systems and workloads that ``args`` names; prints the table and writes the JSON."""
     systems = []
     for name in args.systems.split(","):
         absent = missing(SYSTEMS[name])
@@ -595,6 +685,7 @@ def main() -> None:
             systems.append(SYSTEMS[name])
     workloads = args.workloads.split(",")
     load_before = os.getloadavg()
+    load = LoadSampler()
     rounds: dict[str, dict[str, list]] = {s.name: {w: [] for w in workloads} for s in systems}
     for round_ in range(args.rounds):
         for system in systems:  # alternating: each round runs every system once
@@ -614,11 +705,17 @@ def main() -> None:
         "cpus": os.cpu_count(),
         "loadavg_before": load_before,
         "loadavg_after": os.getloadavg(),
+        "loadavg_1min_during": load.stop(),
         "python": sys.version.split()[0],
+        "baseline": args.baseline,
     }
     print()
     print(table(rounds))
-    print(f"\nload average before {load_before}, after {meta['loadavg_after']}")
+    during = meta["loadavg_1min_during"]
+    print(
+        f"\nload average before {load_before}, after {meta['loadavg_after']}; 1-minute load during the run: "
+        f"{during['min']:.2f}-{during['max']:.2f}, median {during['median']:.2f}"
+    )
     args.out.mkdir(parents=True, exist_ok=True)
     path = args.out / f"procs-{datetime.date.today()}{'-quick' if args.quick else ''}.json"
     path.write_text(json.dumps({"meta": meta, "rounds": rounds}, indent=2) + "\n")
@@ -637,6 +734,9 @@ def summary(runs: dict[str, list]) -> dict[str, Any]:
         "1->1 msg/s": ("throughput", "msg_s"),
         "1->8 msg/s": ("fanout", "msg_s"),
         "hub us/delivery (1->8)": ("fanout", "hub_cpu_us"),
+        "hub us/msg (1->1)": ("throughput", "hub_cpu_us"),
+        "producer us/msg (1->1)": ("throughput", "producer_cpu_us"),
+        "consumer us/msg (1->1)": ("throughput", "consumer_cpu_us"),
         "RTT p50 ms": ("rtt", "p50_ms"),
         "RTT p99 ms": ("rtt", "p99_ms"),
         "1M f32 binary ms": ("big_binary", "ms"),

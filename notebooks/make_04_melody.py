@@ -64,7 +64,10 @@ from swergio_nb.examples.melody.widget import LabellingWidget
 
 if RATER not in ("you", "simulated"):
     raise ValueError(f'RATER is "you" or "simulated", not {RATER!r}')
-url = current_session().hub_url
+if "store" in globals():  # this cell run again: first close what its last run opened, as the last cell does
+    await user.close(); await learner_client.close(); widget.close(); store.close()
+session = current_session()
+url = session.hub_url
 workdir = Path(WORKDIR)
 workdir.mkdir(parents=True, exist_ok=True)
 store = LabelStore(workdir / "labels.db")
@@ -83,10 +86,11 @@ else:
     widget = LabellingWidget(queue, autoplay=False, rater="a simulated person (RATER = 'simulated')",
                              accuracy_label="accuracy on the simulated person's test set")
 widget.attach(conductor, accuracy_kpi=accuracy_kpi)
-user = await person_mod.build(url, queue=queue).connect()
-options = learner_mod.LearnerOptions(pool_size=100, k=K, max_rounds=ROUNDS, cv_folds=5, model=workdir / "evalnet.pt")
-learner_client = learner_mod.build(url, seed=0, options=options, store=store, test_set=test_set)
-await learner_client.connect()
+user = await session.add_client(person_mod.build(url, queue=queue))
+# max_rounds=0: the learner asks for batches only when the rating cell below says how many
+options = learner_mod.LearnerOptions(pool_size=100, k=K, max_rounds=0, cv_folds=5, model=workdir / "evalnet.pt")
+learner_client = await session.add_client(learner_mod.build(url, seed=0, options=options, store=store,
+                                                             test_set=test_set))
 await learner_client.context["resume"]()  # an earlier session's network and ratings, if any
 rounds = learner_client.context["rounds"]
 widget""",
@@ -122,7 +126,11 @@ conductor.add_handler(judge, Trigger("DATA/CUSTOM", "evolution"))
 await conductor.join_room("evolution")
 metrics""",
     ),
-    ("md", "Start the evolution, then rate the melodies as they arrive in the widget above."),
+    (
+        "md",
+        "Start the evolution, then rate the melodies as they arrive in the widget above. Run the cell again to rate "
+        "`ROUNDS` more batches.",
+    ),
     (
         "code",
         """def describe(r):
@@ -135,11 +143,12 @@ metrics""",
         text += f", batch accuracy before training {r['batch_accuracy']:.2f}"
     return text
 
+last = learner_client.context["ask"](ROUNDS)  # ROUNDS more batches each time this cell runs
 await conductor.send({"TYPE": "DATA/CUSTOM", "TO_ROOM": "control", "CMD": "START"})
 while True:
     r = await rounds.get()   # the kernel stays free: widget clicks are handled while this awaits
     print(describe(r))
-    if r["round"] >= ROUNDS:
+    if r["round"] >= last:
         break""",
     ),
     (
@@ -176,8 +185,8 @@ down = %swergio down
 await down
 up = %swergio up melody.yaml
 await up
-learner_client = learner_mod.build(url, seed=0, options=options, store=store, test_set=test_set)
-await learner_client.connect()
+learner_client = await session.add_client(learner_mod.build(url, seed=0, options=options, store=store,
+                                                             test_set=test_set))
 await learner_client.context["resume"]()
 r = await learner_client.context["rounds"].get()
 loaded = learner_client.context["state"]["model_loaded"]

@@ -31,6 +31,7 @@ Settings (traitlets; ``jupyter_server_config.py`` or the command line), with the
     c.SwergioHub.traffic_interval = 0.1      # seconds between LOG/TRAFFIC summaries
     c.SwergioHub.max_rooms = 256             # rooms per connection; None: no limit
     c.SwergioHub.swergio_port = None         # a loopback port for swergio 0.0.2 clients; None: off
+    c.SwergioHub.backplane = None            # "redis://HOST:PORT/DB": share rooms with other hubs; None: off
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ from jupyter_server.base.websocket import WebSocketMixin
 from jupyter_server.extension.application import ExtensionApp
 from jupyter_server.utils import url_path_join
 from tornado import web
-from traitlets import Bool, Float, Int, TraitError, validate
+from traitlets import Bool, Float, Int, TraitError, Unicode, validate
 
 from ..protocol import codec
 from ..protocol.endpoint import ConnectionState, Dispatch, Endpoint, Trigger
@@ -64,6 +65,7 @@ from ..protocol.limits import (
 from ..protocol.messages import TRAFFIC_ROOM, MessageType
 from ..protocol.router import COMPONENT
 from ..protocol.traffic import TrafficStats
+from ..transport.backplane import RedisBackplane
 from ..transport.core import Connection, HubCore
 from ..transport.swergio_tcp import SwergioListener
 from ..transport.tornado import HubSocket
@@ -326,6 +328,12 @@ class SwergioHub(ExtensionApp):
         "present no credential (swergio has none): any local process can join, as a component (no _logging, no "
         "_traffic). None (the default): off.",
     ).tag(config=True)
+    backplane = Unicode(
+        None,
+        allow_none=True,
+        help="A Redis URL (redis://HOST:PORT/DB): share the rooms with every hub on that Redis, as swergio-nb hub "
+        "--backplane does; names stay unique across them. None (the default): this hub alone.",
+    ).tag(config=True)
 
     @validate("max_size", "queue_size", "queue_bytes", "total_queue_bytes", "max_rooms")
     def _positive_int(self, proposal: dict[str, Any]) -> int | None:
@@ -355,6 +363,7 @@ class SwergioHub(ExtensionApp):
             max_rooms=self.max_rooms,
         )
         self.watch = TrafficWatch(self.core)
+        self.redis = None if self.backplane is None else RedisBackplane(self.backplane)
         self.swergio: SwergioListener | None = None
         if self.swergio_port is not None:
             self.swergio = SwergioListener(
@@ -378,6 +387,8 @@ class SwergioHub(ExtensionApp):
     async def _start_jupyter_server_extension(self, serverapp: Any) -> None:
         """Start the ``LOG/TRAFFIC`` summaries once the server's loop runs."""
         self.core.start()
+        if self.redis is not None:
+            await self.redis.start(self.core)
         self.log.info("swergio hub at %s", url_path_join(serverapp.base_url, HUB_PATH))
         if self.swergio is not None:
             await self.swergio.start()
@@ -391,6 +402,8 @@ class SwergioHub(ExtensionApp):
         for conn in list(self.core.connections.values()):
             await conn.link.close(1001, "Jupyter server shutting down")
         await self.core.stop()
+        if self.redis is not None:
+            await self.redis.stop()
 
     def status(self, *, traffic: bool = False) -> dict[str, Any]:
         """The hub's summary (:meth:`~swergio_nb.transport.core.HubCore.summary`) plus ``counts`` (connections,

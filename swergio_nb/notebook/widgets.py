@@ -39,7 +39,7 @@ from ..protocol.messages import LOGGING_ROOM, TRAFFIC_ROOM, MessageType
 from ..protocol.traffic import TrafficStats
 from ..transport.client import Client, Handler, Trigger
 
-__all__ = ["TrafficWidget", "MetricsWidget", "STATIC"]
+__all__ = ["TrafficWidget", "MetricsWidget", "SPARSE_POINTS", "STATIC"]
 
 logger = logging.getLogger("swergio_nb.notebook.widgets")
 
@@ -327,6 +327,10 @@ def _ema(values: list[float], alpha: float) -> list[float]:
     return out
 
 
+#: A series of at most this many points is drawn as dotted markers (a few evaluations are points, not a trend).
+SPARSE_POINTS = 30
+
+
 class MetricsWidget(_BrowserControls):
     """Live curves of several named series, drawn by matplotlib (Agg) off the event loop and shown as a PNG.
 
@@ -356,8 +360,10 @@ class MetricsWidget(_BrowserControls):
             ``x_label`` (one panel per labels rated, another per generation).
         **kwargs: trait values (``title=...``) passed to ``anywidget.AnyWidget``.
 
-    Colours are stable: a series keeps the colour of its first appearance (``C0``, ``C1``... in the order series
-    were first pushed, across every panel), whatever panel it is drawn in and however often the plot is redrawn.
+    A series of at most :data:`SPARSE_POINTS` points is drawn as markers joined by a dotted line, so that two
+    evaluations do not read as a measured curve. Colours are stable: a series keeps the colour of its first appearance
+    (``C0``, ``C1``... in the order series were first pushed, across every panel), whatever panel it is drawn in
+    and however often the plot is redrawn.
 
     Raises:
         ValueError: ``max_points`` < 2, or a series listed in two panels.
@@ -546,11 +552,14 @@ class MetricsWidget(_BrowserControls):
                 for name in names:
                     steps, values = series[name]
                     color = colors[name]
+                    # a few points (evaluations now and then): markers, dotted between them, not a measured trend
+                    sparse = len(steps) <= SPARSE_POINTS
+                    style = {"marker": "o", "markersize": 5, "linestyle": ":"} if sparse else {}
                     if alpha > 0:
                         ax.plot(steps, values, color=color, alpha=0.25, linewidth=1)
-                        ax.plot(steps, _ema(values, alpha), color=color, linewidth=1.5, label=name)
+                        ax.plot(steps, _ema(values, alpha), color=color, linewidth=1.5, label=name, **style)
                     else:
-                        ax.plot(steps, values, color=color, linewidth=1.5, label=name)
+                        ax.plot(steps, values, color=color, linewidth=1.5, label=name, **style)
                 positive = any(v > 0 and math.isfinite(v) for name in names for v in series[name][1])
                 if frozen["log_scale"] and positive:
                     ax.set_yscale("log", nonpositive="mask")

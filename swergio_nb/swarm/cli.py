@@ -86,10 +86,14 @@ async def _serve_hub(args: argparse.Namespace) -> None:
             insecure=args.insecure,
             **_credentials(args.credentials),
             swergio_port=args.swergio_port,
+            backplane=args.backplane,
         )
     except ValueError as exc:  # a setting refused (no TLS beyond loopback, roles without a token...)
         sys.exit(f"swergio-nb hub: {exc}")
-    await hub.start()
+    try:
+        await hub.start()
+    except ConnectionError as exc:  # the backplane's Redis cannot be reached
+        sys.exit(f"swergio-nb hub: {exc}")
     print(f"swergio hub listening on {hub.url}", flush=True)
     if hub.swergio_address is not None:
         host, port = hub.swergio_address
@@ -190,6 +194,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=None,
         help="also accept swergio 0.0.2's TCP clients on this loopback port (0 picks one; default: off)",
+    )
+    hub.add_argument(
+        "--backplane",
+        metavar="URL",
+        help="share the rooms with every hub on this Redis (redis://HOST:PORT/DB); names stay unique across them "
+        "(default: off, this hub alone)",
     )
 
     hub.add_argument(

@@ -46,14 +46,17 @@ from typing import Any
 
 from ..exceptions import SwergioError
 from ..protocol.limits import TOKEN_ENV
-from ..protocol.urls import redact_text
+from ..protocol.urls import redact, redact_text
+from ..transport.connection import probe
 from .spec import ComponentSpec, LauncherError
 from .swarmfile import load_spec
 
-__all__ = ["ComponentProcess", "ComponentExited", "Launcher", "WATCH_INTERVAL"]
+__all__ = ["ComponentProcess", "ComponentExited", "Launcher", "WATCH_INTERVAL", "HUB_CHECK_TIMEOUT", "check_hubs"]
 
 #: Seconds between two looks at the component processes (:meth:`Launcher.exits`).
 WATCH_INTERVAL = 0.2
+#: Seconds :func:`check_hubs` waits for a component's own hub to accept a connection.
+HUB_CHECK_TIMEOUT = 10.0
 
 
 class ComponentExited(SwergioError):
@@ -365,7 +368,7 @@ class Launcher:
         """
         specs = [specs] if isinstance(specs, ComponentSpec) else list(specs)
         self._check_startable(specs, hub_url)
-        return [self._spawn(spec, hub_url) for spec in specs]
+        return [self._spawn(spec, spec.hub or hub_url) for spec in specs]
 
     def _check_startable(self, specs: Sequence[ComponentSpec], hub_url: str | None) -> None:
         seen: set[str] = set()
@@ -378,8 +381,8 @@ class Launcher:
             old = self._procs.get(spec.name)
             if old is not None and old.running:
                 raise LauncherError.about(spec.name, "name", f"is already running here (pid {old.pid}); stop it first")
-            spec.argv(hub_url)  # raises if it needs a hub URL
-            spec.environment(hub_url)
+            spec.argv(spec.hub or hub_url)  # raises if it needs a hub URL
+            spec.environment(spec.hub or hub_url)
 
     def _spawn(self, spec: ComponentSpec, hub_url: str | None) -> ComponentProcess:
         argv = spec.argv(hub_url)
@@ -428,17 +431,19 @@ class Launcher:
             The started processes, in order.
 
         Raises:
-            LauncherError: the spec is invalid (nothing is started), a component cannot be started, exits before it
-                is ready, or is not ready within ``ready_timeout``; the message quotes the last lines of its log. The
+            LauncherError: the spec is invalid or a component's own hub (``hub:``) cannot be reached (nothing is
+                started), a component cannot be started, exits before it is ready, or is not ready within
+                ``ready_timeout``; the message quotes the last lines of its log. The
                 components already started (the failing one too, if it still runs) are left running: call
                 :meth:`down` or :meth:`adown`.
         """
         specs = load_spec(spec_or_path)
         hub = hub_url if hub_url is not None else specs.hub
         self._check_startable(specs, hub)
+        await check_hubs(specs)
         started = []
         for index, spec in enumerate(specs):
-            proc = self._spawn(spec, hub)
+            proc = self._spawn(spec, spec.hub or hub)
             started.append(proc)
             if wait:
                 await self.wait_ready(spec.name)
@@ -577,6 +582,26 @@ class Launcher:
 
     async def __aexit__(self, *exc_info: Any) -> None:
         await self.adown()
+
+
+async def check_hubs(specs: Iterable[ComponentSpec], timeout: float = HUB_CHECK_TIMEOUT) -> None:
+    """Check that each hub a component names for itself (``hub:``, another host's) accepts a connection with its
+    token, before anything is started.
+
+    Raises:
+        LauncherError: naming the component, the hub (token hidden) and why it cannot be reached (nothing answers,
+            no handshake within ``timeout`` seconds, or the hub refuses the token).
+    """
+    checked: set[str] = set()
+    for spec in specs:
+        if spec.hub is None or spec.hub in checked:
+            continue
+        try:
+            await probe(spec.hub, timeout)
+        except (OSError, TimeoutError) as exc:
+            problem = f"{redact(spec.hub)} cannot be reached: {exc or type(exc).__name__}"
+            raise LauncherError.about(spec.name, "hub", problem) from None
+        checked.add(spec.hub)
 
 
 @atexit.register

@@ -85,6 +85,8 @@ class ComponentSpec:
         ready_timeout: seconds to wait for ``ready``; > 0.
         cwd: working directory; None is the launcher's.
         hub_arg: append ``--hub URL``; defaults to True for modules, False for commands.
+        hub: this component's own hub URL (another host's hub, ``wss://gpu-2:8765/?token=...``), used in place of
+            the launcher's; None: the launcher's.
 
     Raises:
         LauncherError: a field has a bad type or value (the message names the component and the field).
@@ -100,6 +102,7 @@ class ComponentSpec:
     ready_timeout: float = DEFAULT_READY_TIMEOUT
     cwd: Path | None = None
     hub_arg: bool = _AUTO
+    hub: str | None = None
 
     def __post_init__(self) -> None:
         name = self.name
@@ -166,6 +169,8 @@ class ComponentSpec:
             if not isinstance(self.cwd, (str, os.PathLike)):
                 raise LauncherError.about(name, "cwd", f"must be a path string, got {type(self.cwd).__name__}")
             set_(self, "cwd", Path(self.cwd))
+        if self.hub is not None and (not isinstance(self.hub, str) or "://" not in self.hub):
+            raise LauncherError.about(name, "hub", f"must be a hub URL (ws://HOST:PORT/...), got {self.hub!r}")
         if self.hub_arg is _AUTO:
             set_(self, "hub_arg", self.module is not None)
         elif not isinstance(self.hub_arg, bool):

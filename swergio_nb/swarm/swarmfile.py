@@ -13,6 +13,7 @@ The file (every key but ``name`` and one of ``module``/``command`` is optional):
         ready: "connected to"         # regex searched in each line it prints; null = ready at once
         ready_timeout: 60             # seconds to wait for `ready` before up() raises
         hub_arg: true                 # append `--hub URL` (default true for module:, false for command:)
+        hub: wss://gpu-2:8765/?token=...   # this component's own hub, e.g. another host's (default: the swarm's)
       - name: logger
         command: ["python", "my_script.py", "--url", "{hub}"]   # or one string, split with shlex
         cwd: .                        # working directory; relative to the YAML file's folder
@@ -39,7 +40,11 @@ or ``julia`` (``.jl``, with ``--project ENV`` from ``envpath`` or ``settings: ju
   ``python_cmd``) are not needed (the launcher's interpreter runs the scripts) and a ``terminal_cmd`` is refused
   (the launcher captures the output instead).
 * ``{hub}`` in ``command``, ``args`` and ``env`` values is replaced by the hub URL (plain text replacement, so other
-  braces, e.g. in a ``python -c`` script, are left alone).
+  braces, e.g. in a ``python -c`` script, are left alone): the component's own ``hub:`` if it has one, else the
+  swarm's.
+* A component's own ``hub:`` (a hub on another host, sharing the rooms through a backplane, or any other hub) is
+  checked before anything starts: :meth:`~.launcher.Launcher.up` (and so ``%swergio up``) raises a
+  :class:`~.spec.LauncherError` naming the component if that hub cannot be reached or refuses its token.
 
 The :class:`~.launcher.Launcher` runs the specs as OS processes.
 """

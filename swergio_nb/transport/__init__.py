@@ -6,6 +6,7 @@
 * :mod:`.tornado`: the tornado WebSocket handler around the same core (the hub inside Jupyter Server).
 * :mod:`.client`: the asyncio :class:`~swergio_nb.transport.client.Client` around the sans-I/O endpoint;
   :mod:`.connection` is its websockets connection (opening, reconnecting), :mod:`.handlers` runs its handlers.
+* :mod:`.backplane`: several hubs sharing their rooms through Redis pub/sub (names unique across them).
 * :mod:`.swergio_tcp`: swergio 0.0.2's TCP framing, a listener whose connections are links of any hub core.
 * :mod:`._websockets`: every use of a websockets internal, in one place, each naming the source it relies on.
 """

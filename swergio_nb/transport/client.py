@@ -27,7 +27,7 @@ import inspect
 import logging
 import os
 import sys
-from collections.abc import Awaitable, Callable, Coroutine, Generator, Iterable
+from collections.abc import Awaitable, Callable, Coroutine, Generator, Iterable, Sequence
 from ssl import SSLContext
 from typing import Any, Literal
 
@@ -111,7 +111,10 @@ class Client:
 
     Args:
         name: the component's name, unique on the hub; other components address it with ``TO``.
-        url: the hub's URL, e.g. ``ws://127.0.0.1:8765``.
+        url: the hub's URL, e.g. ``ws://127.0.0.1:8765``; or a list of the URLs of hubs that share their rooms
+            (``--backplane``): the client connects to the first it reaches and, when that hub goes away, fails over
+            to the next with the same backoff, re-registering and rejoining its rooms there
+            (:mod:`~swergio_nb.transport.connection`).
         max_size: largest frame accepted from the hub, in bytes; None disables the limit.
         queue_size: messages waiting per handler before the client stops reading (backpressure to the hub).
         timeout: default seconds to wait for the hub to acknowledge a command.
@@ -123,6 +126,7 @@ class Client:
             dead network path) is noticed within ``ping_interval + ping_timeout``; one that dies closes the TCP
             connection, which is noticed at once.
         token: the hub's token, if ``url`` does not carry one (``?token=...``); default: ``SWERGIO_TOKEN``.
+        urls: the same as a list for ``url`` (give one of the two).
         reconnect: after losing an established connection, reconnect with exponential backoff and full jitter
             (:func:`~swergio_nb.protocol.endpoint.backoff`), re-register, rejoin every room and keep the handlers.
             False: the client stops and :meth:`run` returns.
@@ -136,7 +140,12 @@ class Client:
         **context: values handed to handlers by parameter name, as swergio did (a handler ``def h(msg, memory)``
             receives ``context["memory"]``). ``client`` is always available.
 
+    Raises:
+        ValueError: both ``url`` and ``urls`` given, or neither, or an empty list.
+
     Attributes:
+        url: the first hub's URL, with its token.
+        urls: every hub's URL, with its token.
         endpoint: the sans-I/O :class:`~swergio_nb.protocol.endpoint.Endpoint` (state, handlers, joined rooms).
         error_listeners: called as ``listener(handler, message, exception)`` when a handler raises.
     """
@@ -144,7 +153,7 @@ class Client:
     def __init__(
         self,
         name: str,
-        url: str,
+        url: str | Sequence[str] | None = None,
         *,
         max_size: int | None = DEFAULT_MAX_SIZE,
         queue_size: int = 1024,
@@ -157,10 +166,18 @@ class Client:
         ssl: SSLContext | None = None,
         max_buffer: int = DEFAULT_MAX_BUFFER,
         max_buffer_bytes: int = DEFAULT_MAX_BUFFER_BYTES,
+        urls: Sequence[str] | None = None,
         **context: Any,
     ) -> None:
+        if (url is None) == (urls is None):
+            raise ValueError(f"Client {name!r}: give the hub's URL (url=) or several (urls=), not both or neither")
+        given = urls if urls is not None else [url] if isinstance(url, str) else url
+        token = token if token is not None else os.environ.get(TOKEN_ENV)
+        self.urls = [with_token(u, token) for u in given]  # type: ignore[union-attr]
+        if not self.urls:
+            raise ValueError(f"Client {name!r}: the list of hub URLs is empty")
         self.name = name
-        self.url = with_token(url, token if token is not None else os.environ.get(TOKEN_ENV))
+        self.url = self.urls[0]
         self.queue_size = queue_size
         self.timeout = timeout
         self.endpoint = Endpoint(name, max_buffer=max_buffer, max_buffer_bytes=max_buffer_bytes)
@@ -170,7 +187,7 @@ class Client:
         self.error_listeners = self.runner.error_listeners
         self.connection = HubConnection(
             self.endpoint,
-            self.url,
+            self.urls,
             self._receive,
             opened=self._start_handlers,
             finished=self._finished,
@@ -230,7 +247,7 @@ class Client:
         if self.endpoint.state is ConnectionState.CLOSED:
             self.endpoint.begin()
         try:
-            await self.connection.open()
+            await self.connection.open_any()
         except BaseException:
             await self.close()
             raise

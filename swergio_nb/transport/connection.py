@@ -6,6 +6,10 @@ every room the endpoint lists and sends what was buffered while reconnecting, in
 ``OPEN``. Frames go to the client's ``receive`` as websockets parses them (:mod:`._websockets`). An established
 connection that is lost is reopened with exponential backoff and full jitter
 (:func:`~swergio_nb.protocol.endpoint.backoff`) unless ``reconnect`` is False.
+
+Failover: given several URLs (hubs sharing their rooms through a backplane, :mod:`.backplane`), the first
+connection tries each in order, and each reconnection attempt goes to the next one after the URL last tried,
+round-robin, with the same backoff: a client of a hub that died re-registers and rejoins its rooms on another.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from http import HTTPStatus
 from ssl import SSLContext
 from typing import Any
@@ -29,7 +33,7 @@ from ..protocol.messages import MessageType
 from ..protocol.urls import redact
 from ._websockets import DeliveringClientConnection, abort, try_write
 
-__all__ = ["HubConnection", "fail"]
+__all__ = ["HubConnection", "fail", "probe"]
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +45,7 @@ class HubConnection:
 
     Args:
         endpoint: the client's sans-I/O endpoint.
-        url: the hub's URL, with its token.
+        url: the hub's URL, with its token; or several, to fail over between (module docstring).
         receive: takes each frame as it is parsed; returns None, or an awaitable to wait for before the next frame.
         opened: called on each new connection once the name is registered, before the joins (the client starts
             its handlers there).
@@ -58,6 +62,8 @@ class HubConnection:
             certificate authorities, or the file named by ``SSL_CERT_FILE``).
 
     Attributes:
+        urls: the hubs' URLs, in the order they are tried.
+        url: the URL of the current connection, or of the last attempt.
         ws: the websockets connection while one is open, else None.
         closing: :meth:`close` was called: nothing is reopened.
     """
@@ -65,7 +71,7 @@ class HubConnection:
     def __init__(
         self,
         endpoint: Endpoint,
-        url: str,
+        url: str | Sequence[str],
         receive: Callable[[str | bytes], Awaitable[None] | None],
         *,
         opened: Callable[[], None],
@@ -79,7 +85,10 @@ class HubConnection:
         ssl: SSLContext | None = None,
     ) -> None:
         self.endpoint = endpoint
-        self.url = url
+        self.urls = [url] if isinstance(url, str) else list(url)
+        if not self.urls:
+            raise ValueError("a client needs at least one hub URL")
+        self.url = self.urls[0]
         self.receive = receive
         self.opened = opened
         self.finished = finished
@@ -96,6 +105,24 @@ class HubConnection:
         self._reader: asyncio.Task | None = None
         self._reconnecting: asyncio.Task | None = None
         self._keeping: asyncio.Task | None = None
+
+    async def open_any(self) -> None:
+        """:meth:`open` on each URL in turn, from the current one, until one opens.
+
+        Raises:
+            OSError, TimeoutError: the last URL's error, when no hub could be reached.
+            HubError: a hub refused the registration or a join (not tried further: the hubs share their names).
+        """
+        for _ in range(len(self.urls) - 1):
+            try:
+                return await self.open()
+            except (OSError, TimeoutError) as exc:
+                logger.info("%s: %s unreachable (%s); trying the next hub", self.endpoint.name, redact(self.url), exc)
+                self._next_url()
+        await self.open()
+
+    def _next_url(self) -> None:
+        self.url = self.urls[(self.urls.index(self.url) + 1) % len(self.urls)]
 
     async def open(self) -> None:
         """One attempt: connect, register, start the handlers, join the rooms, flush the buffer; then ``OPEN``.
@@ -275,6 +302,7 @@ class HubConnection:
             await asyncio.sleep(wait)
             if self.closing:
                 return
+            self._next_url()
             try:
                 await self.open()
             except asyncio.CancelledError:
@@ -311,3 +339,23 @@ def fail(futures: list[Any], exc: BaseException) -> None:
     for future in futures:
         if not future.done():
             future.set_exception(exc)
+
+
+async def probe(url: str, timeout: float, ssl: SSLContext | None = None) -> None:
+    """Open a WebSocket connection to the hub at ``url`` (its token checked in the handshake), then close it
+    without registering: is that hub reachable from here?
+
+    Raises:
+        PermissionError: the hub refused the handshake (HTTP 401/403: no token, a wrong one; the status is named).
+        OSError: nothing answers at that address, or the handshake failed otherwise.
+        TimeoutError: no handshake within ``timeout`` seconds.
+    """
+    try:
+        tls = {} if ssl is None else {"ssl": ssl}
+        ws = await connect(url, open_timeout=timeout, proxy=None, compression=None, **tls)
+    except InvalidStatus as exc:
+        status = exc.response.status_code
+        if status in (HTTPStatus.UNAUTHORIZED, HTTPStatus.FORBIDDEN):
+            raise PermissionError(f"the hub refuses the token (HTTP {status})") from None
+        raise OSError(f"the handshake was refused (HTTP {status})") from None
+    await ws.close()

@@ -17,11 +17,18 @@ A transport drives it so:
 
 :meth:`HubCore.start` (on a running loop) starts the ``LOG/TRAFFIC`` ticker, :meth:`HubCore.stop` ends it.
 
+Several hubs: a backplane (:class:`~swergio_nb.transport.backplane.RedisBackplane`) attached to the core
+(:attr:`HubCore.backplane`) takes each frame in :meth:`HubCore.receive` (it claims a registering name across hubs
+first) and hands the frames other hubs routed to :meth:`HubCore.deliver`.
+
 Delivery. Each connection has a send queue bounded in frames (``queue_size``) and in bytes (``queue_bytes``;
 characters of text frames), all queues together by ``total_queue_bytes``, and a writer task that sends them in
 order, each after the link drained the previous ones (:meth:`Link.send`). Fast path: a frame for a connection with
 nothing queued whose link buffers less than :data:`DIRECT_WRITE_LIMIT` bytes is written at once, without a task
 switch, in one :meth:`Link.write_many` per frame for all such recipients (websockets encodes a text frame once).
+A transport may hold such writes until it has handled the chunk it read (the websockets one does: the frames of one
+read go to a recipient in one write, see :func:`~swergio_nb.transport._websockets.batched`), as long as what it
+holds for a link stays below :data:`DIRECT_WRITE_LIMIT` bytes (``buffered`` lags behind by less than that).
 
 Flow control and backpressure, per connection's send queue:
 
@@ -67,7 +74,7 @@ import dataclasses
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..protocol.limits import (
     DEFAULT_MAX_ROOMS,
@@ -78,6 +85,9 @@ from ..protocol.limits import (
     DEFAULT_TRAFFIC_INTERVAL,
 )
 from ..protocol.router import FULL, Close, Event, Permissions, Router, Send
+
+if TYPE_CHECKING:
+    from .backplane import RedisBackplane
 
 __all__ = ["DIRECT_WRITE_LIMIT", "Connection", "HubCore", "HubStats", "Link"]
 
@@ -194,6 +204,7 @@ class HubCore:
         high_water_bytes: queue size, in bytes, at which a sender waits (None without flow control); logging
             copies are dropped above it.
         low_water_bytes: queue size, in bytes, a waited-on queue drains to.
+        backplane: what shares the rooms with other hubs (set by its ``start``); None: this hub alone.
     """
 
     def __init__(
@@ -225,6 +236,7 @@ class HubCore:
         self.stall_timeout = stall_timeout
         self.traffic_interval = traffic_interval
         self.connections: dict[int, Connection] = {}
+        self.backplane: RedisBackplane | None = None
         self._ticker: asyncio.Task | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------------------------
@@ -252,7 +264,9 @@ class HubCore:
             ``connections`` (open connections), ``rooms`` (room -> sorted member names), ``members`` (sorted names
             of the registered connections), ``routed``, ``dropped``, ``errors`` (the router's counters of those
             names), ``slow_consumers`` (connections closed for a full send queue) and ``stats`` (every counter:
-            ``router`` as :class:`~swergio_nb.protocol.router.RouterStats`, ``transport`` as :class:`HubStats`).
+            ``router`` as :class:`~swergio_nb.protocol.router.RouterStats`, ``transport`` as :class:`HubStats`, and
+            ``backplane`` as :class:`~swergio_nb.transport.backplane.BackplaneStats` with ``reachable`` when the hub
+            shares its rooms through one).
         """
         router = self.router
         rooms = router.room_table()
@@ -265,7 +279,11 @@ class HubCore:
             "dropped": router.stats.dropped,
             "errors": router.stats.errors,
             "slow_consumers": self.stats.slow_consumers,
-            "stats": {"router": dataclasses.asdict(router.stats), "transport": dataclasses.asdict(self.stats)},
+            "stats": {
+                "router": dataclasses.asdict(router.stats),
+                "transport": dataclasses.asdict(self.stats),
+                **({} if self.backplane is None else {"backplane": self.backplane.summary()}),
+            },
         }
 
     # -- per connection ----------------------------------------------------------------------------------------
@@ -295,8 +313,20 @@ class HubCore:
         """
         if conn.closing:
             return None
+        if self.backplane is not None:
+            return self.backplane.receive(self, conn, frame)
         full = self._carry_out(self.router.receive(conn.id, frame), conn)
         return self._throttle(conn, full) if full else None
+
+    def deliver(self, events: list[Event], sender: Connection | None = None) -> Awaitable[None] | None:
+        """Carry out the router's ``events`` (for a frame from ``sender``; None: from another hub, through the
+        backplane).
+
+        Returns:
+            None, or an awaitable: take nothing more from that source until it is done (a recipient is full).
+        """
+        full = self._carry_out(events, sender)
+        return self._throttle(sender, full) if full else None
 
     async def closed(self, conn: Connection) -> None:
         """Forget ``conn`` (its transport connection is gone): release senders waiting on it, end its writer and
@@ -349,7 +379,7 @@ class HubCore:
             if events:
                 self._carry_out(events)
 
-    async def _throttle(self, sender: Connection, full: list[Connection]) -> None:
+    async def _throttle(self, sender: Connection | None, full: list[Connection]) -> None:
         """Wait until each recipient in ``full`` drains to the low-water mark or closes; cut one that makes no
         progress for ``stall_timeout``; tell ``sender`` of each recipient that was cut meanwhile."""
         self.stats.throttled += 1
@@ -362,7 +392,7 @@ class HubCore:
                     continue  # progress, however slow: keep waiting
                 self.stats.stalled += 1
                 self._cut(conn, "stalled", f"delivered nothing in {self.stall_timeout:g} s")
-            if conn.closing and conn.cut is not None:
+            if conn.closing and conn.cut is not None and sender is not None:
                 self._tell(sender, conn)
 
     def _tell(self, sender: Connection, recipient: Connection) -> None:

@@ -65,6 +65,7 @@ from ..protocol.limits import (
 from ..protocol.router import COMPONENT, FULL, Permissions, Router
 from ..protocol.urls import is_loopback, with_token
 from ._websockets import DeliveringServerConnection, socket_of
+from .backplane import RedisBackplane
 from .core import HubCore, HubStats
 from .swergio_tcp import SwergioListener
 
@@ -129,6 +130,8 @@ class Hub:
         ssl: a server-side :class:`ssl.SSLContext` (its certificate chain loaded): serve ``wss://``.
         insecure: allow a host that is not loopback without ``ssl`` (tokens and traffic then cross the network in
             clear text).
+        backplane: a Redis URL (``redis://host:port/db``): share the rooms with every hub on the same Redis
+            (:mod:`.backplane`); None (the default): this hub alone.
         swergio_port: also accept swergio 0.0.2's TCP clients on this port (0: a free one; read it back from
             :attr:`swergio_port`). None (the default): no such listener. It binds ``host`` if that is a loopback
             address, else ``127.0.0.1``: swergio's clients cannot present a token. With roles, its clients have a
@@ -136,12 +139,13 @@ class Hub:
 
     Raises:
         ValueError: ``token=""`` with a host that is not loopback (anyone on the network could join), a host that is
-            not loopback without ``ssl`` unless ``insecure``, roles
+            not loopback without ``ssl`` unless ``insecure``, a ``backplane`` URL that is not Redis's, roles
             without a token, two credentials that are the same, or a ``traffic_interval`` that is not positive.
 
     Attributes:
         core: the :class:`~swergio_nb.transport.core.HubCore` carrying out the routing (queues, flow control).
         swergio: the :class:`~swergio_nb.transport.swergio_tcp.SwergioListener` for ``swergio_port`` (else None).
+        backplane: the :class:`~swergio_nb.transport.backplane.RedisBackplane` (else None).
     """
 
     def __init__(
@@ -168,6 +172,7 @@ class Hub:
         ssl: SSLContext | None = None,
         insecure: bool = False,
         swergio_port: int | None = None,
+        backplane: str | None = None,
     ) -> None:
         if token is None:
             token = os.environ.get(TOKEN_ENV) or secrets.token_urlsafe(24)
@@ -213,6 +218,7 @@ class Hub:
                 permissions=FULL if observer_token is None else COMPONENT,  # a component's, with roles
             )
         )
+        self.backplane = None if backplane is None else RedisBackplane(backplane)
         self._server: Server | None = None
         self._starting: asyncio.Future | None = None
 
@@ -294,6 +300,12 @@ class Hub:
         return self._starting
 
     async def _open(self, sock: socket.socket) -> None:
+        if self.backplane is not None:
+            try:
+                await self.backplane.start(self.core)
+            except ConnectionError:
+                sock.close()
+                raise
         self._server = await serve(
             self._serve,
             sock=sock,
@@ -344,6 +356,8 @@ class Hub:
         if starting is not None:
             await asyncio.gather(starting, return_exceptions=True)
         await self.core.stop()
+        if self.backplane is not None:  # first: its names are free for the clients that fail over
+            await self.backplane.stop()
         if self.swergio is not None:
             await self.swergio.close()
         server, self._server = self._server, None

@@ -21,7 +21,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +41,7 @@ __all__ = [
     "open_notebook",
     "require_chromium",
     "run_all_cells",
+    "run_to_end",
     "screenshot_whole_notebook",
     "start_lab",
     "stop_lab",
@@ -345,3 +346,30 @@ def run_all_cells(page: Any, notebook: Any) -> None:
     notebook.locator(".jp-Cell").first.click()
     page.locator(".lm-MenuBar-item", has_text=re.compile(r"^Run$")).click()
     page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).click()
+
+
+def run_to_end(page: Any, lab: Lab, notebook: Any, timeout: float, on_tick: Callable[[], None] | None = None) -> None:
+    """Wait until every code cell has run (each prompt reads ``[n]:``) and the kernel is idle.
+
+    Args:
+        on_tick: called about every 0.5 s while the cells run (to look at a widget while it is live).
+
+    Raises:
+        AssertionError: a cell printed a traceback (with the notebook's text), or ``timeout`` seconds passed.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        if on_tick is not None:
+            on_tick()
+        prompts = page.evaluate(PROMPTS_JS)
+        done = prompts and all(re.fullmatch(r"\[\d+\]:", p) for p in prompts)
+        if done and lab.kernels()[0]["execution_state"] == "idle":
+            break
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the notebook did not finish in {timeout:.0f} s; prompts {prompts}")
+        errors = notebook.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
+        if errors.filter(has_text="Traceback").count():
+            wait_idle(lab, 30)
+            raise AssertionError("a cell failed:\n" + notebook.inner_text())
+        time.sleep(0.5)
+    wait_idle(lab, 30)

@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 
 from swergio_nb import Client, Hub, Trigger
+from swergio_nb.protocol.limits import DEFAULT_QUEUE_SIZE
 
 
 @pytest.fixture
@@ -115,14 +116,20 @@ class Mesh:
         return max(len(s) for s in senders.values())
 
 
-async def exchange(hub: Hub, mesh: Mesh, window: int, timeout: float = 60.0) -> dict[str, dict[str, list[tuple]]]:
+async def exchange(
+    hub: Hub | list[str], mesh: Mesh, window: int, timeout: float = 60.0
+) -> dict[str, dict[str, list[tuple]]]:
     """Connect one Client per name, let all send at once (credit-windowed), wait until every delivery arrived.
+
+    ``hub``: the hub, or the URLs of hubs sharing their rooms (hub processes with the default queue size): client
+    ``i`` connects to ``hub[i % len(hub)]``.
 
     Returns, per receiver and per sender, the (SEQ, TO_ROOM, TO) of every message received, in arrival order.
     ``timeout`` bounds every wait without progress; the sending phase as a whole gets 4x that (a loaded machine).
     """
     want, total = mesh.expected()
-    assert mesh.max_senders_per_receiver() * window < hub.queue_size, "the window could fill a hub queue"
+    urls, queue_size = ([hub.url], hub.queue_size) if isinstance(hub, Hub) else (hub, DEFAULT_QUEUE_SIZE)
+    assert mesh.max_senders_per_receiver() * window < queue_size, "the window could fill a hub queue"
     credit = Credit(window, timeout)
     got: dict[str, dict[str, list[tuple]]] = {name: collections.defaultdict(list) for name in mesh.names}
     arrived = 0
@@ -143,8 +150,8 @@ async def exchange(hub: Hub, mesh: Mesh, window: int, timeout: float = 60.0) -> 
         return on_message
 
     clients = []
-    for name, rooms in zip(mesh.names, mesh.rooms, strict=True):
-        client = Client(name, hub.url)
+    for i, (name, rooms) in enumerate(zip(mesh.names, mesh.rooms, strict=True)):
+        client = Client(name, urls[i % len(urls)])
         client.add_handler(make_handler(name), Trigger("DATA/TEXT", rooms))
         clients.append(client)
 

@@ -368,3 +368,20 @@ def test_metrics_panels_have_their_own_axes_named_x_axis_and_stable_colours():
     assert lines["test accuracy"] == to_hex("C2") and lines["cv accuracy"] == to_hex("C3")
     with pytest.raises(ValueError, match="'labels' is in two panels"):
         MetricsWidget(panels={"a": ["labels"], "b": ["labels"]})
+
+
+def test_metrics_sparse_series_are_dotted_markers_dense_ones_solid_lines():
+    from swergio_nb.notebook.widgets import SPARSE_POINTS
+
+    metrics = MetricsWidget()
+    metrics.push("greedy mean return", 14.8, 0)  # two evaluations, 140 episodes apart
+    metrics.push("greedy mean return", 173.2, 140)
+    for step in range(SPARSE_POINTS + 1):
+        metrics.push("episode return", float(step % 7), step)
+    for smoothing in (0.0, 0.5):
+        metrics.smoothing = smoothing
+        metrics.render_now()
+        lines = {line.get_label(): line for line in metrics._figure.axes[0].get_lines()}
+        sparse, dense = lines["greedy mean return"], lines["episode return"]
+        assert (sparse.get_marker(), sparse.get_linestyle()) == ("o", ":")
+        assert (dense.get_marker(), dense.get_linestyle()) in (("None", "-"), (None, "-"), ("", "-"))

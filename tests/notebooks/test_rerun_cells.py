@@ -17,21 +17,8 @@ PARAMETERS = {"04_melody_active_learning.ipynb": {"RATER": "simulated"}}
 TOKEN = re.compile(r"token=(?!\.\.\.)[^\s&'\"]+")
 
 
-#: Notebooks whose cells cannot yet be run twice, and why (each is a known gap, not a pass).
-NOT_YET = {
-    "04_melody_active_learning.ipynb": "its setup cell opens the label store and builds the person and learner "
-    "clients again, and its rounds cell waits for rounds the learner (max_rounds) no longer asks for",
-}
-
-
 @pytest.mark.timeout(900)
-@pytest.mark.parametrize(
-    "name",
-    [
-        pytest.param(p.name, marks=[pytest.mark.skip(reason=NOT_YET[p.name])] if p.name in NOT_YET else [])
-        for p in sorted(NOTEBOOKS.glob("*.ipynb"))
-    ],
-)
+@pytest.mark.parametrize("name", [p.name for p in sorted(NOTEBOOKS.glob("*.ipynb"))])
 def test_each_cell_run_twice(name: str, tmp_path: Path) -> None:
     parameters = dict(PARAMETERS.get(name, {}))
     if name.startswith("04_"):
@@ -51,3 +38,9 @@ def test_each_cell_run_twice(name: str, tmp_path: Path) -> None:
         assert chat == ["universe: Hello World!", "   world: Hello Universe!"] * 3  # replaced handlers, not doubled
         handlers = [t for c, t in zip(code, texts, strict=True) if "add_eventHandler" in c.source]
         assert "replaced the handler world_reply" in handlers[1] and "replaced" not in handlers[0], handlers
+    if name.startswith("04_"):
+        rated = [t for c, t in zip(code, texts, strict=True) if 'context["ask"]' in c.source]
+        last = [max(int(n) for n in re.findall(r"(?m)^round (\d+):", t)) for t in rated]
+        assert last[1] == last[0] + 4, rated  # ROUNDS = 4 more batches rated in the second run, not a wait
+        setup = [t for c, t in zip(code, texts, strict=True) if "add_client(person_mod" in c.source]
+        assert "replaced" in setup[1] and "replaced" not in setup[0], setup

@@ -402,7 +402,10 @@ def build(
 ) -> Client:
     """The active learner's client (arguments as for ``Component.build``). ``client.context``: ``learner``
     (:class:`ActiveLearner`), ``rounds`` (an ``asyncio.Queue`` getting each retraining's record), ``state``
-    (``busy``, ``rounds``, ``resumed``), ``resume`` and ``save_model`` (coroutine functions).
+    (``busy``, ``rounds``, ``max_rounds``, ``resumed``), ``resume`` and ``save_model`` (coroutine functions), and
+    ``ask`` (``ask(n) -> int``: ask for ``n`` more label batches than rated so far, a batch being rated counting as
+    one of them; returns the round number the last of them will have, so a notebook cell run twice rates ``n``
+    batches each time instead of waiting for rounds ``max_rounds`` no longer allows).
 
     It pools the populations of room ``evolution``, asks room ``user`` for ratings, trains the network through
     ``traininput``/``trainoutput`` and reports :data:`KPIS` to ``metrics``. Of ``options``: ``strategy``,
@@ -422,14 +425,15 @@ def build(
     then the labels of the store and ``pretrain``, and if there are any the network trains on them (round 0),
     continuing from the loaded weights.
     """
-    pretrain, max_rounds, model = options.pretrain, options.max_rounds, options.model
+    pretrain, model = options.pretrain, options.model
     client = Client(name, url)
     fitter = HubFitter(client)
     learner = ActiveLearner(fitter, strategy=options.strategy, pool_size=options.pool_size, fresh=options.fresh,
                             k=options.k, epochs=options.epochs, batch_size=options.batch_size, seed=seed,
                             test_set=test_set, cv_folds=options.cv_folds)  # fmt: skip
     rounds: asyncio.Queue = asyncio.Queue()
-    state: dict[str, Any] = {"busy": False, "rounds": 0, "resumed": False, "task": None, "model_loaded": False}
+    state: dict[str, Any] = {"busy": False, "rounds": 0, "max_rounds": options.max_rounds, "resumed": False,
+                             "task": None, "model_loaded": False}  # fmt: skip
     label_store = store if store is not None or options.store is None else LabelStore(options.store)
     resume_lock = asyncio.Lock()
 
@@ -495,14 +499,25 @@ def build(
             return
         await resume()
         learner.add_to_pool(msg["GENOMES"])
-        finished = max_rounds is not None and state["rounds"] >= max_rounds
+        next_round()
+
+    def next_round() -> None:
+        """Ask the person for the next batch, unless a batch is out, the pool is not ready, or enough were asked."""
+        finished = state["max_rounds"] is not None and state["rounds"] >= state["max_rounds"]
         if learner.ready and not state["busy"] and not finished:
             state["busy"] = True
             state["task"] = asyncio.ensure_future(one_round())  # the pool keeps filling while the person rates
 
+    def ask(n: int) -> int:
+        if n < 1:
+            raise ValueError(f"ask for at least one batch, not {n}")
+        state["max_rounds"] = state["rounds"] + n
+        next_round()
+        return state["max_rounds"]
+
     client.add_handler(pool, Trigger("DATA/CUSTOM", "evolution"))
     client.context.update(learner=learner, rounds=rounds, state=state, resume=resume, save_model=save_model,
-                          store=label_store)  # fmt: skip
+                          store=label_store, ask=ask)  # fmt: skip
     return client
 
 
