@@ -45,11 +45,14 @@ monitor""",
     ),
     (
         "md",
-        """The person's side (the widget's queue) and the learner run in the kernel. Every rating is committed to
-`labels.db` before the widget says "saved", and the network's state is written to `evalnet.pt` after every batch:
-a later session loads both and goes on from there. With you rating, the accuracy shown is on **your own** ratings:
-fresh networks are cross-validated on them (5 folds, once there are 10); with the simulated person it is measured
-on a test set of melodies drawn like the ones you are asked about, rated by a simulated person of the same taste.""",
+        """The learner runs in the kernel. With you rating, the widget joins the hub itself as the person component
+and the label store component (its own process) commits every rating to `labels.db` before the widget says
+"saved": you rate on while a cell keeps the kernel busy, and the learner gets the ratings once it is free (the
+simulated person rates through a queue in the kernel). The network's state is written to `evalnet.pt` after every
+batch: a later session loads both and goes on from there. With you rating, the accuracy shown is on **your own**
+ratings: fresh networks are cross-validated on them (5 folds, once there are 10); with the simulated person it is
+measured on a test set of melodies drawn like the ones you are asked about, rated by a simulated person of the same
+taste.""",
     ),
     (
         "code",
@@ -57,36 +60,39 @@ on a test set of melodies drawn like the ones you are asked about, rated by a si
 import numpy as np
 from swergio_nb import Trigger, current_session
 from swergio_nb.notebook.widgets import MetricsWidget
-from swergio_nb.examples.melody import learner as learner_mod, person as person_mod
+from swergio_nb.examples.melody import learner as learner_mod, person as person_mod, store as store_mod
 from swergio_nb.examples.melody.labelling import LabelQueue, LabelStore
 from swergio_nb.examples.melody.offline import candidate_test_set
-from swergio_nb.examples.melody.widget import LabellingWidget
+from swergio_nb.examples.melody.widget import HubLabellingWidget, LabellingWidget, browser_hub_url
 
 if RATER not in ("you", "simulated"):
     raise ValueError(f'RATER is "you" or "simulated", not {RATER!r}')
 if "store" in globals():  # this cell run again: first close what its last run opened, as the last cell does
-    await user.close(); await learner_client.close(); widget.close(); store.close()
+    if user is not None: await user.close()
+    await learner_client.close(); widget.close(); store.close()
 session = current_session()
 url = session.hub_url
 workdir = Path(WORKDIR)
 workdir.mkdir(parents=True, exist_ok=True)
 store = LabelStore(workdir / "labels.db")
 print(f"{len(store)} ratings from earlier sessions in {workdir / 'labels.db'}")
-queue = LabelQueue(store, source="person" if RATER == "you" else "simulated",
-                   undo_window=3.0 if RATER == "you" else 0.0)  # 3 s to undo the last rating of a batch
-if RATER == "you":
+if RATER == "you":  # the page is the person; the store component commits each rating (3 s to undo a batch's last)
     test_set, accuracy_kpi = None, "cross-validated accuracy"
-    widget = LabellingWidget(queue, autoplay=True, rater="you",
-                             accuracy_label="accuracy on your held-out ratings (cross-validated)")
+    store_spec = store_mod.build.spec(store_mod.StoreOptions(store=(workdir / "labels.db").resolve()))
+    await session.up(store_spec)[0]
+    widget = HubLabellingWidget(browser_hub_url(url), accuracy_kpi=accuracy_kpi, rater="you", undo_window=3.0,
+                                accuracy_label="accuracy on your held-out ratings (cross-validated)")
+    user = None
 else:
+    queue = LabelQueue(store, source="simulated")
     taste = person_mod.SimulatedPerson(seed=1)
     taste.drive(queue)
     test_set = await candidate_test_set(person_mod.SimulatedPerson(seed=2), 300, pool_size=100, k=K)
     accuracy_kpi = "test accuracy"
     widget = LabellingWidget(queue, autoplay=False, rater="a simulated person (RATER = 'simulated')",
                              accuracy_label="accuracy on the simulated person's test set")
-widget.attach(conductor, accuracy_kpi=accuracy_kpi)
-user = await session.add_client(person_mod.build(url, queue=queue))
+    widget.attach(conductor, accuracy_kpi=accuracy_kpi)
+    user = await session.add_client(person_mod.build(url, queue=queue))
 # max_rounds=0: the learner asks for batches only when the rating cell below says how many
 options = learner_mod.LearnerOptions(pool_size=100, k=K, max_rounds=0, cv_folds=5, model=workdir / "evalnet.pt")
 learner_client = await session.add_client(learner_mod.build(url, seed=0, options=options, store=store,
@@ -185,6 +191,8 @@ down = %swergio down
 await down
 up = %swergio up melody.yaml
 await up
+if RATER == "you":  # the store component too: %swergio down stopped it with the others
+    await session.up(store_spec)[0]
 learner_client = await session.add_client(learner_mod.build(url, seed=0, options=options, store=store,
                                                              test_set=test_set))
 await learner_client.context["resume"]()
@@ -194,7 +202,8 @@ print(f"tomorrow: network loaded from {options.model.name}: {loaded}; " + descri
     ),
     (
         "code",
-        """await user.close(); await learner_client.close(); widget.close(); store.close()
+        """if user is not None: await user.close()
+await learner_client.close(); widget.close(); store.close()
 down = %swergio down
 await down""",
     ),

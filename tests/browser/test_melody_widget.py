@@ -1,9 +1,10 @@
 """End to end in a real browser: JupyterLab runs notebooks/04_melody_active_learning.ipynb as a person would (its
-default: ``RATER = "you"``; the first cell edited to one batch of 6): the test rates 5 melodies with the
-LabellingWidget's buttons and its keys (never clicking into the widget first: a new melody takes the focus), undoes
-one, checks that the SQLite store the kernel writes holds exactly the 4 left, rates the fifth again, skips the sixth
-with a key, undoes that last decision of the batch and skips it again, and checks the end of the session (CSV
-export, the network saved and loaded again). A key pressed as a new melody appears is refused, and "nothing to
+default: ``RATER = "you"``; the first cell edited to one batch of 6): the widget joins the Jupyter server's hub
+itself as the person component (HubLabellingWidget), next to the label store component's process. The test rates 5
+melodies with its buttons and its keys (never clicking into the widget first: a new melody takes the focus), undoes
+one, checks that the SQLite store the store component writes holds exactly the 4 left, rates the fifth again, skips
+the sixth with a key, undoes that last decision of the batch and skips it again, and checks the end of the session
+(CSV export, the network saved and loaded again). A key pressed as a new melody appears is refused, and "nothing to
 undo" is not shown as a success.
 
 Helpers and fixtures: :mod:`tests.browser.lab` and ``conftest.py``. Screenshots go to ``test-artifacts/melody-*.png``.
@@ -150,6 +151,9 @@ def _rate_in_browser(page: Any, lab: Lab, artifacts: Path) -> None:
 
     first = wait_melody(1)
     assert first["rater"] == "rating: you", first  # the screen says who rates
+    members = lab.api("GET", "/swergio/api/hub")["members"]
+    # the page and the store component are on the hub; no person component in the kernel (its name is "user")
+    assert {"person", "label-store"} <= set(members) and "user" not in members, members
     assert "learner: 0 labels" in first["learner"] and not first["undo"], first
     cells = _cell_kinds(page)
     widget.screenshot(path=str(artifacts / "melody-widget-first.png"))
