@@ -58,6 +58,8 @@ class _BrowserControls(anywidget.AnyWidget):
 
     Only the names in ``_browser_traits`` are accepted; an unknown name or a value the trait refuses is logged
     (naming the trait and the value) and the kernel's value is sent back, so the browser shows what the kernel holds.
+    An accepted value is not sent back: the browser shows it already, and a late echo of an older value would undo
+    a click made since.
     """
 
     _browser_traits: tuple[str, ...] = ()
@@ -81,10 +83,13 @@ class _BrowserControls(anywidget.AnyWidget):
                 )
                 continue
             try:
-                setattr(self, name, value)
+                # as ipywidgets' own set_state: the value the browser shows is not echoed back to it (a late echo
+                # of an older value would undo a newer click); a value the trait changes on the way in still is
+                with self._lock_property(**{name: value}):
+                    setattr(self, name, value)
             except traitlets.TraitError as exc:
                 logger.warning("%s: refused %s=%r from the browser: %s", type(self).__name__, name, value, exc)
-            self.send_state(name)
+                self.send_state(name)  # the browser shows the kernel's value again
 
 
 class TrafficWidget(_BrowserControls):

@@ -4,7 +4,7 @@ processes. Nothing asserts on time; every wait is bounded."""
 
 from __future__ import annotations
 
-from ..load.test_delivery import Mesh, exchange
+from ..load.test_delivery import Mesh, direct_and_rooms, exchange
 
 
 async def test_rooms_across_two_hubs_lose_nothing_duplicate_nothing_keep_order(hubs):
@@ -30,19 +30,7 @@ async def test_direct_and_room_messages_across_three_hubs_lose_nothing_duplicate
     others; every 10th also to its own room, every 10th (offset 5) to the target's: one copy each, order kept."""
     urls = hubs(3)
     n, count = 12, 300
-    names = [f"d{i:02d}" for i in range(n)]
-    rooms = [(f"room{i // 4}",) for i in range(n)]
-
-    def plan(i: int, k: int) -> dict[str, str]:
-        target = (i + 1 + k % (n - 1)) % n
-        address = {"TO": names[target]}
-        if k % 10 == 0:
-            address["TO_ROOM"] = rooms[i][0]
-        elif k % 10 == 5:
-            address["TO_ROOM"] = rooms[target][0]
-        return address
-
-    mesh = Mesh(names, rooms, count, plan)
+    mesh = direct_and_rooms(n, 4, count)
     _, total = mesh.expected()
 
     await exchange(urls, mesh, window=32)

@@ -116,6 +116,25 @@ class Mesh:
         return max(len(s) for s in senders.values())
 
 
+def direct_and_rooms(n: int, room_size: int, count: int) -> Mesh:
+    """``n`` clients ``d00``... in rooms of ``room_size`` (``room0``...), each sending ``count`` messages round-robin
+    by name (TO) to the others; every 10th also goes to the sender's own room and every 10th (offset 5) to the
+    target's room, which the sender is not always in."""
+    names = [f"d{i:02d}" for i in range(n)]
+    rooms = [(f"room{i // room_size}",) for i in range(n)]
+
+    def plan(i: int, k: int) -> dict[str, str]:
+        target = (i + 1 + k % (n - 1)) % n
+        address = {"TO": names[target]}
+        if k % 10 == 0:
+            address["TO_ROOM"] = rooms[i][0]
+        elif k % 10 == 5:
+            address["TO_ROOM"] = rooms[target][0]
+        return address
+
+    return Mesh(names, rooms, count, plan)
+
+
 async def exchange(
     hub: Hub | list[str], mesh: Mesh, window: int, timeout: float = 60.0
 ) -> dict[str, dict[str, list[tuple]]]:
@@ -236,19 +255,8 @@ async def test_direct_messages_mixed_with_rooms_lose_nothing_duplicate_nothing_k
     10th also goes to the sender's own room and every 10th (offset 5) to the target's room, which the sender is not
     always in. A target reached both by TO and by TO_ROOM gets one copy; per-sender order holds across the mix."""
     n, count = 20, 1000
-    names = [f"d{i:02d}" for i in range(n)]
-    rooms = [(f"room{i // 5}",) for i in range(n)]
-
-    def plan(i: int, k: int) -> dict[str, str]:
-        target = (i + 1 + k % (n - 1)) % n
-        address = {"TO": names[target]}
-        if k % 10 == 0:
-            address["TO_ROOM"] = rooms[i][0]
-        elif k % 10 == 5:
-            address["TO_ROOM"] = rooms[target][0]
-        return address
-
-    mesh = Mesh(names, rooms, count, plan)
+    mesh = direct_and_rooms(n, 5, count)
+    names, plan = mesh.names, mesh.plan
     want, total = mesh.expected()
     assert any(  # the mix includes messages whose TO is also a member of TO_ROOM (the one-copy case)
         names[(i + 1 + k % (n - 1)) % n] in mesh.members(plan(i, k).get("TO_ROOM", ""))

@@ -331,6 +331,7 @@ def test_browser_controls_set_only_their_traits_and_send_the_kernel_state_back(c
     assert traffic.paused is True and traffic.room_filter == "input"
     metrics._on_browser_msg(metrics, {"set": {"log_scale": True, "smoothing": 0.5}}, [])
     assert metrics.log_scale is True and metrics.smoothing == 0.5
+    assert sent == []  # accepted: not echoed (the browser shows it; a late echo would undo a newer click)
     with caplog.at_level("WARNING", logger="swergio_nb.notebook.widgets"):
         metrics._on_browser_msg(metrics, {"set": {"smoothing": 2.0, "png": "x"}}, [])
         traffic._on_browser_msg(traffic, ["paused"], [])
