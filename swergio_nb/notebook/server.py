@@ -65,7 +65,6 @@ from ..protocol.limits import (
 from ..protocol.messages import TRAFFIC_ROOM, MessageType
 from ..protocol.router import COMPONENT
 from ..protocol.traffic import TrafficStats
-from ..transport.backplane import RedisBackplane
 from ..transport.core import Connection, HubCore
 from ..transport.swergio_tcp import SwergioListener
 from ..transport.tornado import HubSocket
@@ -363,7 +362,11 @@ class SwergioHub(ExtensionApp):
             max_rooms=self.max_rooms,
         )
         self.watch = TrafficWatch(self.core)
-        self.redis = None if self.backplane is None else RedisBackplane(self.backplane)
+        self.redis = None
+        if self.backplane is not None:  # imported here: redis costs ~45 ms at import, and most hubs run alone
+            from ..transport.backplane import RedisBackplane
+
+            self.redis = RedisBackplane(self.backplane)
         self.swergio: SwergioListener | None = None
         if self.swergio_port is not None:
             self.swergio = SwergioListener(

@@ -65,7 +65,6 @@ from ..protocol.limits import (
 from ..protocol.router import COMPONENT, FULL, Permissions, Router
 from ..protocol.urls import is_loopback, with_token
 from ._websockets import DeliveringServerConnection, socket_of
-from .backplane import RedisBackplane
 from .core import HubCore, HubStats
 from .swergio_tcp import SwergioListener
 
@@ -218,7 +217,11 @@ class Hub:
                 permissions=FULL if observer_token is None else COMPONENT,  # a component's, with roles
             )
         )
-        self.backplane = None if backplane is None else RedisBackplane(backplane)
+        self.backplane = None
+        if backplane is not None:  # imported here: redis costs ~45 ms at import, and most hubs run alone
+            from .backplane import RedisBackplane
+
+            self.backplane = RedisBackplane(backplane)
         self._server: Server | None = None
         self._starting: asyncio.Future | None = None
 

@@ -23,11 +23,11 @@ async def test_jupyter_server_hub_and_standalone_hub_share_rooms_and_names(hubs,
         got: list[dict] = []
         near = Client("near", hub_url(lab))
         far = Client("far", standalone)
-        far.add_handler(got.append, Trigger("DATA/TEXT", "shared"))
+        far.add_handler(got.append, Trigger("DATA/TEXT", "both-hubs"))
         await near.connect()
         await far.connect()
         try:
-            await near.send({"TYPE": "DATA/TEXT", "TO_ROOM": "shared", "DATA": "from jupyter"})
+            await near.send({"TYPE": "DATA/TEXT", "TO_ROOM": "both-hubs", "DATA": "from jupyter"})
             await until(lambda: got, timeout=20)
             with pytest.raises(HubError, match="name-taken"):
                 await Client("far", hub_url(lab), reconnect=False).connect()
